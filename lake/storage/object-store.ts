@@ -1,0 +1,81 @@
+import type { Readable } from 'node:stream';
+
+/** Metadata of one stored object. Keys are relative to the store's root and use '/' separators. */
+export interface ObjectMeta {
+  key: string;
+  size: number;
+  /** S3/Azure ETag, GCS generation, or a local inode/mtime fingerprint: changes whenever the object is rewritten. */
+  etag: string;
+  lastModified: Date;
+}
+
+/** Byte range, `end` exclusive; omitted `end` reads to the end of the object. */
+export interface ByteRange {
+  start: number;
+  end?: number;
+}
+
+export interface GetOptions {
+  range?: ByteRange;
+  signal?: AbortSignal;
+}
+
+export interface ListOptions {
+  /** Only keys that sort strictly after this one (full key, relative to the root). */
+  startAfter?: string;
+  signal?: AbortSignal;
+}
+
+export interface PutOptions {
+  signal?: AbortSignal;
+  contentType?: string;
+}
+
+export interface PutResult {
+  etag: string;
+}
+
+export type Body = Uint8Array | string;
+
+/**
+ * The one storage interface every layer above lake/storage uses.
+ *
+ * Contract (proven by test/storage/contract.test.ts against every backend):
+ * - `list` yields every key under `prefix` (a plain string prefix, not a directory) in
+ *   lexicographic (UTF-8 byte) order, across all pages.
+ * - `putIfAbsent` creates the object atomically or throws TributaryError('ALREADY_EXISTS'); readers never
+ *   see a partial object. If a transient failure hid the outcome of an attempt, the store re-reads the
+ *   object and treats byte-identical content as its own success.
+ * - `delete` of a missing key succeeds.
+ * - Errors are TributaryError with code NOT_FOUND, ALREADY_EXISTS, STORAGE_TRANSIENT (already retried
+ *   with bounded exponential backoff), AUTH or CONFIG_INVALID; the SDK error is kept as `cause`.
+ */
+export interface ObjectStore {
+  /** Root URL of this store (credentials never included). */
+  readonly url: string;
+  /** Backend kind, for logs and tests. */
+  readonly kind: 'local' | 's3' | 'azure' | 'gcs' | 'memory';
+
+  get(key: string, opts?: GetOptions): Promise<Uint8Array>;
+  getStream(key: string, opts?: GetOptions): Promise<Readable>;
+  head(key: string): Promise<ObjectMeta>;
+  put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
+  /** Streams a body of unknown length (multipart/block upload); never buffers it whole. */
+  putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
+  putIfAbsent(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
+  list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectMeta>;
+  delete(key: string): Promise<void>;
+  deleteMany(keys: readonly string[]): Promise<void>;
+  /** Server-side copy inside this store. */
+  copy(srcKey: string, dstKey: string): Promise<void>;
+  /** Releases clients/sockets. */
+  close(): Promise<void>;
+}
+
+export const toBytes = (body: Body): Uint8Array =>
+  typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
+
+/** Compare keys as UTF-8 byte strings, the order object stores list in. */
+export function compareKeys(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

