@@ -55,7 +55,8 @@ async function waitFor(check: () => Promise<boolean>, child: ChildProcess, what:
 }
 
 const httpAnswers = (url: string) => async () => {
-  const res = await fetch(url, { signal: AbortSignal.timeout(1000) });
+  // 'connection: close' so no keep-alive socket holds the test runner open afterwards.
+  const res = await fetch(url, { signal: AbortSignal.timeout(1000), headers: { connection: 'close' } });
   await res.arrayBuffer();
   return res.status < 500;
 };
@@ -88,7 +89,7 @@ async function stopChild(child: ChildProcess): Promise<void> {
   } catch {
     return;
   }
-  const killed = await Promise.race([exited.then(() => true), sleep(5000).then(() => false)]);
+  const killed = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
   if (!killed) {
     try {
       process.kill(-child.pid, 'SIGKILL');
