@@ -1,0 +1,28 @@
+/**
+ * Task-queue names and workflow ids, in one place. Workflow ids are business keys
+ * (`ingest/<region>/<table>`), so starting the same work while it still runs is rejected by the server
+ * instead of running it twice. Pure: workflows may import this too.
+ */
+import { TributaryError } from '../lake/errors';
+
+export const DEFAULT_TASK_QUEUE = 'tributary';
+
+// A `/` inside a part would make two different keys render to the same id.
+function part(what: string, value: string): string {
+  if (!/^[^\s/]+$/.test(value))
+    throw new TributaryError(
+      'BAD_INPUT',
+      `${what} ${JSON.stringify(value)} cannot be part of a workflow id or task queue: it must be non-empty, without '/' or whitespace`,
+    );
+  return value;
+}
+
+/** The queue a region's worker polls: `tributary-<region>`. */
+export const taskQueueFor = (region: string): string => `${DEFAULT_TASK_QUEUE}-${part('region', region)}`;
+
+export const workflowIds = {
+  ingest: (region: string, table: string) => `ingest/${part('region', region)}/${part('table', table)}`,
+  egress: (region: string, table: string) => `egress/${part('region', region)}/${part('table', table)}`,
+  /** A health probe has no business key; the caller names the probe (e.g. a run id). */
+  healthCheck: (probe: string) => `health/${part('probe', probe)}`,
+} as const;

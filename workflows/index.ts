@@ -1,0 +1,2 @@
+/** Bundle entry: every workflow the workers register. */
+export * from './health';
