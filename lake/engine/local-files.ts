@@ -1,0 +1,53 @@
+/**
+ * DuckDB reads and writes local files only (no network extensions here), so objects in cloud stores are
+ * staged through a private temp directory; local stores are used in place.
+ */
+import { randomUUID } from 'node:crypto';
+import { createWriteStream, promises as fs } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import { fileURLToPath } from 'node:url';
+import { createReadStream } from 'node:fs';
+import type { ObjectStore } from '../storage/object-store';
+
+let scratchDir: Promise<string> | undefined;
+export function scratch(): Promise<string> {
+  scratchDir ??= fs.mkdtemp(path.join(process.env.TRIBUTARY_SCRATCH ?? tmpdir(), 'tributary-'));
+  return scratchDir;
+}
+
+/** Local path of a key when the store is a local directory, else undefined. */
+export function localPathOf(store: ObjectStore, key: string): string | undefined {
+  if (store.kind !== 'local' || !store.url.startsWith('file://')) return undefined;
+  return path.join(fileURLToPath(store.url), ...key.split('/'));
+}
+
+export interface LocalFile {
+  path: string;
+  release(): Promise<void>;
+}
+
+/** A local path holding the object's bytes: the file itself for local stores, a temp copy otherwise. */
+export async function materialize(store: ObjectStore, key: string): Promise<LocalFile> {
+  const direct = localPathOf(store, key);
+  if (direct) {
+    await store.head(key); // NOT_FOUND as a typed error rather than a DuckDB IO error
+    return { path: direct, release: async () => {} };
+  }
+  const file = path.join(await scratch(), `${randomUUID()}${path.extname(key)}`);
+  await pipeline(await store.getStream(key), createWriteStream(file));
+  return { path: file, release: () => fs.rm(file, { force: true }) };
+}
+
+/** A temp path to write to, then upload under `key` (or move into place for local stores). */
+export async function stageOutput(ext: string): Promise<{ path: string; discard(): Promise<void> }> {
+  const file = path.join(await scratch(), `${randomUUID()}${ext}`);
+  return { path: file, discard: () => fs.rm(file, { force: true }) };
+}
+
+export async function uploadFile(store: ObjectStore, localPath: string, key: string): Promise<number> {
+  const size = (await fs.stat(localPath)).size;
+  await store.putStream(key, createReadStream(localPath));
+  return size;
+}

@@ -1,0 +1,80 @@
+/**
+ * Reads a snapshot's rows: for each active file, project the file's physical columns into the table's
+ * logical schema (partition values, column mapping, type widening, missing columns as NULL), drop rows
+ * deleted by a deletion vector, and filter by an optional predicate.
+ */
+import type { ObjectStore } from '../storage/object-store';
+import type { AddFile } from '../delta/actions';
+import { loadDeletionVector } from '../delta/deletion-vectors';
+import { dataFileKey } from '../delta/paths';
+import type { Snapshot } from '../delta/snapshot';
+import { type StructField, physicalName } from '../delta/schema';
+import { renderRow } from './canonical';
+import { sqlIdent, sqlString, withConnection } from './duckdb';
+import { materialize } from './local-files';
+import { duckType, losslessExpr, typedExpr } from './types';
+
+export interface ScanOptions {
+  /** A predicate already rendered to DuckDB SQL over logical column names (see lake/predicate). */
+  whereSql?: string;
+  /** Files to read (defaults to all active files of the snapshot). */
+  files?: readonly AddFile[];
+  /** Parallel file reads. */
+  concurrency?: number;
+}
+
+function partitionExpr(f: StructField, add: AddFile): string {
+  const raw = add.partitionValues[f.name] ?? add.partitionValues[physicalName(f, 'name')];
+  if (raw === null || raw === undefined || raw === '') return `CAST(NULL AS ${duckType(f.type)})`;
+  if (f.type === 'binary') return `encode(${sqlString(raw)})`;
+  return `CAST(${sqlString(raw)} AS ${duckType(f.type)})`;
+}
+
+/** SQL selecting one data file's rows in the table's logical schema. */
+async function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileColumns: Set<string>, deleted: number[] | undefined): Promise<string> {
+  const mode = snapshot.columnMappingMode;
+  const parts = new Set(snapshot.partitionColumns);
+  const cols = snapshot.schema.fields.map((f) => {
+    if (parts.has(f.name)) return `${partitionExpr(f, add)} AS ${sqlIdent(f.name)}`;
+    const phys = physicalName(f, mode);
+    if (!fileColumns.has(phys)) return `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`;
+    return `${typedExpr(`t.${sqlIdent(phys)}`, f.type, mode)} AS ${sqlIdent(f.name)}`;
+  });
+  const src = `read_parquet(${sqlString(path)}, file_row_number = true) t`;
+  const dv = deleted && deleted.length ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))` : '';
+  return `SELECT ${cols.join(', ')} FROM ${src}${dv}`;
+}
+
+async function fileColumnsOf(c: Parameters<Parameters<typeof withConnection>[0]>[0], path: string): Promise<Set<string>> {
+  const r = await c.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(path)}) WHERE name <> 'duckdb_schema' AND name <> 'schema'`);
+  // parquet_schema lists nested leaves too; top-level names are what we project by, and extra names are harmless.
+  return new Set(r.getRowObjectsJS().map((x) => String(x.name)));
+}
+
+/** Reads rows in canonical JS form (see canonical.ts); the order is unspecified. */
+export async function scanRows(store: ObjectStore, snapshot: Snapshot, opts: ScanOptions = {}): Promise<Record<string, unknown>[]> {
+  const files = opts.files ?? snapshot.files;
+  const out: Record<string, unknown>[] = [];
+  const lossless = snapshot.schema.fields.map((f) => `${losslessExpr(sqlIdent(f.name), f.type)} AS ${sqlIdent(f.name)}`).join(', ');
+  let next = 0;
+  const worker = async () => {
+    while (next < files.length) {
+      const add = files[next++]!;
+      const key = dataFileKey(add.path, store.url);
+      const local = await materialize(store, key);
+      try {
+        const deleted = add.deletionVector ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray() : undefined;
+        await withConnection(async (c) => {
+          const select = await fileSelect(snapshot, add, local.path, await fileColumnsOf(c, local.path), deleted);
+          const where = opts.whereSql ? ` WHERE ${opts.whereSql}` : '';
+          const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) q${where}`);
+          for (const row of r.getRowObjectsJS()) out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
+        });
+      } finally {
+        await local.release();
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, files.length)) }, worker));
+  return out;
+}

@@ -1,0 +1,69 @@
+/** Delta types ⇄ DuckDB types, and SQL that turns values into lossless primitives for rendering. */
+import { type DataType, decimalOf, isArray, isMap, isStruct, physicalName, type ColumnMappingMode } from '../delta/schema';
+import { sqlIdent } from './duckdb';
+
+const PRIM: Record<string, string> = {
+  string: 'VARCHAR',
+  long: 'BIGINT',
+  integer: 'INTEGER',
+  short: 'SMALLINT',
+  byte: 'TINYINT',
+  float: 'FLOAT',
+  double: 'DOUBLE',
+  boolean: 'BOOLEAN',
+  binary: 'BLOB',
+  date: 'DATE',
+  timestamp: 'TIMESTAMPTZ',
+  timestamp_ntz: 'TIMESTAMP',
+};
+
+/** DuckDB type for a Delta type, with logical field names. */
+export function duckType(t: DataType): string {
+  if (typeof t === 'string') {
+    const d = decimalOf(t);
+    if (d) return `DECIMAL(${d.precision},${d.scale})`;
+    const p = PRIM[t];
+    if (!p) throw new Error(`no DuckDB type for ${t}`);
+    return p;
+  }
+  if (isStruct(t)) return `STRUCT(${t.fields.map((f) => `${sqlIdent(f.name)} ${duckType(f.type)}`).join(', ')})`;
+  if (isArray(t)) return `${duckType(t.elementType)}[]`;
+  return `MAP(${duckType(t.keyType)}, ${duckType(t.valueType)})`;
+}
+
+let lambdaN = 0;
+
+/**
+ * SQL turning a physical value (as stored in a data file) into the table's logical type: casts leaves
+ * (type widening, INT96/millis timestamps), renames nested fields from physical to logical names.
+ */
+export function typedExpr(x: string, t: DataType, mode: ColumnMappingMode): string {
+  if (typeof t === 'string') return `CAST(${x} AS ${duckType(t)})`;
+  if (isStruct(t)) {
+    const fields = t.fields.map((f) => `${sqlIdent(f.name)} := ${typedExpr(`${x}.${sqlIdent(physicalName(f, mode))}`, f.type, mode)}`);
+    return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
+  }
+  const v = `e${lambdaN++}`;
+  if (isArray(t)) return `list_transform(${x}, ${v} -> ${typedExpr(v, t.elementType, mode)})`;
+  return `map_from_entries(list_transform(map_entries(${x}), ${v} -> struct_pack(k := ${typedExpr(`${v}.key`, t.keyType, mode)}, v := ${typedExpr(`${v}.value`, t.valueType, mode)})))`;
+}
+
+/** SQL that turns a logical value into primitives JS can hold exactly (longs, decimals, instants as strings). */
+export function losslessExpr(x: string, t: DataType): string {
+  if (typeof t === 'string') {
+    if (t === 'long' || decimalOf(t)) return `CAST(${x} AS VARCHAR)`;
+    if (t === 'timestamp' || t === 'timestamp_ntz') return `CAST(epoch_us(${x}) AS VARCHAR)`;
+    if (t === 'date') return `CAST(${x} - DATE '1970-01-01' AS INTEGER)`;
+    if (t === 'binary') return `base64(${x})`;
+    return x;
+  }
+  if (isStruct(t)) {
+    const fields = t.fields.map((f) => `${sqlIdent(f.name)} := ${losslessExpr(`${x}.${sqlIdent(f.name)}`, f.type)}`);
+    return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
+  }
+  const v = `e${lambdaN++}`;
+  if (isArray(t)) return `list_transform(${x}, ${v} -> ${losslessExpr(v, t.elementType)})`;
+  return `list_transform(map_entries(${x}), ${v} -> struct_pack(k := ${losslessExpr(`${v}.key`, t.keyType)}, v := ${losslessExpr(`${v}.value`, t.valueType)}))`;
+}
+
+export { isMap };
