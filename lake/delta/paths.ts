@@ -40,6 +40,7 @@ export function partitionDir(columns: readonly string[], values: Record<string, 
 export function encodeDataPath(key: string): string {
   return key
     .split('/')
-    .map((s) => encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`))
+    // Like Spark (java.net.URI): escape what a URI path cannot hold, keep '=', '+', ':' etc. readable.
+    .map((s) => encodeURIComponent(s).replace(/%(3D|2B|3A|40|2C|24|26|3B)/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))))
     .join('/');
 }

@@ -31,7 +31,7 @@ function partitionExpr(f: StructField, add: AddFile): string {
 }
 
 /** SQL selecting one data file's rows in the table's logical schema. */
-async function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileColumns: Set<string>, deleted: number[] | undefined): Promise<string> {
+export function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileColumns: Set<string>, deleted: readonly number[] | undefined): string {
   const mode = snapshot.columnMappingMode;
   const parts = new Set(snapshot.partitionColumns);
   const cols = snapshot.schema.fields.map((f) => {
@@ -45,7 +45,7 @@ async function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileCo
   return `SELECT ${cols.join(', ')} FROM ${src}${dv}`;
 }
 
-async function fileColumnsOf(c: Parameters<Parameters<typeof withConnection>[0]>[0], path: string): Promise<Set<string>> {
+export async function fileColumnsOf(c: Parameters<Parameters<typeof withConnection>[0]>[0], path: string): Promise<Set<string>> {
   const r = await c.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(path)}) WHERE name <> 'duckdb_schema' AND name <> 'schema'`);
   // parquet_schema lists nested leaves too; top-level names are what we project by, and extra names are harmless.
   return new Set(r.getRowObjectsJS().map((x) => String(x.name)));
@@ -65,7 +65,7 @@ export async function scanRows(store: ObjectStore, snapshot: Snapshot, opts: Sca
       try {
         const deleted = add.deletionVector ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray() : undefined;
         await withConnection(async (c) => {
-          const select = await fileSelect(snapshot, add, local.path, await fileColumnsOf(c, local.path), deleted);
+          const select = fileSelect(snapshot, add, local.path, await fileColumnsOf(c, local.path), deleted);
           const where = opts.whereSql ? ` WHERE ${opts.whereSql}` : '';
           const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) q${where}`);
           for (const row of r.getRowObjectsJS()) out.push(renderRow(row as Record<string, unknown>, snapshot.schema));

@@ -1,0 +1,159 @@
+/**
+ * Table operations that combine the Delta protocol (lake/delta) with the data plane (lake/engine):
+ * create/append/overwrite from any DuckDB relation, delete-where (copy-on-write), history, info, vacuum.
+ */
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { TributaryError, isTributaryError } from '../errors';
+import type { Action, AddFile, RemoveFile } from '../delta/actions';
+import { checkpointInterval, cleanupExpiredLogs, writeCheckpoint } from '../delta/checkpoint';
+import type { DeltaEngine } from '../delta/engine';
+import { ensureWriteSupported } from '../delta/features';
+import { fileKey } from '../delta/replay';
+import { mergeSchemas } from '../delta/schema-evolution';
+import { type StructType, serializeSchema } from '../delta/schema';
+import { Snapshot } from '../delta/snapshot';
+import { type CommitResult, CommitConflictError, commit } from '../delta/transaction';
+import { duckdbParquetActions } from '../engine/checkpoint-io';
+import { sqlIdent, withConnection } from '../engine/duckdb';
+import { structOf } from '../engine/infer-schema';
+import type { ObjectStore } from '../storage/object-store';
+import { writeDataFiles } from '../engine/writer';
+
+export const defaultEngine: DeltaEngine = { parquet: duckdbParquetActions };
+
+/** How many times an operation is re-planned after a logical conflict (not counting version races). */
+const MAX_REPLANS = 10;
+
+export async function loadSnapshotOrUndefined(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot | undefined> {
+  try {
+    return await Snapshot.load(store, engine);
+  } catch (e) {
+    if (isTributaryError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  }
+}
+
+export interface WriteRequest {
+  /** A DuckDB relation: table function call or parenthesised SELECT, e.g. `read_json('…')`. */
+  sourceSql: string;
+  mode?: 'append' | 'overwrite';
+  /** Partition columns when the table is created (must match an existing table's). */
+  partitionBy?: readonly string[];
+  /** Add new input columns to the table schema (Delta's mergeSchema). Default false. */
+  mergeSchema?: boolean;
+  /** Idempotent write: skipped when the table already records appId at ≥ version. */
+  txn?: { appId: string; version: number };
+  operation?: string;
+  operationParameters?: Record<string, unknown>;
+  /** Table properties when the table is created. */
+  configuration?: Record<string, string>;
+  /** Prefix of written file names. */
+  namePrefix?: string;
+  engine?: DeltaEngine;
+}
+
+export type WriteResult = CommitResult & { addedFiles: number; addedRows: number; schemaChanged: boolean };
+
+async function inputSchema(c: DuckDBConnection, relation: string): Promise<StructType> {
+  const r = await c.runAndReadAll(`SELECT * FROM ${relation} LIMIT 0`);
+  return structOf(r.columnNames(), r.columnTypes());
+}
+
+/** Appends (or overwrites with) rows; creates the table when absent. */
+export async function writeTable(store: ObjectStore, req: WriteRequest): Promise<WriteResult> {
+  const engine = req.engine ?? defaultEngine;
+  const mode = req.mode ?? 'append';
+  return withConnection(async (c) => {
+    await c.run(`CREATE OR REPLACE TEMP TABLE __tributary_src AS SELECT * FROM ${req.sourceSql}`);
+    const input = await inputSchema(c, '__tributary_src');
+    let snap = await loadSnapshotOrUndefined(store, engine);
+    if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
+      return { kind: 'alreadyCommitted', version: snap.version, attempts: 0, appId: req.txn.appId, recordedVersion: snap.txnVersion(req.txn.appId)!, addedFiles: 0, addedRows: 0, schemaChanged: false };
+
+    let adds: AddFile[] | undefined;
+    for (let plan = 0; ; plan++) {
+      const creating = !snap;
+      if (snap) ensureWriteSupported(snap.protocol, snap.metadata, store.url);
+      const partitionBy = snap ? [...snap.partitionColumns] : [...(req.partitionBy ?? [])];
+      if (snap && req.partitionBy && req.partitionBy.join(',') !== partitionBy.join(','))
+        throw new TributaryError('BAD_INPUT', `table ${store.url} is partitioned by [${partitionBy.join(', ')}], not [${req.partitionBy.join(', ')}]`);
+      for (const p of partitionBy)
+        if (!input.fields.some((f) => f.name === p) && creating) throw new TributaryError('BAD_INPUT', `partition column ${p} is not in the input`);
+      const merged = snap
+        ? mergeSchemas(snap.schema, input, { allowNewColumns: req.mergeSchema === true || (mode === 'overwrite' && req.mergeSchema !== false) })
+        : { schema: input, added: input.fields.map((f) => f.name) };
+      const schemaChanged = creating || merged.added.length > 0;
+      // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
+      // (a column missing from a data file reads as NULL).
+      if (!adds) {
+        const src = `(SELECT ${merged.schema.fields
+          .map((f) => (input.fields.some((i) => i.name === f.name) ? sqlIdent(f.name) : `NULL AS ${sqlIdent(f.name)}`))
+          .join(', ')} FROM __tributary_src)`;
+        adds = await writeDataFiles(c, store, { source: src, schema: merged.schema, partitionColumns: partitionBy, namePrefix: req.namePrefix });
+      }
+      const actions: Action[] = [];
+      if (creating) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
+      if (schemaChanged) {
+        actions.push({
+          metaData: snap
+            ? { ...snap.metadata, schemaString: serializeSchema(merged.schema) }
+            : { id: crypto.randomUUID(), format: { provider: 'parquet', options: {} }, schemaString: serializeSchema(merged.schema), partitionColumns: partitionBy, configuration: req.configuration ?? {}, createdTime: Date.now() },
+        });
+      }
+      const now = Date.now();
+      if (mode === 'overwrite' && snap)
+        for (const f of snap.files) actions.push({ remove: removeOf(f, now) });
+      if (req.txn) actions.push({ txn: { appId: req.txn.appId, version: req.txn.version, lastUpdated: now } });
+      actions.push(...adds.map((add) => ({ add })));
+      const addedRows = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
+      try {
+        const r = await commit(store, engine, {
+          readVersion: snap?.version ?? -1,
+          operation: creating ? 'CREATE TABLE AS SELECT' : 'WRITE',
+          operationParameters: { mode: mode === 'overwrite' ? 'Overwrite' : 'Append', partitionBy: JSON.stringify(partitionBy), ...req.operationParameters },
+          operationMetrics: { numFiles: String(adds.length), numOutputRows: String(addedRows) },
+          isBlindAppend: mode === 'append' && !creating,
+          readFiles: 'all',
+          actions,
+        });
+        if (r.kind === 'committed') await maybeCheckpoint(store, engine, r.version);
+        return { ...r, addedFiles: adds.length, addedRows, schemaChanged };
+      } catch (e) {
+        if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
+        snap = await Snapshot.load(store, engine);
+        if (req.txn && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
+          return { kind: 'alreadyCommitted', version: snap.version, attempts: plan + 1, appId: req.txn.appId, recordedVersion: snap.txnVersion(req.txn.appId)!, addedFiles: 0, addedRows: 0, schemaChanged: false };
+      }
+    }
+  });
+}
+
+export function removeOf(f: AddFile, now: number): RemoveFile {
+  return {
+    path: f.path,
+    deletionTimestamp: now,
+    dataChange: true,
+    extendedFileMetadata: true,
+    partitionValues: f.partitionValues,
+    size: f.size,
+    ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}),
+    ...(f.tags ? { tags: f.tags } : {}),
+  };
+}
+
+/** Writes a checkpoint when `version` is a multiple of delta.checkpointInterval; never fails the commit. */
+export async function maybeCheckpoint(store: ObjectStore, engine: DeltaEngine, version: number): Promise<boolean> {
+  if (version === 0) return false;
+  try {
+    const snap = await Snapshot.load(store, engine, { version });
+    if (version % checkpointInterval(snap) !== 0) return false;
+    await writeCheckpoint(store, engine, version);
+    await cleanupExpiredLogs(store, snap, version);
+    return true;
+  } catch (e) {
+    engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', { table: store.url, version, error: String(e) });
+    return false;
+  }
+}
+
+export { fileKey };
