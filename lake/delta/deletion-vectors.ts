@@ -462,7 +462,8 @@ export function decodeRoaringBitmapArray(
   let last = -1;
   const push = (v: number) => {
     if (v <= last) throw r.fail(`row indexes not strictly ascending (${v} after ${last})`);
-    // n < total is guaranteed by the per-container checks below, which run before overflowing a container.
+    // n stays below total: array containers push exactly their header count, and run/bitmap containers are
+    // counted against their header before anything is pushed.
     rows[n++] = v;
     last = v;
   };

@@ -3,6 +3,7 @@
  * logical schema (partition values, column mapping, type widening, missing columns as NULL), drop rows
  * deleted by a deletion vector, and filter by an optional predicate.
  */
+import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
 import type { ObjectStore } from '../storage/object-store';
 import type { AddFile } from '../delta/actions';
 import { loadDeletionVector } from '../delta/deletion-vectors';
@@ -31,24 +32,25 @@ function partitionExpr(f: StructField, add: AddFile): string {
 }
 
 /** SQL selecting one data file's rows in the table's logical schema. */
-export function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileColumns: Set<string>, deleted: readonly number[] | undefined): string {
+export function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileColumns: ReadonlyMap<string, DuckDBType>, deleted: readonly number[] | undefined): string {
   const mode = snapshot.columnMappingMode;
   const parts = new Set(snapshot.partitionColumns);
   const cols = snapshot.schema.fields.map((f) => {
     if (parts.has(f.name)) return `${partitionExpr(f, add)} AS ${sqlIdent(f.name)}`;
     const phys = physicalName(f, mode);
     if (!fileColumns.has(phys)) return `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`;
-    return `${typedExpr(`t.${sqlIdent(phys)}`, f.type, mode)} AS ${sqlIdent(f.name)}`;
+    return `${typedExpr(`t.${sqlIdent(phys)}`, f.type, mode, fileColumns.get(phys))} AS ${sqlIdent(f.name)}`;
   });
   const src = `read_parquet(${sqlString(path)}, file_row_number = true) t`;
   const dv = deleted && deleted.length ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))` : '';
   return `SELECT ${cols.join(', ')} FROM ${src}${dv}`;
 }
 
-export async function fileColumnsOf(c: Parameters<Parameters<typeof withConnection>[0]>[0], path: string): Promise<Set<string>> {
-  const r = await c.runAndReadAll(`SELECT name FROM parquet_schema(${sqlString(path)}) WHERE name <> 'duckdb_schema' AND name <> 'schema'`);
-  // parquet_schema lists nested leaves too; top-level names are what we project by, and extra names are harmless.
-  return new Set(r.getRowObjectsJS().map((x) => String(x.name)));
+/** Top-level columns of a relation (table name, table function, subquery) with their DuckDB types. */
+export async function relationColumns(c: DuckDBConnection, relation: string): Promise<Map<string, DuckDBType>> {
+  const r = await c.runAndReadAll(`SELECT * FROM ${relation} LIMIT 0`);
+  const types = r.columnTypes();
+  return new Map(r.columnNames().map((n, i) => [n, types[i]!]));
 }
 
 /** Reads rows in canonical JS form (see canonical.ts); the order is unspecified. */
@@ -65,7 +67,7 @@ export async function scanRows(store: ObjectStore, snapshot: Snapshot, opts: Sca
       try {
         const deleted = add.deletionVector ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray() : undefined;
         await withConnection(async (c) => {
-          const select = fileSelect(snapshot, add, local.path, await fileColumnsOf(c, local.path), deleted);
+          const select = fileSelect(snapshot, add, local.path, await relationColumns(c, `read_parquet(${sqlString(local.path)})`), deleted);
           const where = opts.whereSql ? ` WHERE ${opts.whereSql}` : '';
           const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) q${where}`);
           for (const row of r.getRowObjectsJS()) out.push(renderRow(row as Record<string, unknown>, snapshot.schema));

@@ -33,19 +33,28 @@ export function duckType(t: DataType): string {
 
 let lambdaN = 0;
 
+/** The shape of a stored value, as DuckDB reports it (only what conforming needs). */
+type SourceType = { typeId: number; entryNames?: readonly string[]; entryTypes?: readonly SourceType[]; valueType?: SourceType; keyType?: SourceType };
+
 /**
- * SQL turning a physical value (as stored in a data file) into the table's logical type: casts leaves
- * (type widening, INT96/millis timestamps), renames nested fields from physical to logical names.
+ * SQL turning a stored value (a data file column, or an input column) into the table's logical type:
+ * casts leaves (type widening, INT96/millis timestamps), renames nested fields from physical to logical
+ * names, and fills struct fields the source lacks (older files after schema evolution) with NULL.
  */
-export function typedExpr(x: string, t: DataType, mode: ColumnMappingMode): string {
+export function typedExpr(x: string, t: DataType, mode: ColumnMappingMode, source?: SourceType): string {
   if (typeof t === 'string') return `CAST(${x} AS ${duckType(t)})`;
   if (isStruct(t)) {
-    const fields = t.fields.map((f) => `${sqlIdent(f.name)} := ${typedExpr(`${x}.${sqlIdent(physicalName(f, mode))}`, f.type, mode)}`);
+    const fields = t.fields.map((f) => {
+      const phys = physicalName(f, mode);
+      const i = source?.entryNames?.indexOf(phys) ?? -2;
+      if (i === -1) return `${sqlIdent(f.name)} := CAST(NULL AS ${duckType(f.type)})`;
+      return `${sqlIdent(f.name)} := ${typedExpr(`${x}.${sqlIdent(phys)}`, f.type, mode, i >= 0 ? source?.entryTypes?.[i] : undefined)}`;
+    });
     return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
   }
   const v = `e${lambdaN++}`;
-  if (isArray(t)) return `list_transform(${x}, ${v} -> ${typedExpr(v, t.elementType, mode)})`;
-  return `map_from_entries(list_transform(map_entries(${x}), ${v} -> struct_pack(k := ${typedExpr(`${v}.key`, t.keyType, mode)}, v := ${typedExpr(`${v}.value`, t.valueType, mode)})))`;
+  if (isArray(t)) return `list_transform(${x}, ${v} -> ${typedExpr(v, t.elementType, mode, source?.valueType)})`;
+  return `map_from_entries(list_transform(map_entries(${x}), ${v} -> struct_pack(k := ${typedExpr(`${v}.key`, t.keyType, mode, source?.keyType)}, v := ${typedExpr(`${v}.value`, t.valueType, mode, source?.valueType)})))`;
 }
 
 /** SQL that turns a logical value into primitives JS can hold exactly (longs, decimals, instants as strings). */

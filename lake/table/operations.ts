@@ -15,6 +15,8 @@ import { Snapshot } from '../delta/snapshot';
 import { type CommitResult, CommitConflictError, commit } from '../delta/transaction';
 import { duckdbParquetActions } from '../engine/checkpoint-io';
 import { sqlIdent, withConnection } from '../engine/duckdb';
+import { relationColumns } from '../engine/scan';
+import { duckType, typedExpr } from '../engine/types';
 import { structOf } from '../engine/infer-schema';
 import type { ObjectStore } from '../storage/object-store';
 import { writeDataFiles } from '../engine/writer';
@@ -86,8 +88,9 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
       // (a column missing from a data file reads as NULL).
       if (!adds) {
+        const cols = await relationColumns(c, '__tributary_src');
         const src = `(SELECT ${merged.schema.fields
-          .map((f) => (input.fields.some((i) => i.name === f.name) ? sqlIdent(f.name) : `NULL AS ${sqlIdent(f.name)}`))
+          .map((f) => `${cols.has(f.name) ? typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name)) : `CAST(NULL AS ${duckType(f.type)})`} AS ${sqlIdent(f.name)}`)
           .join(', ')} FROM __tributary_src)`;
         adds = await writeDataFiles(c, store, { source: src, schema: merged.schema, partitionColumns: partitionBy, namePrefix: req.namePrefix });
       }
