@@ -28,6 +28,8 @@ export interface TxnIntent {
   changesMetadata: boolean;
   /** App transaction ids my commit carries. */
   appIds: ReadonlySet<string>;
+  /** My read predicate applied to a file (from its partition values and stats); undefined = whole table. */
+  readFilter?: (add: AddFile) => boolean;
 }
 
 export interface Conflict {
@@ -36,7 +38,10 @@ export interface Conflict {
   detail: string;
 }
 
-export function intentOf(actions: readonly Action[], opts: { isBlindAppend: boolean; readFiles: ReadonlySet<string> | 'all' }): TxnIntent {
+export function intentOf(
+  actions: readonly Action[],
+  opts: { isBlindAppend: boolean; readFiles: ReadonlySet<string> | 'all'; readFilter?: (add: AddFile) => boolean },
+): TxnIntent {
   const removes = new Set<string>();
   const appIds = new Set<string>();
   let changesMetadata = false;
@@ -45,7 +50,7 @@ export function intentOf(actions: readonly Action[], opts: { isBlindAppend: bool
     else if ('txn' in a) appIds.add(a.txn.appId);
     else if ('metaData' in a || 'protocol' in a) changesMetadata = true;
   }
-  return { isBlindAppend: opts.isBlindAppend, readFiles: opts.readFiles, readsTable: !opts.isBlindAppend, removes, changesMetadata, appIds };
+  return { isBlindAppend: opts.isBlindAppend, readFiles: opts.readFiles, readsTable: !opts.isBlindAppend, removes, changesMetadata, appIds, readFilter: opts.readFilter };
 }
 
 /** Checks one winning commit against my intent; returns the conflict or undefined. */
@@ -64,8 +69,10 @@ export function checkConflict(me: TxnIntent, winner: readonly Action[], version:
   }
   // Added files vs my reads: under WriteSerializable, blind appends of others never conflict (unless I change metadata).
   const winnerBlind = info?.isBlindAppend === true;
-  if (me.readsTable && adds.some((f) => f.dataChange) && (!winnerBlind || me.changesMetadata))
-    return { kind: 'ConcurrentAppend', version, detail: `files were added concurrently to data this transaction read (${adds.length} added)` };
+  // Only added files my read predicate could match count (delta ConflictChecker: "files matching my read predicate").
+  const relevant = adds.filter((f) => f.dataChange && (me.readFilter?.(f) ?? true));
+  if (me.readsTable && relevant.length > 0 && (!winnerBlind || me.changesMetadata))
+    return { kind: 'ConcurrentAppend', version, detail: `${relevant.length} file(s) matching what this transaction read were added concurrently (e.g. ${relevant[0]!.path})` };
   for (const r of removes) {
     const k = fileKey(r);
     if (me.removes.has(k)) return { kind: 'ConcurrentDeleteDelete', version, detail: `file ${r.path} was removed concurrently` };

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, isTributaryError } from '../errors';
 import type { ObjectStore } from '../storage/object-store';
-import { type Action, type CommitInfo, serializeCommit } from './actions';
+import { type Action, type AddFile, type CommitInfo, serializeCommit } from './actions';
 import { type Conflict, checkConflict, intentOf } from './conflicts';
 import type { DeltaEngine } from './engine';
 import { commitKey } from './log-path';
@@ -24,6 +24,8 @@ export interface CommitRequest {
   isBlindAppend: boolean;
   /** Files read (by replay file key) or 'all'. Ignored for blind appends. */
   readFiles?: ReadonlySet<string> | 'all';
+  /** Read predicate over files (partition values, stats) for the concurrent-append check; default: whole table. */
+  readFilter?: (add: AddFile) => boolean;
   /** Actions other than commitInfo. */
   actions: Action[];
   maxAttempts?: number;
@@ -48,11 +50,13 @@ export class CommitConflictError extends TributaryError {
   }
 }
 
-const backoff = (attempt: number) => Math.random() * Math.min(2000, 25 * 2 ** attempt);
+// After losing a race we have already read up to the tip of the log, so the next try can come soon;
+// a short, capped, jittered pause spreads writers out without starving the unlucky ones.
+const backoff = (attempt: number) => Math.random() * Math.min(250, 10 * 2 ** attempt);
 
 export async function commit(store: ObjectStore, _engine: DeltaEngine, req: CommitRequest): Promise<CommitResult> {
-  const maxAttempts = req.maxAttempts ?? 200;
-  const intent = intentOf(req.actions, { isBlindAppend: req.isBlindAppend, readFiles: req.readFiles ?? 'all' });
+  const maxAttempts = req.maxAttempts ?? 1000;
+  const intent = intentOf(req.actions, { isBlindAppend: req.isBlindAppend, readFiles: req.readFiles ?? 'all', readFilter: req.readFilter });
   const myTxns = new Map(req.actions.flatMap((a) => ('txn' in a ? [[a.txn.appId, a.txn.version] as const] : [])));
   const txnId = randomUUID();
   let version = req.readVersion + 1;

@@ -119,7 +119,7 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
           readFiles: 'all',
           actions,
         });
-        if (r.kind === 'committed') await maybeCheckpoint(store, engine, r.version);
+        if (r.kind === 'committed') await maybeCheckpoint(store, engine, r.version, snap ? checkpointInterval(snap) : 10);
         return { ...r, addedFiles: adds.length, addedRows, schemaChanged };
       } catch (e) {
         if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
@@ -145,11 +145,10 @@ export function removeOf(f: AddFile, now: number): RemoveFile {
 }
 
 /** Writes a checkpoint when `version` is a multiple of delta.checkpointInterval; never fails the commit. */
-export async function maybeCheckpoint(store: ObjectStore, engine: DeltaEngine, version: number): Promise<boolean> {
-  if (version === 0) return false;
+export async function maybeCheckpoint(store: ObjectStore, engine: DeltaEngine, version: number, interval: number): Promise<boolean> {
+  if (version === 0 || version % interval !== 0) return false;
   try {
     const snap = await Snapshot.load(store, engine, { version });
-    if (version % checkpointInterval(snap) !== 0) return false;
     await writeCheckpoint(store, engine, version);
     await cleanupExpiredLogs(store, snap, version);
     return true;

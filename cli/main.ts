@@ -1,0 +1,31 @@
+/** The `tributary` command. Errors print one clear line and exit non-zero (stack only with TRIBUTARY_DEBUG=1). */
+import { Command, CommanderError } from 'commander';
+import { TributaryError } from '../lake/errors';
+import { registerTableCommands } from './table';
+
+export function buildProgram(): Command {
+  const program = new Command('tributary')
+    .description('Multi-cloud log lakehouse on Temporal: Delta tables, ingestion, egress, replication')
+    .version(process.env.npm_package_version ?? '0.1.0')
+    .exitOverride()
+    .showHelpAfterError();
+  registerTableCommands(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const msg = e instanceof TributaryError ? `error (${e.code}): ${e.message}` : `error: ${(e as Error)?.message ?? String(e)}`;
+    process.stderr.write(`${msg}\n`);
+    if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    return 1;
+  }
+}
+
+if (require.main === module || process.argv[1]?.endsWith('tributary.js')) {
+  void main(process.argv).then((code) => process.exit(code));
+}

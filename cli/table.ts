@@ -1,0 +1,124 @@
+/** `tributary table …`: read, append, delete, history, info, vacuum. */
+import { extname, resolve } from 'node:path';
+import { existsSync } from 'node:fs';
+import type { Command } from 'commander';
+import { TributaryError } from '../lake/errors';
+import { Snapshot } from '../lake/delta/snapshot';
+import { sqlString } from '../lake/engine/duckdb';
+import { scanRows } from '../lake/engine/scan';
+import { parsePredicate, toDuckDbSql } from '../lake/predicate';
+import { openStore } from '../lake/storage/open';
+import { deleteWhere } from '../lake/table/delete';
+import { history, tableInfo, vacuum } from '../lake/table/maintenance';
+import { defaultEngine, writeTable } from '../lake/table/operations';
+import { bindPredicate, fileMightMatch } from '../lake/table/skipping';
+import { type Format, writeRows } from './output';
+import { storeOptionsFromEnv } from './store-options';
+
+const open = (uri: string) => openStore(uri, storeOptionsFromEnv());
+const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
+
+function intOption(v: string, name: string): number {
+  if (!/^\d+$/.test(v)) throw new TributaryError('BAD_INPUT', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  return Number(v);
+}
+
+function inputRelation(file: string): string {
+  const path = resolve(file);
+  if (!existsSync(path)) throw new TributaryError('BAD_INPUT', `input file ${file} does not exist`);
+  const ext = extname(path).toLowerCase();
+  if (ext === '.parquet') return `read_parquet(${sqlString(path)})`;
+  if (ext === '.jsonl' || ext === '.json' || ext === '.ndjson' || path.endsWith('.jsonl.gz'))
+    return `read_json(${sqlString(path)}, format = 'newline_delimited')`;
+  throw new TributaryError('BAD_INPUT', `input ${file}: expected .jsonl or .parquet`);
+}
+
+export function registerTableCommands(program: Command): void {
+  const table = program.command('table').description('read and write Delta tables');
+
+  table
+    .command('read <uri>')
+    .description('print the rows of a table (latest version, or time travel)')
+    .option('--version <n>', 'read this version')
+    .option('--timestamp <iso>', 'read the latest version at or before this instant')
+    .option('--where <predicate>', 'filter rows, e.g. "level = \'ERROR\' AND day >= DATE \'2024-01-01\'"')
+    .option('--format <fmt>', 'jsonl | csv | arrow', 'jsonl')
+    .action(async (uri: string, o: { version?: string; timestamp?: string; where?: string; format: string }) => {
+      if (!['jsonl', 'csv', 'arrow'].includes(o.format)) throw new TributaryError('BAD_INPUT', `unknown format ${o.format} (jsonl, csv, arrow)`);
+      let timestamp: Date | undefined;
+      if (o.timestamp) {
+        timestamp = new Date(o.timestamp);
+        if (Number.isNaN(timestamp.getTime())) throw new TributaryError('BAD_INPUT', `--timestamp ${o.timestamp} is not an ISO-8601 instant`);
+      }
+      if (o.where) parsePredicate(o.where); // syntax errors before any I/O
+      const store = await open(uri);
+      const snap = await Snapshot.load(store, defaultEngine, { version: o.version === undefined ? undefined : intOption(o.version, '--version'), timestamp });
+      const expr = o.where ? bindPredicate(o.where, snap) : undefined;
+      const files = expr ? snap.files.filter((f) => fileMightMatch(expr, f, snap)) : undefined;
+      const rows = await scanRows(store, snap, { whereSql: expr ? toDuckDbSql(expr) : undefined, files });
+      await writeRows(process.stdout, rows, snap.schema, o.format as Format);
+    });
+
+  table
+    .command('append <uri>')
+    .description('append rows from a JSON-lines or Parquet file (creates the table if absent)')
+    .requiredOption('--input <file>', 'file.jsonl or file.parquet')
+    .option('--partition-by <cols>', 'partition columns when creating, comma-separated')
+    .option('--mode <mode>', 'append | overwrite', 'append')
+    .option('--merge-schema', 'add new input columns to the table schema')
+    .action(async (uri: string, o: { input: string; partitionBy?: string; mode: string; mergeSchema?: boolean }) => {
+      if (o.mode !== 'append' && o.mode !== 'overwrite') throw new TributaryError('BAD_INPUT', `--mode must be append or overwrite, got ${o.mode}`);
+      const r = await writeTable(await open(uri), {
+        sourceSql: inputRelation(o.input),
+        mode: o.mode,
+        partitionBy: o.partitionBy ? o.partitionBy.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
+        mergeSchema: o.mergeSchema,
+      });
+      printJson({ version: r.version, files: r.addedFiles, rows: r.addedRows, attempts: r.attempts, schemaChanged: r.schemaChanged });
+    });
+
+  table
+    .command('delete <uri>')
+    .description('delete the rows matching a predicate')
+    .requiredOption('--where <predicate>', 'rows to delete')
+    .action(async (uri: string, o: { where: string }) => {
+      printJson(await deleteWhere(await open(uri), o.where));
+    });
+
+  table
+    .command('history <uri>')
+    .description('commit history, newest first')
+    .option('--json', 'JSON output')
+    .option('--limit <n>', 'at most n entries')
+    .action(async (uri: string, o: { json?: boolean; limit?: string }) => {
+      const h = await history(await open(uri), { limit: o.limit ? intOption(o.limit, '--limit') : undefined });
+      if (o.json) return printJson(h);
+      for (const e of h) process.stdout.write(`${e.version}\t${new Date(e.timestamp).toISOString()}\t${e.operation ?? ''}\t${JSON.stringify(e.operationParameters ?? {})}\n`);
+    });
+
+  table
+    .command('info <uri>')
+    .description('version, protocol, schema, files, bytes')
+    .option('--json', 'JSON output')
+    .option('--version <n>', 'at this version')
+    .action(async (uri: string, o: { json?: boolean; version?: string }) => {
+      const i = await tableInfo(await open(uri), defaultEngine, o.version ? intOption(o.version, '--version') : undefined);
+      if (o.json) return printJson(i);
+      process.stdout.write(`${i.url}\nversion ${i.version}, ${i.numFiles} files, ${i.sizeInBytes} bytes, ${i.numRecords ?? '?'} rows\npartitioned by [${i.partitionColumns.join(', ')}]\n`);
+    });
+
+  table
+    .command('vacuum <uri>')
+    .description('delete files no retained version references')
+    .option('--retain-hours <h>', 'retention (default: the table\'s delta.deletedFileRetentionDuration, 7 days)')
+    .option('--dry-run', 'list what would be deleted')
+    .option('--force', 'allow a retention shorter than the table\'s')
+    .action(async (uri: string, o: { retainHours?: string; dryRun?: boolean; force?: boolean }) => {
+      const r = await vacuum(await open(uri), {
+        retainHours: o.retainHours === undefined ? undefined : Number(o.retainHours),
+        dryRun: o.dryRun,
+        enforceRetention: !o.force,
+      });
+      printJson({ dryRun: r.dryRun, retentionHours: r.retentionHours, files: r.deleted.length, bytes: r.bytes, deleted: r.deleted });
+    });
+}

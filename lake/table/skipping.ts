@@ -1,0 +1,60 @@
+/** File skipping for a predicate: exact partition values and min/max/nullCount statistics of add actions. */
+import type { AddFile } from '../delta/actions';
+import type { Snapshot } from '../delta/snapshot';
+import { TributaryError } from '../errors';
+import { type Expr, columnsOf, mightMatch, parsePredicate } from '../predicate';
+
+interface FileStats {
+  numRecords?: number;
+  minValues?: Record<string, unknown>;
+  maxValues?: Record<string, unknown>;
+  nullCount?: Record<string, unknown>;
+}
+
+function at(o: Record<string, unknown> | undefined, path: readonly string[]): unknown {
+  let cur: unknown = o;
+  for (const p of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+  return cur;
+}
+
+/** Partition values typed the way predicates compare them. */
+function typedPartition(raw: string | null | undefined, type: unknown): unknown {
+  if (raw === null || raw === undefined || raw === '') return null;
+  if (type === 'integer' || type === 'short' || type === 'byte' || type === 'long' || type === 'double' || type === 'float') return Number(raw);
+  if (type === 'boolean') return raw === 'true';
+  return raw;
+}
+
+export function fileMightMatch(expr: Expr, f: AddFile, snap: Snapshot): boolean {
+  let stats: FileStats = {};
+  try {
+    stats = f.stats ? (JSON.parse(f.stats) as FileStats) : {};
+  } catch {
+    stats = {};
+  }
+  const parts = new Set(snap.partitionColumns);
+  return mightMatch(expr, {
+    numRecords: stats.numRecords,
+    min: (p) => at(stats.minValues, p),
+    max: (p) => at(stats.maxValues, p),
+    nullCount: (p) => {
+      const n = at(stats.nullCount, p);
+      return typeof n === 'number' ? n : undefined;
+    },
+    partitionValue: (p) => {
+      if (p.length !== 1 || !parts.has(p[0]!)) return { present: false, value: undefined };
+      const field = snap.schema.fields.find((x) => x.name === p[0]);
+      return { present: true, value: typedPartition(f.partitionValues[p[0]!], field?.type) };
+    },
+  });
+}
+
+/** Parses a predicate and checks that every column it names exists in the snapshot's schema. */
+export function bindPredicate(text: string, snap: Snapshot): Expr {
+  const expr = parsePredicate(text);
+  for (const path of columnsOf(expr)) {
+    if (!snap.schema.fields.some((f) => f.name === path[0]))
+      throw new TributaryError('BAD_INPUT', `predicate refers to unknown column ${path.join('.')} (table columns: ${snap.schema.fields.map((f) => f.name).join(', ')})`);
+  }
+  return expr;
+}
