@@ -8,7 +8,9 @@ export function buildProgram(): Command {
     .description('Multi-cloud log lakehouse on Temporal: Delta tables, ingestion, egress, replication')
     .version(process.env.npm_package_version ?? '0.1.0')
     .exitOverride()
-    .showHelpAfterError();
+    .showHelpAfterError()
+    // Program options only before the subcommand, so `table read --version N` means time travel.
+    .enablePositionalOptions();
   registerTableCommands(program);
   return program;
 }
