@@ -1,0 +1,103 @@
+/**
+ * A fault-injecting ObjectStore decorator for reliability tests: fail the Nth call of an operation,
+ * fail with probability p, or add latency. Failures are the typed errors real adapters raise, so the
+ * layers above (retries, commit loop, activities) see exactly what a flaky cloud would show them.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { transient } from '../errors';
+import type { ObjectStore } from './object-store';
+
+export type StoreOp = 'get' | 'getStream' | 'head' | 'put' | 'putStream' | 'putIfAbsent' | 'list' | 'delete' | 'deleteMany' | 'copy';
+
+export interface FaultRule {
+  /** Operations this rule applies to (default: all). */
+  ops?: readonly StoreOp[];
+  /** Only keys matching this (string prefix or RegExp). */
+  key?: string | RegExp;
+  /** Fail these call numbers (1-based, counted per rule over matching calls). */
+  failCalls?: readonly number[];
+  /** Fail each matching call with this probability (0..1), using `random`. */
+  probability?: number;
+  /** Added latency per matching call, in ms (fixed, or [min, max]). */
+  latencyMs?: number | readonly [number, number];
+  /**
+   * When to fail: 'before' (the operation never reaches the store) or 'after' (it took effect but the
+   * caller sees an error, like a lost response). Default 'before'.
+   */
+  when?: 'before' | 'after';
+  /** The error to raise (default: a STORAGE_TRANSIENT error naming the rule). */
+  error?: () => Error;
+}
+
+export interface FaultStats {
+  calls: Record<string, number>;
+  injected: number;
+}
+
+export function withFaults(inner: ObjectStore, rules: readonly FaultRule[], random: () => number = Math.random): ObjectStore & { stats: FaultStats } {
+  const counters = rules.map(() => 0);
+  const stats: FaultStats = { calls: {}, injected: 0 };
+
+  async function around<T>(op: StoreOp, key: string, fn: () => Promise<T>): Promise<T> {
+    stats.calls[op] = (stats.calls[op] ?? 0) + 1;
+    let failAfter: Error | undefined;
+    for (const [i, r] of rules.entries()) {
+      if (r.ops && !r.ops.includes(op)) continue;
+      if (r.key !== undefined && !(typeof r.key === 'string' ? key.startsWith(r.key) : r.key.test(key))) continue;
+      const n = ++counters[i]!;
+      if (r.latencyMs !== undefined) {
+        const [lo, hi] = typeof r.latencyMs === 'number' ? [r.latencyMs, r.latencyMs] : r.latencyMs;
+        await sleep(lo + random() * (hi - lo));
+      }
+      const fire = (r.failCalls?.includes(n) ?? false) || (r.probability !== undefined && random() < r.probability);
+      if (!fire) continue;
+      stats.injected++;
+      const err = r.error?.() ?? transient(`injected fault: ${op} ${key} (call ${n})`);
+      if ((r.when ?? 'before') === 'before') throw err;
+      failAfter ??= err;
+    }
+    const result = await fn();
+    if (failAfter) throw failAfter;
+    return result;
+  }
+
+  return {
+    url: inner.url,
+    kind: inner.kind,
+    stats,
+    get: (key, o) => around('get', key, () => inner.get(key, o)),
+    getStream: (key, o) => around('getStream', key, () => inner.getStream(key, o)),
+    head: (key) => around('head', key, () => inner.head(key)),
+    put: (key, b, o) => around('put', key, () => inner.put(key, b, o)),
+    putStream: (key, b, o) => around('putStream', key, () => inner.putStream(key, b, o)),
+    putIfAbsent: (key, b, o) => around('putIfAbsent', key, () => inner.putIfAbsent(key, b, o)),
+    list: (prefix, o) => ({
+      async *[Symbol.asyncIterator]() {
+        // Faults on list fire when the listing starts and again every 100 keys (a page boundary).
+        let n = 0;
+        await around('list', prefix, async () => undefined);
+        for await (const m of inner.list(prefix, o)) {
+          if (++n % 100 === 0) await around('list', prefix, async () => undefined);
+          yield m;
+        }
+      },
+    }),
+    delete: (key) => around('delete', key, () => inner.delete(key)),
+    deleteMany: (keys) => around('deleteMany', keys[0] ?? '', () => inner.deleteMany(keys)),
+    copy: (s, d) => around('copy', d, () => inner.copy(s, d)),
+    close: () => inner.close(),
+  };
+}
+
+/** A deterministic PRNG (mulberry32) so fault schedules are reproducible from a seed. */
+export function seededRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
