@@ -1,0 +1,105 @@
+/**
+ * The deployment config (one YAML file): regions, their raw log locations and regional tables, the central
+ * table, replication, schedules and the table catalog. Paths are config, never code: any pipeline can run
+ * against any region's storage from any worker.
+ */
+import { z } from 'zod';
+import { safeParsePredicate } from '../lake/predicate';
+import { parseStoreUrl } from '../lake/storage/url';
+
+const storeUrl = z.string().superRefine((v, ctx) => {
+  try {
+    parseStoreUrl(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+  }
+});
+
+const predicate = z.string().superRefine((v, ctx) => {
+  const r = safeParsePredicate(v);
+  if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.message });
+});
+
+const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter or digit');
+
+/** "5m", "30s", "1h", "2d". */
+export const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m, 1h');
+
+const bytes = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB')]);
+
+export const ScheduleConfig = z.strictObject({
+  every: duration.default('5m'),
+  /** How far back missed runs are caught up after an outage. */
+  catchupWindow: duration.default('1h'),
+  paused: z.boolean().default(false),
+});
+
+export const IngestConfig = z.strictObject({
+  maxFilesPerBatch: z.number().int().positive().default(1000),
+  maxBytesPerBatch: bytes.default('1GB'),
+  /** Lines longer than this are quarantined. */
+  maxLineBytes: bytes.default('1MiB'),
+  /** Column holding the event time used for the date partition (falls back to ingestion date). */
+  eventTimeColumn: z.string().default('ts'),
+  schedule: ScheduleConfig.prefault({}),
+});
+
+export const RegionConfig = z.strictObject({
+  name,
+  cloud: z.enum(['aws', 'azure', 'gcp', 'local']),
+  /** Where the region's log daemon writes raw JSON-lines files. */
+  raw: storeUrl,
+  /** The region's Delta table. */
+  table: storeUrl,
+  /** Task queue whose workers run this region's pipelines (default tributary-<name>). */
+  taskQueue: z.string().optional(),
+  ingest: IngestConfig.prefault({}),
+});
+
+export const StorageEndpoints = z.strictObject({
+  s3: z.strictObject({ endpoint: z.string().url().optional(), region: z.string().optional() }).optional(),
+  azure: z.strictObject({ endpoint: z.string().url().optional() }).optional(),
+  gcs: z.strictObject({ endpoint: z.string().url().optional() }).optional(),
+});
+
+export const Config = z
+  .strictObject({
+    temporal: z.strictObject({ address: z.string().default('127.0.0.1:7233'), namespace: z.string().default('default') }).prefault({}),
+    storage: StorageEndpoints.prefault({}),
+    regions: z.array(RegionConfig).min(1),
+    central: z
+      .strictObject({
+        table: storeUrl,
+        /** Egress filter, in the predicate language; NULL is not approved. */
+        filter: predicate.default('egress_approved = true'),
+        schedule: ScheduleConfig.prefault({}),
+      })
+      .optional(),
+    replicate: z.array(z.strictObject({ source: storeUrl, target: storeUrl, schedule: ScheduleConfig.prefault({}) })).default([]),
+    /** schema.table → URI, used by queries. */
+    catalog: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'names look like schema.table'), storeUrl).default({}),
+  })
+  .superRefine((c, ctx) => {
+    const seen = new Set<string>();
+    c.regions.forEach((r, i) => {
+      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `duplicate region ${r.name}` });
+      seen.add(r.name);
+    });
+  });
+
+export type Config = z.infer<typeof Config>;
+export type RegionConfig = z.infer<typeof RegionConfig>;
+export type IngestConfig = z.infer<typeof IngestConfig>;
+
+export function parseBytes(v: number | string): number {
+  if (typeof v === 'number') return v;
+  const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i.exec(v)!;
+  const unit: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  return Math.round(Number(m[1]) * unit[m[2]!.toLowerCase()]!);
+}
+
+export function parseDurationMs(v: string): number {
+  const m = /^(\d+)(ms|s|m|h|d)$/.exec(v)!;
+  const unit: Record<string, number> = { ms: 1, s: 1e3, m: 6e4, h: 3.6e6, d: 8.64e7 };
+  return Number(m[1]) * unit[m[2]!]!;
+}
