@@ -49,7 +49,8 @@ const invalid = (message: string, cause?: unknown) => new TributaryError('INVALI
  * is present. Log replay keys logical files by `(path, dvUniqueId)`.
  */
 export function dvUniqueId(dv: DeletionVectorDescriptor): string {
-  return dv.offset === undefined
+  // Checkpoint rows carry an absent offset as null: both mean "no offset".
+  return dv.offset === undefined || dv.offset === null
     ? `${dv.storageType}${dv.pathOrInlineDv}`
     : `${dv.storageType}${dv.pathOrInlineDv}@${dv.offset}`;
 }

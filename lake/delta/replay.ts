@@ -17,7 +17,7 @@ export interface ReplayState {
 }
 
 export const fileKey = (f: { path: string; deletionVector?: AddFile['deletionVector'] }): string =>
-  f.deletionVector ? `${f.path}\u0000${dvUniqueId({ ...f.deletionVector, offset: f.deletionVector.offset ?? undefined })}` : f.path;
+  f.deletionVector ? `${f.path}\u0000${dvUniqueId(f.deletionVector)}` : f.path;
 
 export class Replayer {
   private readonly seen = new Set<string>();

@@ -420,7 +420,7 @@ describe('log replay', () => {
           await rm(new URL(reordered.url).pathname, { recursive: true, force: true });
         }
       }),
-      { numRuns: 25, interruptAfterTimeLimit: 90_000 },
+      { numRuns: 25, interruptAfterTimeLimit: 45_000 },
     );
   });
 });
