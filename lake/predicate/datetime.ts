@@ -37,7 +37,8 @@ function checkFields(f: Fields): string | undefined {
   if (f.year < 1 || f.year > 9999) return `year ${f.year} is outside 1..9999`;
   if (f.month < 1 || f.month > 12) return `month ${f.month} is outside 1..12`;
   const dim = f.month === 2 && isLeap(f.year) ? 29 : (DAYS_IN_MONTH[f.month - 1] ?? 31);
-  if (f.day < 1 || f.day > dim) return `day ${f.day} is outside 1..${dim} for ${pad(f.year, 4)}-${pad(f.month, 2)}`;
+  if (f.day < 1 || f.day > dim)
+    return `day ${f.day} is outside 1..${dim} for ${pad(f.year, 4)}-${pad(f.month, 2)}`;
   if (f.hour > 23) return `hour ${f.hour} is outside 0..23`;
   if (f.minute > 59) return `minute ${f.minute} is outside 0..59`;
   if (f.second > 59) return `second ${f.second} is outside 0..59`;
@@ -46,7 +47,11 @@ function checkFields(f: Fields): string | undefined {
 
 function toMicros(f: Fields): bigint {
   const secs = f.hour * 3600 + f.minute * 60 + f.second;
-  return BigInt(daysFromCivil(f.year, f.month, f.day)) * MICROS_PER_DAY + BigInt(secs) * 1_000_000n + BigInt(f.micros);
+  return (
+    BigInt(daysFromCivil(f.year, f.month, f.day)) * MICROS_PER_DAY +
+    BigInt(secs) * 1_000_000n +
+    BigInt(f.micros)
+  );
 }
 
 const dateText = (f: Fields) => `${pad(f.year, 4)}-${pad(f.month, 2)}-${pad(f.day, 2)}`;
@@ -76,8 +81,14 @@ export function checkDate(text: string): Checked {
 export function checkTimestamp(text: string): Checked {
   const m = TIMESTAMP_RE.exec(text);
   if (!m) {
-    const hint = /(Z|[+-]\d{2}(:?\d{2})?)$/.test(text) && text.length > 10 ? ' (time zone offsets are not supported)' : '';
-    return { ok: false, reason: `TIMESTAMP literal '${text}' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff]${hint}` };
+    const hint =
+      /(Z|[+-]\d{2}(:?\d{2})?)$/.test(text) && text.length > 10
+        ? ' (time zone offsets are not supported)'
+        : '';
+    return {
+      ok: false,
+      reason: `TIMESTAMP literal '${text}' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff]${hint}`,
+    };
   }
   const f = {
     year: +m[1]!,

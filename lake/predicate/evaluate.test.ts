@@ -206,7 +206,9 @@ describe('evaluate: hand-built ASTs', () => {
   test('empty AND is TRUE, empty OR is FALSE, empty IN is FALSE', () => {
     expect(evaluate({ kind: 'and', args: [] }, {})).toBe(true);
     expect(evaluate({ kind: 'or', args: [] }, {})).toBe(false);
-    expect(evaluate({ kind: 'in', negated: false, arg: { kind: 'column', path: ['a'] }, list: [] }, { a: 1 })).toBe(false);
+    expect(
+      evaluate({ kind: 'in', negated: false, arg: { kind: 'column', path: ['a'] }, list: [] }, { a: 1 }),
+    ).toBe(false);
   });
 
   test('absurdly deep trees fail with BAD_INPUT instead of overflowing the stack', () => {

@@ -19,7 +19,9 @@ export function readPath(row: unknown, path: readonly string[]): unknown {
   for (const seg of path) {
     if (cur instanceof Map) cur = cur.get(seg);
     else if (typeof cur === 'object' && cur !== null && !(cur instanceof Date) && !Array.isArray(cur))
-      cur = Object.prototype.hasOwnProperty.call(cur, seg) ? (cur as Record<string, unknown>)[seg] : undefined;
+      cur = Object.prototype.hasOwnProperty.call(cur, seg)
+        ? (cur as Record<string, unknown>)[seg]
+        : undefined;
     else return undefined;
   }
   return cur;
@@ -125,7 +127,10 @@ function evalExpr(e: Expr, row: unknown, depth: number): Truth {
       return likeTruth(e, operandValue(e.arg, row));
     case 'between': {
       const v = operandValue(e.arg, row);
-      const t = and3([applyCmp('>=', v, operandValue(e.low, row)), applyCmp('<=', v, operandValue(e.high, row))]);
+      const t = and3([
+        applyCmp('>=', v, operandValue(e.low, row)),
+        applyCmp('<=', v, operandValue(e.high, row)),
+      ]);
       return e.negated ? not3(t) : t;
     }
   }

@@ -80,11 +80,22 @@ export class Lexer {
     if (ONE_CHAR_SYMBOLS.has(c)) return this.token('symbol', c, start, start + 1);
     if (c === ';') return this.fail(start, `';' is not allowed: a predicate is a single expression`);
     if (c === '"')
-      return this.fail(start, 'double quotes are not supported: write `column name` in backquotes and \'text\' in single quotes');
-    if ('+*/%|&^~'.includes(c)) return this.fail(start, `unexpected ${describeChar(s, start)}: arithmetic and other operators are not supported`);
-    if ('?$:@'.includes(c)) return this.fail(start, `unexpected ${describeChar(s, start)}: parameters are not supported`);
+      return this.fail(
+        start,
+        "double quotes are not supported: write `column name` in backquotes and 'text' in single quotes",
+      );
+    if ('+*/%|&^~'.includes(c))
+      return this.fail(
+        start,
+        `unexpected ${describeChar(s, start)}: arithmetic and other operators are not supported`,
+      );
+    if ('?$:@'.includes(c))
+      return this.fail(start, `unexpected ${describeChar(s, start)}: parameters are not supported`);
     if (c.charCodeAt(0) >= 0x80)
-      return this.fail(start, `unexpected character ${describeChar(s, start)}: put names with non-ASCII characters in backquotes`);
+      return this.fail(
+        start,
+        `unexpected character ${describeChar(s, start)}: put names with non-ASCII characters in backquotes`,
+      );
     return this.fail(start, `unexpected character ${describeChar(s, start)}`);
   }
 
@@ -99,7 +110,11 @@ export class Lexer {
     let i = start;
     while (isDigit(s[i])) i++;
     if (s[i] === '.') {
-      if (!isDigit(s[i + 1])) return this.fail(i + 1, `expected a digit after the decimal point in number '${s.slice(start, i + 1)}'`);
+      if (!isDigit(s[i + 1]))
+        return this.fail(
+          i + 1,
+          `expected a digit after the decimal point in number '${s.slice(start, i + 1)}'`,
+        );
       i++;
       while (isDigit(s[i])) i++;
     }
@@ -153,7 +168,8 @@ export function findBadCodeUnit(text: string): { offset: number; reason: string 
       }
       return { offset: i, reason: 'unpaired UTF-16 surrogate: the text is not valid Unicode' };
     }
-    if (c >= 0xdc00 && c <= 0xdfff) return { offset: i, reason: 'unpaired UTF-16 surrogate: the text is not valid Unicode' };
+    if (c >= 0xdc00 && c <= 0xdfff)
+      return { offset: i, reason: 'unpaired UTF-16 surrogate: the text is not valid Unicode' };
   }
   return undefined;
 }

@@ -9,7 +9,10 @@ const str = (v: string) => ({ kind: 'literal', type: 'string', value: v }) as co
 /** The reason and 1-based position of a parse failure. */
 function failure(text: string): { reason: string; position: number; message: string } {
   const r = safeParsePredicate(text);
-  if (r.success) throw new Error(`expected ${JSON.stringify(text)} to fail, got ${JSON.stringify(r.expr, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`);
+  if (r.success)
+    throw new Error(
+      `expected ${JSON.stringify(text)} to fail, got ${JSON.stringify(r.expr, (_k, v) => (typeof v === 'bigint' ? `${v}n` : v))}`,
+    );
   return r.error;
 }
 
@@ -50,8 +53,14 @@ describe('parsePredicate: operands', () => {
     ["DATE '2024-02-29'", { kind: 'literal', type: 'date', value: '2024-02-29' }],
     ["date'2000-01-01'", { kind: 'literal', type: 'date', value: '2000-01-01' }],
     ["TIMESTAMP '2024-01-02 03:04:05'", { kind: 'literal', type: 'timestamp', value: '2024-01-02 03:04:05' }],
-    ["TIMESTAMP '2024-01-02T03:04:05.12'", { kind: 'literal', type: 'timestamp', value: '2024-01-02 03:04:05.120000' }],
-    ["TIMESTAMP '2024-01-02 03:04:05.000000'", { kind: 'literal', type: 'timestamp', value: '2024-01-02 03:04:05' }],
+    [
+      "TIMESTAMP '2024-01-02T03:04:05.12'",
+      { kind: 'literal', type: 'timestamp', value: '2024-01-02 03:04:05.120000' },
+    ],
+    [
+      "TIMESTAMP '2024-01-02 03:04:05.000000'",
+      { kind: 'literal', type: 'timestamp', value: '2024-01-02 03:04:05' },
+    ],
     ["TIMESTAMP '2024-01-02'", { kind: 'literal', type: 'timestamp', value: '2024-01-02 00:00:00' }],
   ])('literal %s', (text, expected) => {
     expect(parsePredicate(`x = ${text}`)).toEqual({ kind: 'cmp', op: '=', left: col('x'), right: expected });
@@ -68,7 +77,9 @@ describe('parsePredicate: conditions', () => {
     ['a > 1', '>'],
     ['a >= 1', '>='],
     ['a>=1', '>='],
-  ])('%s', (text, op) => expect(parsePredicate(text)).toEqual({ kind: 'cmp', op, left: col('a'), right: int(1n) }));
+  ])('%s', (text, op) =>
+    expect(parsePredicate(text)).toEqual({ kind: 'cmp', op, left: col('a'), right: int(1n) }),
+  );
 
   test('literal on the left, column on the right, column vs column', () => {
     expect(parsePredicate('1 < a')).toEqual({ kind: 'cmp', op: '<', left: int(1n), right: col('a') });
@@ -82,7 +93,12 @@ describe('parsePredicate: conditions', () => {
       arg: col('a'),
       list: [int(1n), str('x'), { kind: 'literal', type: 'null', value: null }, col('b')],
     });
-    expect(parsePredicate('a not in (-1)')).toEqual({ kind: 'in', negated: true, arg: col('a'), list: [int(-1n)] });
+    expect(parsePredicate('a not in (-1)')).toEqual({
+      kind: 'in',
+      negated: true,
+      arg: col('a'),
+      list: [int(-1n)],
+    });
   });
 
   test('IS [NOT] NULL', () => {
@@ -91,8 +107,18 @@ describe('parsePredicate: conditions', () => {
   });
 
   test('[NOT] LIKE', () => {
-    expect(parsePredicate("a LIKE 'x%_'")).toEqual({ kind: 'like', negated: false, arg: col('a'), pattern: 'x%_' });
-    expect(parsePredicate("a NOT LIKE '100\\%'")).toEqual({ kind: 'like', negated: true, arg: col('a'), pattern: '100\\%' });
+    expect(parsePredicate("a LIKE 'x%_'")).toEqual({
+      kind: 'like',
+      negated: false,
+      arg: col('a'),
+      pattern: 'x%_',
+    });
+    expect(parsePredicate("a NOT LIKE '100\\%'")).toEqual({
+      kind: 'like',
+      negated: true,
+      arg: col('a'),
+      pattern: '100\\%',
+    });
   });
 
   test('[NOT] BETWEEN binds its own AND', () => {
@@ -103,16 +129,31 @@ describe('parsePredicate: conditions', () => {
         { kind: 'cmp', op: '=', left: col('b'), right: int(2n) },
       ],
     });
-    expect(parsePredicate('a NOT BETWEEN -1 AND b')).toEqual({ kind: 'between', negated: true, arg: col('a'), low: int(-1n), high: col('b') });
+    expect(parsePredicate('a NOT BETWEEN -1 AND b')).toEqual({
+      kind: 'between',
+      negated: true,
+      arg: col('a'),
+      low: int(-1n),
+      high: col('b'),
+    });
   });
 
   test('precedence: NOT > AND > OR, chains are flat, parentheses group', () => {
     const a = { kind: 'cmp', op: '=', left: col('a'), right: int(1n) };
     const b = { kind: 'cmp', op: '=', left: col('b'), right: int(2n) };
     const c = { kind: 'cmp', op: '=', left: col('c'), right: int(3n) };
-    expect(parsePredicate('a = 1 OR b = 2 AND c = 3')).toEqual({ kind: 'or', args: [a, { kind: 'and', args: [b, c] }] });
-    expect(parsePredicate('(a = 1 OR b = 2) AND c = 3')).toEqual({ kind: 'and', args: [{ kind: 'or', args: [a, b] }, c] });
-    expect(parsePredicate('NOT a = 1 AND b = 2')).toEqual({ kind: 'and', args: [{ kind: 'not', arg: a }, b] });
+    expect(parsePredicate('a = 1 OR b = 2 AND c = 3')).toEqual({
+      kind: 'or',
+      args: [a, { kind: 'and', args: [b, c] }],
+    });
+    expect(parsePredicate('(a = 1 OR b = 2) AND c = 3')).toEqual({
+      kind: 'and',
+      args: [{ kind: 'or', args: [a, b] }, c],
+    });
+    expect(parsePredicate('NOT a = 1 AND b = 2')).toEqual({
+      kind: 'and',
+      args: [{ kind: 'not', arg: a }, b],
+    });
     expect(parsePredicate('a = 1 and b = 2 and c = 3')).toEqual({ kind: 'and', args: [a, b, c] });
     expect(parsePredicate('NOT NOT flag')).toEqual({ kind: 'not', arg: { kind: 'not', arg: col('flag') } });
     expect(parsePredicate('((flag))')).toEqual(col('flag'));
@@ -143,7 +184,8 @@ describe('parsePredicate: errors', () => {
       error: {
         position: 5,
         reason: "expected a value after '=', found end of input",
-        message: "predicate error at position 5: expected a value after '=', found end of input\n  a = \n      ^",
+        message:
+          "predicate error at position 5: expected a value after '=', found end of input\n  a = \n      ^",
       },
     });
     expect(safeParsePredicate('a = 1')).toEqual({ success: true, expr: parsePredicate('a = 1') });
@@ -175,9 +217,13 @@ describe('parsePredicate: errors', () => {
     ['a IN ()', 7, 'an IN list must not be empty'],
     ['a IN (1 2)', 9, "expected ',' or ')' in the IN list, found number 2"],
     ['a IN (1,)', 9, "expected a value in the IN list, found ')'"],
-    ['a LIKE b', 8, 'expected a pattern string after LIKE, found \'b\''],
+    ['a LIKE b', 8, "expected a pattern string after LIKE, found 'b'"],
     ["a LIKE 'x\\'", 8, "LIKE pattern ends with the escape character '\\'"],
-    ["a LIKE '\\d'", 8, "in a LIKE pattern '\\' must be followed by %, _ or \\ (write '\\\\' for a literal backslash)"],
+    [
+      "a LIKE '\\d'",
+      8,
+      "in a LIKE pattern '\\' must be followed by %, _ or \\ (write '\\\\' for a literal backslash)",
+    ],
     ['a BETWEEN 1 OR 2', 13, 'expected AND after the lower bound of BETWEEN, found keyword OR'],
     ['a = -b', 6, "expected a number after '-', found 'b'"],
     ['a. = 1', 4, "expected a field name after '.', found '='"],
@@ -189,13 +235,33 @@ describe('parsePredicate: errors', () => {
     ["a = 'open", 5, "unterminated string: missing closing '"],
     ['`open = 1', 1, 'unterminated quoted column name: missing closing `'],
     ['`` = 1', 1, 'empty column name ``'],
-    ['"a" = 1', 1, "double quotes are not supported: write `column name` in backquotes and 'text' in single quotes"],
-    ["a = DATE '2023-02-29'", 10, "DATE literal '2023-02-29' is not a valid date: day 29 is outside 1..28 for 2023-02"],
+    [
+      '"a" = 1',
+      1,
+      "double quotes are not supported: write `column name` in backquotes and 'text' in single quotes",
+    ],
+    [
+      "a = DATE '2023-02-29'",
+      10,
+      "DATE literal '2023-02-29' is not a valid date: day 29 is outside 1..28 for 2023-02",
+    ],
     ["a = DATE '2024-1-1'", 10, "DATE literal '2024-1-1' is not in the form YYYY-MM-DD"],
     ["a = DATE '0000-01-01'", 10, "DATE literal '0000-01-01' is not a valid date: year 0 is outside 1..9999"],
-    ["a = TIMESTAMP '2024-01-01 24:00:00'", 15, "TIMESTAMP literal '2024-01-01 24:00:00' is not a valid timestamp: hour 24 is outside 0..23"],
-    ["a = TIMESTAMP '2024-01-01 10:00:00Z'", 15, "TIMESTAMP literal '2024-01-01 10:00:00Z' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff] (time zone offsets are not supported)"],
-    ["a = TIMESTAMP '2024-01-01 10:00:00.1234567'", 15, "TIMESTAMP literal '2024-01-01 10:00:00.1234567' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff]"],
+    [
+      "a = TIMESTAMP '2024-01-01 24:00:00'",
+      15,
+      "TIMESTAMP literal '2024-01-01 24:00:00' is not a valid timestamp: hour 24 is outside 0..23",
+    ],
+    [
+      "a = TIMESTAMP '2024-01-01 10:00:00Z'",
+      15,
+      "TIMESTAMP literal '2024-01-01 10:00:00Z' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff] (time zone offsets are not supported)",
+    ],
+    [
+      "a = TIMESTAMP '2024-01-01 10:00:00.1234567'",
+      15,
+      "TIMESTAMP literal '2024-01-01 10:00:00.1234567' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff]",
+    ],
   ])('%j → position %d', (text, position, reason) => {
     const e = failure(text);
     expect(e.reason).toBe(reason);
@@ -236,7 +302,9 @@ describe('parsePredicate: errors', () => {
     expect(excerpt.length).toBeLessThan(90);
     expect(caret.trim()).toBe('^');
     expect(excerpt[caret.indexOf('^')]).toBe('=');
-    expect(excerpt.slice(caret.indexOf('^'), caret.indexOf('^') + 5)).toBe(text.slice(position - 1, position + 4));
+    expect(excerpt.slice(caret.indexOf('^'), caret.indexOf('^') + 5)).toBe(
+      text.slice(position - 1, position + 4),
+    );
   });
 
   test('control characters in the excerpt are blanked so the caret stays aligned', () => {
@@ -264,13 +332,20 @@ describe('limits', () => {
 
   test(`nesting up to ${MAX_NESTING_DEPTH} levels parses; one more is a clear error`, () => {
     const nest = (n: number) => `${'('.repeat(n)}a = 1${')'.repeat(n)}`;
-    expect(parsePredicate(nest(MAX_NESTING_DEPTH))).toEqual({ kind: 'cmp', op: '=', left: col('a'), right: int(1n) });
+    expect(parsePredicate(nest(MAX_NESTING_DEPTH))).toEqual({
+      kind: 'cmp',
+      op: '=',
+      left: col('a'),
+      right: int(1n),
+    });
     expect(failure(nest(MAX_NESTING_DEPTH + 1))).toMatchObject({
       position: MAX_NESTING_DEPTH + 1,
       reason: `predicate nests too deeply: more than ${MAX_NESTING_DEPTH} levels of parentheses and NOT`,
     });
     expect(failure(`${'NOT '.repeat(MAX_NESTING_DEPTH + 1)}a`).reason).toMatch(/nests too deeply/);
-    expect(failure(`${'(NOT '.repeat(MAX_NESTING_DEPTH)}a${')'.repeat(MAX_NESTING_DEPTH)}`).reason).toMatch(/nests too deeply/);
+    expect(failure(`${'(NOT '.repeat(MAX_NESTING_DEPTH)}a${')'.repeat(MAX_NESTING_DEPTH)}`).reason).toMatch(
+      /nests too deeply/,
+    );
   });
 
   test('hostile nesting far beyond the limit fails fast with BAD_INPUT, not a stack overflow', () => {
@@ -279,13 +354,18 @@ describe('limits', () => {
   });
 
   test('a non-string input is an issue, not a crash', () => {
-    expect(safeParsePredicate(42 as unknown as string)).toMatchObject({ success: false, error: { reason: 'a predicate must be a string' } });
+    expect(safeParsePredicate(42 as unknown as string)).toMatchObject({
+      success: false,
+      error: { reason: 'a predicate must be a string' },
+    });
   });
 });
 
 describe('columnsOf', () => {
   test('lists each referenced path once, in order of appearance', () => {
-    const e = parsePredicate("a.b = 1 AND (c IN (d, 1) OR NOT a.b > e) AND f LIKE 'x' AND g BETWEEN h AND 1 AND c IS NULL AND flag");
+    const e = parsePredicate(
+      "a.b = 1 AND (c IN (d, 1) OR NOT a.b > e) AND f LIKE 'x' AND g BETWEEN h AND 1 AND c IS NULL AND flag",
+    );
     expect(columnsOf(e)).toEqual([['a', 'b'], ['c'], ['d'], ['e'], ['f'], ['g'], ['h'], ['flag']]);
   });
 

@@ -46,7 +46,8 @@ export function parsePredicate(text: string): Expr {
 
 /** Like parsePredicate, but returns the problem instead of throwing. */
 export function safeParsePredicate(text: string): SafeParseResult {
-  if (typeof text !== 'string') return { success: false, error: issue('', 0, 'a predicate must be a string') };
+  if (typeof text !== 'string')
+    return { success: false, error: issue('', 0, 'a predicate must be a string') };
   try {
     if (text.length > MAX_PREDICATE_LENGTH)
       throw new PredicateSyntaxError(
@@ -66,7 +67,15 @@ const RESERVED = new Set(['AND', 'OR', 'NOT', 'IN', 'IS', 'NULL', 'TRUE', 'FALSE
 /** Reserved words may not be bare column names; anything else may be quoted with backquotes. */
 export const isReservedWord = (word: string) => RESERVED.has(word.toUpperCase());
 
-const CMP_SYMBOLS: Record<string, CmpOp> = { '=': '=', '<>': '<>', '!=': '<>', '<': '<', '<=': '<=', '>': '>', '>=': '>=' };
+const CMP_SYMBOLS: Record<string, CmpOp> = {
+  '=': '=',
+  '<>': '<>',
+  '!=': '<>',
+  '<': '<',
+  '<=': '<=',
+  '>': '>',
+  '>=': '>=',
+};
 
 function describe(t: Token): string {
   const short = (s: string) => (s.length > 24 ? `${s.slice(0, 24)}…` : s);
@@ -115,7 +124,10 @@ class Parser {
 
   private enter(t: Token): void {
     if (++this.depth > MAX_NESTING_DEPTH)
-      this.fail(t, `predicate nests too deeply: more than ${MAX_NESTING_DEPTH} levels of parentheses and NOT`);
+      this.fail(
+        t,
+        `predicate nests too deeply: more than ${MAX_NESTING_DEPTH} levels of parentheses and NOT`,
+      );
   }
 
   private parseOr(): Expr {
@@ -154,7 +166,10 @@ class Parser {
       const e = this.parseOr();
       const close = this.lx.peek();
       if (!this.isSymbol(close, ')'))
-        this.fail(close, `expected AND, OR or ')' to close the '(' at position ${open.pos + 1}, found ${describe(close)}`);
+        this.fail(
+          close,
+          `expected AND, OR or ')' to close the '(' at position ${open.pos + 1}, found ${describe(close)}`,
+        );
       this.lx.next();
       this.depth--;
       return e;
@@ -183,7 +198,8 @@ class Parser {
         negated = true;
       }
       const n = this.lx.next();
-      if (!this.isWord(n, 'NULL')) this.fail(n, `expected ${negated ? 'NULL' : 'NULL or NOT NULL'} after IS, found ${describe(n)}`);
+      if (!this.isWord(n, 'NULL'))
+        this.fail(n, `expected ${negated ? 'NULL' : 'NULL or NOT NULL'} after IS, found ${describe(n)}`);
       return { kind: 'isNull', negated, arg };
     }
     let negated = false;
@@ -208,12 +224,16 @@ class Parser {
       this.lx.next();
       const low = this.parseOperand('a lower bound after BETWEEN');
       const and = this.lx.next();
-      if (!this.isWord(and, 'AND')) this.fail(and, `expected AND after the lower bound of BETWEEN, found ${describe(and)}`);
+      if (!this.isWord(and, 'AND'))
+        this.fail(and, `expected AND after the lower bound of BETWEEN, found ${describe(and)}`);
       const high = this.parseOperand('an upper bound after BETWEEN … AND');
       return { kind: 'between', negated, arg, low, high };
     }
     if (arg.kind === 'literal' && arg.type !== 'bool' && arg.type !== 'null')
-      this.fail(start, `expected a condition, found ${/^[aeiou]/.test(arg.type) ? 'an' : 'a'} ${arg.type} value on its own; compare it, e.g. \`col = …\``);
+      this.fail(
+        start,
+        `expected a condition, found ${/^[aeiou]/.test(arg.type) ? 'an' : 'a'} ${arg.type} value on its own; compare it, e.g. \`col = …\``,
+      );
     return arg;
   }
 
@@ -271,8 +291,12 @@ class Parser {
         : { kind: 'literal', type: 'timestamp', value: c.canonical };
     }
     if (isReservedWord(upper))
-      this.fail(t, `expected ${what}, found keyword ${upper} (to use it as a column name, write \`${t.text}\`)`);
-    if ((upper === 'SELECT' || upper === 'WITH') && this.startsSubquery()) this.fail(t, 'subqueries are not supported');
+      this.fail(
+        t,
+        `expected ${what}, found keyword ${upper} (to use it as a column name, write \`${t.text}\`)`,
+      );
+    if ((upper === 'SELECT' || upper === 'WITH') && this.startsSubquery())
+      this.fail(t, 'subqueries are not supported');
     return this.parseColumn();
   }
 
@@ -294,7 +318,8 @@ class Parser {
     while (this.isSymbol(this.lx.peek(), '.')) {
       this.lx.next();
       const seg = this.lx.next();
-      if (seg.type !== 'word' && seg.type !== 'qident') this.fail(seg, `expected a field name after '.', found ${describe(seg)}`);
+      if (seg.type !== 'word' && seg.type !== 'qident')
+        this.fail(seg, `expected a field name after '.', found ${describe(seg)}`);
       path.push(seg.text);
     }
     const after = this.lx.peek();
@@ -334,7 +359,14 @@ function issue(text: string, offset: number, reason: string): PredicateIssue {
   const from = Math.max(lineStart, offset - EXCERPT_HALF_WIDTH);
   const to = Math.min(lineEnd, Math.max(offset, from) + EXCERPT_HALF_WIDTH);
   // One display character per code unit keeps the caret aligned; control characters become spaces.
-  const shown = text.slice(from, to).replace(/[\u0000-\u001f\u007f-\u009f]/g, ' ');
+  const shown = text
+    .slice(from, to)
+    .split('')
+    .map((c) => {
+      const code = c.charCodeAt(0);
+      return code < 0x20 || (code >= 0x7f && code < 0xa0) ? ' ' : c;
+    })
+    .join('');
   const lead = from > lineStart ? '…' : '';
   const tail = to < lineEnd ? '…' : '';
   const multiline = text.includes('\n');

@@ -48,7 +48,9 @@ interface Range {
 }
 
 const point = (v: Val | null): Range =>
-  v === null ? { nonNull: false, nullable: true, exact: true } : { nonNull: true, nullable: false, lo: v, hi: v, exact: true };
+  v === null
+    ? { nonNull: false, nullable: true, exact: true }
+    : { nonNull: true, nullable: false, lo: v, hi: v, exact: true };
 
 /**
  * A min (side -1) or max (side +1) statistic as a bound. A double at or beyond 2^53 may be a
@@ -56,7 +58,8 @@ const point = (v: Val | null): Range =>
  * least one ulp to stay a bound of the exact values.
  */
 function statBound(x: unknown, side: -1 | 1): Val | undefined {
-  if (typeof x === 'number' && Number.isFinite(x) && Math.abs(x) >= 2 ** 53) x = x + side * Math.abs(x) * 2 ** -52;
+  if (typeof x === 'number' && Number.isFinite(x) && Math.abs(x) >= 2 ** 53)
+    x = x + side * Math.abs(x) * 2 ** -52;
   const v = fromRow(x);
   return v === null || v.k === 'opaque' ? undefined : v;
 }
@@ -65,7 +68,13 @@ function rangeOf(o: Operand, stats: FileStats): Range {
   if (o.kind === 'literal') return point(fromLiteral(o));
   const path = [...o.path];
   const part = stats.partitionValue?.([...path]);
-  if (part?.present) return point(fromRow(part.value));
+  if (part?.present) {
+    const v = part.value;
+    // Possibly a rounded 64-bit integer (Number(partitionValue)): a tiny range, not a point.
+    if (typeof v === 'number' && Number.isFinite(v) && Math.abs(v) >= 2 ** 53)
+      return { nonNull: true, nullable: false, lo: statBound(v, -1), hi: statBound(v, 1), exact: false };
+    return point(fromRow(v));
+  }
   const nulls = stats.nullCount([...path]);
   const rows = stats.numRecords;
   const known = typeof nulls === 'number' && Number.isFinite(nulls);
@@ -115,7 +124,8 @@ function cmpOutcomes(op: CmpOp, l: Range, r: Range): Outcomes {
     case '<>': {
       const overlap = may(holds('<=', l.lo, r.hi)) && may(holds('<=', r.lo, l.hi));
       // Both ranges collapsed onto the same single value: every comparison is equal.
-      const allEqual = holds('=', l.lo, l.hi) === true && holds('=', r.lo, r.hi) === true && holds('=', l.lo, r.lo) === true;
+      const allEqual =
+        holds('=', l.lo, l.hi) === true && holds('=', r.lo, r.hi) === true && holds('=', l.lo, r.lo) === true;
       [canTrue, canFalse] = op === '=' ? [overlap, !allEqual] : [!allEqual, overlap];
       break;
     }
@@ -151,7 +161,7 @@ function exactOutcome(t: boolean | null): Outcomes {
 }
 
 function likeOutcomes(e: LikeExpr, r: Range): Outcomes {
-  let out = r.nullable ? N : 0;
+  const out = r.nullable ? N : 0;
   if (!r.nonNull) return out;
   if (r.exact) return r.lo!.k === 'str' ? out | exactOutcome(likeTruth(e, r.lo!)) : ALL;
   const { lo, hi } = r;
@@ -167,7 +177,7 @@ function likeOutcomes(e: LikeExpr, r: Range): Outcomes {
 }
 
 function conditionOutcomes(r: Range): Outcomes {
-  let out = r.nullable ? N : 0;
+  const out = r.nullable ? N : 0;
   if (!r.nonNull) return out;
   if (r.exact) {
     const t = asCondition(r.lo!);

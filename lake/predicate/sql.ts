@@ -44,10 +44,12 @@ function literalSql(lit: LiteralExpr): string {
       if (typeof lit.value !== 'bigint') throw bad('an int literal is not a bigint');
       return lit.value.toString();
     case 'decimal':
-      if (typeof lit.value !== 'string' || !DECIMAL_RE.test(lit.value)) throw bad('a decimal literal is not -digits.digits');
+      if (typeof lit.value !== 'string' || !DECIMAL_RE.test(lit.value))
+        throw bad('a decimal literal is not -digits.digits');
       return lit.value;
     case 'float':
-      if (typeof lit.value !== 'number' || !Number.isFinite(lit.value)) throw bad('a float literal is not a finite number');
+      if (typeof lit.value !== 'number' || !Number.isFinite(lit.value))
+        throw bad('a float literal is not a finite number');
       // Always with an exponent, so DuckDB reads a DOUBLE (1.5 alone would be DECIMAL(2,1)).
       return lit.value.toExponential();
     case 'string':
@@ -76,8 +78,10 @@ export function toDuckDbSql(expr: Expr, opts: SqlOptions = {}): string {
   const column = opts.columnSql ?? ((path: string[]) => path.map(quoteIdentifier).join('.'));
   const operand = (o: Operand): string => {
     if (o.kind === 'literal') return literalSql(o);
-    if (o.kind !== 'column') throw bad(`expected a column or literal, found ${JSON.stringify((o as { kind: unknown }).kind)}`);
-    if (!Array.isArray(o.path) || o.path.length === 0) throw bad('a column path must have at least one segment');
+    if (o.kind !== 'column')
+      throw bad(`expected a column or literal, found ${JSON.stringify((o as { kind: unknown }).kind)}`);
+    if (!Array.isArray(o.path) || o.path.length === 0)
+      throw bad('a column path must have at least one segment');
     return column([...o.path]);
   };
   const render = (e: Expr, depth: number): string => {
@@ -101,7 +105,8 @@ export function toDuckDbSql(expr: Expr, opts: SqlOptions = {}): string {
       case 'isNull':
         return `(${operand(e.arg)} ${e.negated ? 'IS NOT NULL' : 'IS NULL'})`;
       case 'like': {
-        const why = typeof e.pattern === 'string' ? likePatternError(e.pattern) : 'the pattern is not a string';
+        const why =
+          typeof e.pattern === 'string' ? likePatternError(e.pattern) : 'the pattern is not a string';
         if (why) throw bad(why);
         return `(${operand(e.arg)} ${e.negated ? 'NOT LIKE' : 'LIKE'} ${quoteString(e.pattern)} ESCAPE '\\')`;
       }

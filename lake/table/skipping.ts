@@ -20,9 +20,38 @@ function at(o: Record<string, unknown> | undefined, path: readonly string[]): un
 /** Partition values typed the way predicates compare them. */
 function typedPartition(raw: string | null | undefined, type: unknown): unknown {
   if (raw === null || raw === undefined || raw === '') return null;
+  if (type === 'long' && /^-?\d+$/.test(raw)) return BigInt(raw);
   if (type === 'integer' || type === 'short' || type === 'byte' || type === 'long' || type === 'double' || type === 'float') return Number(raw);
+  if (type === 'date') return new Date(`${raw}T00:00:00Z`);
+  if (type === 'timestamp') return new Date(`${raw.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? '' : 'Z'}`);
   if (type === 'boolean') return raw === 'true';
   return raw;
+}
+
+function typeAt(snap: Snapshot, path: readonly string[]): unknown {
+  let fields = snap.schema.fields;
+  let t: unknown;
+  for (const p of path) {
+    const f = fields.find((x) => x.name === p);
+    if (!f) return undefined;
+    t = f.type;
+    fields = typeof t === 'object' && t !== null && (t as { type?: string }).type === 'struct' ? (t as { fields: typeof fields }).fields : [];
+  }
+  return t;
+}
+
+/**
+ * Stats values typed for comparison: dates and timestamps become Dates. Delta writers truncate timestamp
+ * stats to milliseconds, so a timestamp maximum is widened by 1 ms to stay an upper bound.
+ */
+function typedStat(v: unknown, type: unknown, which: 'min' | 'max'): unknown {
+  if (typeof v !== 'string') return v;
+  if (type === 'date') return new Date(`${v.slice(0, 10)}T00:00:00Z`);
+  if (type === 'timestamp' || type === 'timestamp_ntz') {
+    const ms = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? v : `${v}Z`);
+    return Number.isNaN(ms) ? undefined : new Date(which === 'max' ? ms + 1 : ms);
+  }
+  return v;
 }
 
 export function fileMightMatch(expr: Expr, f: AddFile, snap: Snapshot): boolean {
@@ -35,8 +64,8 @@ export function fileMightMatch(expr: Expr, f: AddFile, snap: Snapshot): boolean 
   const parts = new Set(snap.partitionColumns);
   return mightMatch(expr, {
     numRecords: stats.numRecords,
-    min: (p) => at(stats.minValues, p),
-    max: (p) => at(stats.maxValues, p),
+    min: (p) => typedStat(at(stats.minValues, p), typeAt(snap, p), 'min'),
+    max: (p) => typedStat(at(stats.maxValues, p), typeAt(snap, p), 'max'),
     nullCount: (p) => {
       const n = at(stats.nullCount, p);
       return typeof n === 'number' ? n : undefined;
