@@ -1,6 +1,7 @@
 /** The `tributary` command. Errors print one clear line and exit non-zero (stack only with TRIBUTARY_DEBUG=1). */
 import { Command, CommanderError } from 'commander';
 import { TributaryError } from '../lake/errors';
+import { registerPipelineCommands } from './pipelines';
 import { registerTableCommands } from './table';
 
 export function buildProgram(): Command {
@@ -12,6 +13,7 @@ export function buildProgram(): Command {
     // Program options only before the subcommand, so `table read --version N` means time travel.
     .enablePositionalOptions();
   registerTableCommands(program);
+  registerPipelineCommands(program);
   return program;
 }
 

@@ -1,2 +1,3 @@
 /** Bundle entry: every workflow the workers register. */
 export * from './health';
+export * from './ingest';

@@ -65,7 +65,8 @@ export async function commit(store: ObjectStore, _engine: DeltaEngine, req: Comm
     const info: CommitInfo = {
       timestamp: Date.now(),
       operation: req.operation,
-      operationParameters: req.operationParameters ?? {},
+      // Spark reads operationParameters as Map[String, String]: non-strings are written as JSON text.
+      operationParameters: Object.fromEntries(Object.entries(req.operationParameters ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
       ...(req.readVersion >= 0 ? { readVersion: req.readVersion } : {}),
       isolationLevel: 'WriteSerializable',
       isBlindAppend: req.isBlindAppend,

@@ -1,0 +1,161 @@
+/**
+ * Fits parsed JSON records to a table schema, like Auto Loader's addNewColumns + rescue: unknown fields
+ * become new nullable columns (type inferred from the first non-null value, nested too); a value whose
+ * type does not fit its column goes into `_rescued_data` (JSON of the misfits, by path) and the column is
+ * NULL in that row. Nothing is dropped.
+ */
+import type { DataType, StructField, StructType } from '../../lake/delta/schema';
+import { decimalOf, isArray, isMap, isStruct } from '../../lake/delta/schema';
+import type { JsonValue } from './lossless-json';
+
+const ISO_TS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const INT_RANGE: Record<string, [number, number]> = { byte: [-128, 127], short: [-32768, 32767], integer: [-2147483648, 2147483647] };
+const LONG_MIN = -(2n ** 63n);
+const LONG_MAX = 2n ** 63n - 1n;
+
+type Obj = { [k: string]: JsonValue };
+const isObj = (v: JsonValue): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** Delta type for a JSON value, or undefined when nothing can be inferred (null). */
+export function inferType(v: JsonValue): DataType | undefined {
+  if (v === null) return undefined;
+  switch (typeof v) {
+    case 'string':
+      return ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))) ? 'timestamp' : 'string';
+    case 'boolean':
+      return 'boolean';
+    case 'number':
+      return Number.isInteger(v) ? 'long' : 'double';
+    case 'bigint':
+      return v >= LONG_MIN && v <= LONG_MAX ? 'long' : 'decimal(38,0)';
+  }
+  if (Array.isArray(v)) {
+    const first = v.find((x) => x !== null);
+    return { type: 'array', elementType: (first === undefined ? undefined : inferType(first)) ?? 'string', containsNull: true };
+  }
+  const fields: StructField[] = [];
+  for (const [k, x] of Object.entries(v)) {
+    const t = inferType(x);
+    if (t) fields.push({ name: k, type: t, nullable: true, metadata: {} });
+  }
+  return { type: 'struct', fields };
+}
+
+const MISFIT = Symbol('misfit');
+type Fitted = JsonValue | typeof MISFIT;
+
+/**
+ * A schema that grows as a batch meets new fields. `conform` returns the row to stage (values that
+ * fit) and the rescued misfits.
+ */
+export class Conformer {
+  readonly schema: StructType;
+  /** Dotted names of fields added by this batch. */
+  readonly added: string[] = [];
+
+  constructor(base: StructType, private readonly reserved: ReadonlySet<string>) {
+    this.schema = structuredClone(base);
+  }
+
+  conform(rec: Obj): { row: Obj; rescued: Obj | undefined } {
+    const rescued: Obj = {};
+    const row = this.conformStruct(rec, this.schema, rescued, '');
+    return { row, rescued: Object.keys(rescued).length ? rescued : undefined };
+  }
+
+  private conformStruct(rec: Obj, st: StructType, rescued: Obj, prefix: string): Obj {
+    const out: Obj = {};
+    for (const [k, v] of Object.entries(rec)) {
+      if (!prefix && this.reserved.has(k)) {
+        rescued[k] = v; // a source field named like one of our metadata columns is kept, not overwritten
+        continue;
+      }
+      let f = st.fields.find((x) => x.name === k);
+      if (!f) {
+        if (st.fields.some((x) => x.name.toLowerCase() === k.toLowerCase())) {
+          rescued[k] = v; // differs only in case from a column (Auto Loader rescues these too)
+          continue;
+        }
+        const t = inferType(v);
+        if (!t) continue; // null: nothing to keep beyond absence
+        f = { name: k, type: t, nullable: true, metadata: {} };
+        st.fields.push(f);
+        this.added.push(prefix + k);
+      }
+      if (isStruct(f.type) && isObj(v)) {
+        const nested: Obj = {};
+        out[k] = this.conformStruct(v, f.type, nested, `${prefix}${k}.`);
+        if (Object.keys(nested).length) rescued[k] = nested;
+        continue;
+      }
+      const fitted = fit(v, f.type);
+      if (fitted === MISFIT) rescued[k] = v;
+      else out[k] = fitted;
+    }
+    return out;
+  }
+}
+
+function fit(v: JsonValue, t: DataType): Fitted {
+  if (v === null) return null;
+  if (typeof t === 'string') {
+    switch (t) {
+      case 'string':
+        return typeof v === 'string' ? v : MISFIT;
+      case 'boolean':
+        return typeof v === 'boolean' ? v : MISFIT;
+      case 'long':
+        if (typeof v === 'bigint') return v >= LONG_MIN && v <= LONG_MAX ? v : MISFIT;
+        return typeof v === 'number' && Number.isInteger(v) ? v : MISFIT;
+      case 'integer':
+      case 'short':
+      case 'byte': {
+        const [lo, hi] = INT_RANGE[t]!;
+        return typeof v === 'number' && Number.isInteger(v) && v >= lo && v <= hi ? v : MISFIT;
+      }
+      case 'double':
+      case 'float':
+        return typeof v === 'number' ? v : MISFIT;
+      case 'timestamp':
+      case 'timestamp_ntz':
+        return typeof v === 'string' && ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))) ? v : MISFIT;
+      case 'date':
+        return typeof v === 'string' && ISO_DATE.test(v) && !Number.isNaN(Date.parse(v)) ? v : MISFIT;
+      default:
+        if (decimalOf(t)) return typeof v === 'number' || typeof v === 'bigint' ? v : MISFIT;
+        return MISFIT; // binary and anything JSON cannot carry
+    }
+  }
+  if (isArray(t)) {
+    if (!Array.isArray(v)) return MISFIT;
+    const out: JsonValue[] = [];
+    for (const e of v) {
+      const x = fit(e, t.elementType);
+      if (x === MISFIT) return MISFIT;
+      out.push(x);
+    }
+    return out;
+  }
+  if (isMap(t)) {
+    if (!isObj(v) || t.keyType !== 'string') return MISFIT;
+    const out: Obj = {};
+    for (const [k, x] of Object.entries(v)) {
+      const y = fit(x, t.valueType);
+      if (y === MISFIT) return MISFIT;
+      out[k] = y;
+    }
+    return out;
+  }
+  // Struct reached here only for non-object values, or inside arrays: nested misfits fail the whole value.
+  if (!isObj(v)) return MISFIT;
+  const out: Obj = {};
+  for (const [k, x] of Object.entries(v)) {
+    const f = t.fields.find((ff) => ff.name === k);
+    if (!f) return MISFIT;
+    const y = fit(x, f.type);
+    if (y === MISFIT) return MISFIT;
+    out[k] = y;
+  }
+  return out;
+}

@@ -1,0 +1,121 @@
+/**
+ * Splits a raw log file into records: JSON Lines, optionally gzip-compressed. Handles CRLF, a UTF-8 BOM
+ * and empty files. Every non-blank line ends up either as a record or as a quarantine entry (bad JSON,
+ * invalid UTF-8, over-long line, not an object, the unreadable tail of a truncated gzip) with its line
+ * number, byte offset (in the decompressed stream) and raw bytes. Blank lines are counted, not records.
+ */
+import { isUtf8 } from 'node:buffer';
+import type { Readable } from 'node:stream';
+import { createGunzip } from 'node:zlib';
+import { type JsonValue, parseJsonLine } from './lossless-json';
+
+export interface QuarantineEntry {
+  line: number;
+  byteOffset: number;
+  reason: string;
+  raw: Buffer;
+}
+
+export interface LineSink {
+  record(value: { [k: string]: JsonValue }, line: number): void;
+  quarantine(q: QuarantineEntry): void;
+}
+
+export interface DecodeStats {
+  lines: number;
+  records: number;
+  quarantined: number;
+  blank: number;
+  bytesIn: number;
+}
+
+/** Raw bytes kept for one over-long line (the line is still counted and reported whole). */
+const RAW_KEEP_LIMIT = 64 * 1024 * 1024;
+const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
+
+export const isGzip = (key: string, head?: Uint8Array): boolean =>
+  key.endsWith('.gz') || (head !== undefined && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
+
+export async function decodeLines(body: Readable, opts: { gzip: boolean; maxLineBytes: number }, sink: LineSink): Promise<DecodeStats> {
+  const stats: DecodeStats = { lines: 0, records: 0, quarantined: 0, blank: 0, bytesIn: 0 };
+  let lineNo = 0;
+  let offset = 0; // byte offset of the current line's start
+  let parts: Buffer[] = [];
+  let partLen = 0;
+  let overLong = false;
+  let first = true;
+
+  const quarantine = (reason: string, raw: Buffer, at: number) => {
+    stats.quarantined++;
+    sink.quarantine({ line: lineNo, byteOffset: at, reason, raw });
+  };
+
+  const finishLine = (tail: Buffer, terminated: boolean) => {
+    let buf = parts.length ? Buffer.concat([...parts, tail]) : tail;
+    const fullLen = partLen + tail.length;
+    const start = offset;
+    offset += fullLen + (terminated ? 1 : 0);
+    parts = [];
+    partLen = 0;
+    lineNo++;
+    if (first) {
+      first = false;
+      if (buf.subarray(0, 3).equals(BOM)) buf = buf.subarray(3);
+    }
+    if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
+    const wasOverLong = overLong;
+    overLong = false;
+    if (!wasOverLong && (buf.length === 0 || ((buf[0] === 0x20 || buf[0] === 0x09) && buf.every((b) => b === 0x20 || b === 0x09)))) {
+      stats.blank++;
+      return;
+    }
+    stats.lines++;
+    if (wasOverLong || fullLen > opts.maxLineBytes) return quarantine(`line of ${fullLen} bytes exceeds the limit of ${opts.maxLineBytes}`, buf, start);
+    if (!isUtf8(buf)) return quarantine('invalid UTF-8', buf, start);
+    let v: JsonValue;
+    try {
+      v = parseJsonLine(buf.toString('utf8'));
+    } catch (e) {
+      return quarantine(`invalid JSON: ${(e as Error).message}`, buf, start);
+    }
+    if (v === null || typeof v !== 'object' || Array.isArray(v)) return quarantine('not a JSON object', buf, start);
+    stats.records++;
+    sink.record(v, lineNo);
+  };
+
+  const push = (chunk: Buffer) => {
+    let from = 0;
+    for (;;) {
+      const nl = chunk.indexOf(0x0a, from);
+      if (nl < 0) break;
+      finishLine(chunk.subarray(from, nl), true);
+      from = nl + 1;
+    }
+    const rest = chunk.subarray(from);
+    if (!rest.length) return;
+    if (partLen + rest.length > opts.maxLineBytes) overLong = true;
+    if (partLen < RAW_KEEP_LIMIT) parts.push(Buffer.from(rest.subarray(0, RAW_KEEP_LIMIT - partLen)));
+    partLen += rest.length;
+  };
+
+  const source: AsyncIterable<Buffer> = opts.gzip ? body.pipe(createGunzip()) : body;
+  if (opts.gzip) body.on('data', (c: Buffer) => (stats.bytesIn += c.length));
+  try {
+    for await (const chunk of source) {
+      if (!opts.gzip) stats.bytesIn += chunk.length;
+      push(chunk);
+    }
+  } catch (e) {
+    if (!opts.gzip) throw e; // a storage read error: the caller retries the batch
+    // A truncated or corrupt gzip: everything decoded so far is kept; the unreadable tail is quarantined.
+    const raw = Buffer.concat(parts);
+    lineNo++;
+    stats.lines++;
+    parts = [];
+    partLen = 0;
+    quarantine(`unreadable gzip tail (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); partial line bytes kept`, raw, offset);
+    return stats;
+  }
+  if (partLen > 0) finishLine(Buffer.alloc(0), false);
+  return stats;
+}

@@ -1,0 +1,46 @@
+/**
+ * Discovery: list the raw location, subtract every file already in a manifest, and cut the new ones into
+ * bounded batches (maxFilesPerBatch, maxBytesPerBatch; a single file larger than the byte cap still forms
+ * its own batch). Pending manifests (planned, not yet committed) are returned first, unchanged.
+ */
+import type { ObjectStore } from '../../lake/storage/object-store';
+import { loadSnapshotOrUndefined, defaultEngine } from '../../lake/table/operations';
+import { createManifest, loadKnownFiles, maybeCompact } from './file-state';
+import { type PlanRequest, type PlanResult, type SourceFile, appIdFor } from './types';
+
+/** Keys under hidden segments (`_…`, `.…`) are not log files (e.g. upload temp files, markers). */
+const isHidden = (key: string) => key.split('/').some((s) => s.startsWith('_') || s.startsWith('.'));
+
+export async function planBatches(deps: { open(url: string): Promise<ObjectStore> }, req: PlanRequest): Promise<PlanResult> {
+  const t = req.target;
+  const appId = appIdFor(t.region);
+  const [raw, table] = await Promise.all([deps.open(t.raw), deps.open(t.table)]);
+  const snap = await loadSnapshotOrUndefined(table, defaultEngine);
+  const committedSeq = snap?.txnVersion(appId) ?? -1;
+  const known = await loadKnownFiles(table, appId);
+  await maybeCompact(table, appId, known, committedSeq);
+  const pending: number[] = [];
+  for (let s = committedSeq + 1; s <= known.maxSeq; s++) pending.push(s);
+
+  const fresh: SourceFile[] = [];
+  for await (const m of raw.list('')) {
+    if (m.size === 0 && m.key.endsWith('/')) continue;
+    if (isHidden(m.key) || known.files.has(m.key)) continue;
+    fresh.push({ key: m.key, size: m.size, etag: m.etag });
+  }
+  let next = Math.max(known.maxSeq, committedSeq) + 1;
+  let i = 0;
+  while (i < fresh.length && pending.length < req.maxBatches) {
+    const files: SourceFile[] = [];
+    let bytes = 0;
+    while (i < fresh.length && files.length < t.maxFilesPerBatch && (files.length === 0 || bytes + fresh[i]!.size <= t.maxBytesPerBatch)) {
+      bytes += fresh[i]!.size;
+      files.push(fresh[i++]!);
+    }
+    const m = await createManifest(table, appId, next, files);
+    pending.push(m.seq);
+    next++;
+  }
+  const rest = fresh.slice(i);
+  return { committedSeq, pending, backlogFiles: rest.length, backlogBytes: rest.reduce((n, f) => n + f.size, 0) };
+}

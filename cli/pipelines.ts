@@ -1,0 +1,147 @@
+/** `tributary worker`, `tributary schedules apply`, `tributary ingest run|status`. */
+import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import type { Command } from 'commander';
+import { loadConfig } from '../config/load';
+import type { Config } from '../config/schema';
+import { ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
+import { appIdFor } from '../activities/ingest/types';
+import { loadKnownFiles } from '../activities/ingest/file-state';
+import { TributaryError } from '../lake/errors';
+import { openStore } from '../lake/storage/open';
+import { history } from '../lake/table/maintenance';
+import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations';
+import { workflowIds } from '../workers/queues';
+import { createRegionWorker } from '../workers/region-worker';
+import { applySchedules } from '../workers/schedules';
+import type { IngestRunSummary } from '../workflows/ingest';
+
+const DEFAULT_CONFIG = process.env.TRIBUTARY_CONFIG ?? 'tributary.yaml';
+
+async function client(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
+  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address }).catch((e: unknown) => {
+    throw new TributaryError('CONFIG_INVALID', `cannot reach Temporal at ${config.temporal.address}: ${(e as Error).message}`, { cause: e });
+  });
+  return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+}
+
+const progressLine = (s: IngestRunSummary) =>
+  `batches ${s.batches}, files ${s.files}, ${(s.bytes / 1e6).toFixed(1)} MB, rows ${s.rows}, quarantined ${s.quarantined}, rescued ${s.rescued}, backlog ${s.backlogFiles} files`;
+
+export function registerPipelineCommands(program: Command): void {
+  program
+    .command('worker')
+    .description("run a worker for a region's task queue (or any queue)")
+    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--region <name>', "poll this region's task queue")
+    .option('--task-queue <queue>', 'poll this task queue')
+    .action(async (o: { config: string; region?: string; taskQueue?: string }) => {
+      const config = loadConfig(o.config);
+      const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
+      if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
+      const w = await createRegionWorker({ address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address, namespace: config.temporal.namespace, taskQueue, storeOptions: storeOptionsOf(config) });
+      process.stderr.write(`worker polling ${taskQueue} on ${config.temporal.address}\n`);
+      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
+      try {
+        await w.worker.run();
+      } finally {
+        await w.close();
+      }
+    });
+
+  program
+    .command('schedules')
+    .description('Temporal Schedules from config')
+    .command('apply')
+    .description('create or update one ingestion schedule per region (idempotent)')
+    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .action(async (o: { config: string }) => {
+      const config = loadConfig(o.config);
+      const c = await client(config);
+      try {
+        process.stdout.write(`${JSON.stringify(await applySchedules(c.client, config))}\n`);
+      } finally {
+        await c.close();
+      }
+    });
+
+  const ingest = program.command('ingest').description('scheduled ingestion of raw log files into regional tables');
+  ingest
+    .command('run')
+    .description("start one ingestion of a region now and follow it")
+    .requiredOption('--region <name>', 'region')
+    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { region: string; config: string; json?: boolean }) => {
+      const config = loadConfig(o.config);
+      const r = regionOf(config, o.region);
+      const c = await client(config);
+      try {
+        const workflowId = workflowIds.ingest(r.name, 'regional');
+        let handle;
+        try {
+          handle = await c.client.workflow.start('ingestRegionWorkflow', { taskQueue: taskQueueOf(r), workflowId, args: [{ target: ingestTargetOf(r) }] });
+        } catch (e) {
+          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+          process.stderr.write(`an ingestion of ${r.name} is already running (${workflowId}); following it\n`);
+          handle = c.client.workflow.getHandle(workflowId);
+        }
+        const t0 = Date.now();
+        const timer = setInterval(() => {
+          void handle
+            .query<IngestRunSummary>('ingestProgress')
+            .then((s) => process.stderr.write(`[${r.name}] ${progressLine(s)}, ${((s.bytes / 1e6) / ((Date.now() - t0) / 1000)).toFixed(1)} MB/s\n`))
+            .catch(() => {});
+        }, 2000);
+        try {
+          const s = (await handle.result()) as IngestRunSummary;
+          process.stdout.write(o.json ? `${JSON.stringify(s)}\n` : `[${r.name}] done: ${progressLine(s)}\n`);
+        } finally {
+          clearInterval(timer);
+        }
+      } finally {
+        await c.close();
+      }
+    });
+
+  ingest
+    .command('status')
+    .description('what a region has ingested: committed batches, pending batches, per-file reconciliation')
+    .requiredOption('--region <name>', 'region')
+    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--json', 'JSON output')
+    .option('--batches <n>', 'recent batches to show', '10')
+    .action(async (o: { region: string; config: string; json?: boolean; batches: string }) => {
+      const config = loadConfig(o.config);
+      const r = regionOf(config, o.region);
+      const table = await openStore(r.table, storeOptionsOf(config));
+      const appId = appIdFor(r.name);
+      const snap = await loadSnapshotOrUndefined(table, defaultEngine);
+      const committed = snap?.txnVersion(appId) ?? -1;
+      const known = await loadKnownFiles(table, appId);
+      const recent = snap
+        ? (await history(table, { limit: 200 }))
+            .filter((h) => (h.operationParameters as Record<string, unknown> | undefined)?.appId === appId)
+            .slice(0, Number(o.batches))
+            .map((h) => {
+              const p = h.operationParameters as Record<string, unknown>;
+              return { version: h.version, batch: Number(p.batch), at: new Date(h.timestamp).toISOString(), lines: Number(p.lines), rows: Number(p.rows), quarantined: Number(p.quarantined), rescued: Number(p.rescued), files: JSON.parse(String(p.files ?? '[]')) as unknown[] };
+            })
+        : [];
+      const status = {
+        region: r.name,
+        table: r.table,
+        tableVersion: snap?.version ?? null,
+        committedBatch: committed,
+        plannedBatches: known.maxSeq + 1,
+        pendingBatches: Math.max(0, known.maxSeq - committed),
+        knownFiles: known.files.size,
+        rows: snap?.numRecords ?? null,
+        recent,
+      };
+      if (o.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      process.stdout.write(`${r.name}: table v${status.tableVersion ?? '-'}, batch ${committed} committed, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? '?'} rows\n`);
+      for (const b of recent) {
+        process.stdout.write(`  batch ${b.batch} @v${b.version} ${b.at}: lines ${b.lines} = rows ${b.rows} + quarantined ${b.quarantined} (rescued ${b.rescued})\n`);
+      }
+    });
+}

@@ -1,0 +1,42 @@
+/** Config → the plain inputs workflows carry, and store options for workers. */
+import type { IngestTarget } from '../activities/ingest/types';
+import { TributaryError } from '../lake/errors';
+import type { StoreOptions } from '../lake/storage/open';
+import { taskQueueFor } from '../workers/queues';
+import { type Config, type RegionConfig, parseBytes } from './schema';
+
+export function regionOf(config: Config, name: string): RegionConfig {
+  const r = config.regions.find((x) => x.name === name);
+  if (!r) throw new TributaryError('CONFIG_INVALID', `no region ${JSON.stringify(name)} in config (regions: ${config.regions.map((x) => x.name).join(', ')})`);
+  return r;
+}
+
+export const taskQueueOf = (r: RegionConfig): string => r.taskQueue ?? taskQueueFor(r.name);
+
+/** The quarantine table sits next to the regional table: `<table>_quarantine`. */
+export const quarantineUrlOf = (r: RegionConfig): string => `${r.table.replace(/\/+$/, '')}_quarantine`;
+
+export function ingestTargetOf(r: RegionConfig): IngestTarget {
+  return {
+    region: r.name,
+    raw: r.raw,
+    table: r.table,
+    quarantine: quarantineUrlOf(r),
+    maxFilesPerBatch: r.ingest.maxFilesPerBatch,
+    maxBytesPerBatch: parseBytes(r.ingest.maxBytesPerBatch),
+    maxLineBytes: parseBytes(r.ingest.maxLineBytes),
+    eventTimeColumn: r.ingest.eventTimeColumn,
+  };
+}
+
+/** Endpoints from config, overridden by TRIBUTARY_*_ENDPOINT; credentials stay in the SDK chains. */
+export function storeOptionsOf(config: Config, env: NodeJS.ProcessEnv = process.env): StoreOptions {
+  const o: StoreOptions = {};
+  const s3 = env.TRIBUTARY_S3_ENDPOINT ?? config.storage.s3?.endpoint;
+  if (s3 || config.storage.s3?.region) o.s3 = { endpoint: s3, region: config.storage.s3?.region ?? env.AWS_REGION ?? 'us-east-1' };
+  const az = env.TRIBUTARY_AZURE_ENDPOINT ?? config.storage.azure?.endpoint;
+  if (az) o.azure = { endpoint: az };
+  const gcs = env.TRIBUTARY_GCS_ENDPOINT ?? config.storage.gcs?.endpoint;
+  if (gcs) o.gcs = { endpoint: gcs };
+  return o;
+}

@@ -1,0 +1,46 @@
+/**
+ * The worker for one task queue (one region, or any queue): polls it and runs every Tributary workflow
+ * and activity. Data location does not matter: stores are opened from the URLs a workflow passes.
+ */
+import type { NativeConnection } from '@temporalio/worker';
+import { createHealthActivities } from '../activities/health';
+import { createIngestActivities } from '../activities/ingest';
+import type { ObjectStore } from '../lake/storage/object-store';
+import { type StoreOptions, openStore } from '../lake/storage/open';
+import { type CreatedWorker, createWorker } from './worker';
+
+/** Opens each store URL once per worker process and reuses it. */
+export function storeOpener(options: StoreOptions): (url: string) => Promise<ObjectStore> {
+  const cache = new Map<string, Promise<ObjectStore>>();
+  return (url) => {
+    let s = cache.get(url);
+    if (!s) {
+      s = openStore(url, options);
+      s.catch(() => cache.delete(url));
+      cache.set(url, s);
+    }
+    return s;
+  };
+}
+
+export function tributaryActivities(options: StoreOptions) {
+  const open = storeOpener(options);
+  return { ...createHealthActivities({}), ...createIngestActivities({ open }) };
+}
+
+export async function createRegionWorker(opts: {
+  address?: string;
+  connection?: NativeConnection;
+  namespace?: string;
+  taskQueue: string;
+  storeOptions: StoreOptions;
+  workflowBundle?: { code: string };
+}): Promise<CreatedWorker> {
+  const common = {
+    namespace: opts.namespace ?? 'default',
+    taskQueue: opts.taskQueue,
+    activities: tributaryActivities(opts.storeOptions),
+    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+  };
+  return opts.connection ? createWorker({ ...common, connection: opts.connection }) : createWorker({ ...common, address: opts.address ?? '127.0.0.1:7233' });
+}

@@ -1,0 +1,66 @@
+/**
+ * ingestRegionWorkflow: plan → ingest batches in order → re-plan, until the region is caught up.
+ * Deterministic orchestration only: URLs are opaque strings, all I/O happens in activities.
+ */
+import { type ActivityOptions, ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { IngestActivities, IngestBatchResult, IngestTarget } from '../activities/ingest';
+
+const shortIo: ActivityOptions = {
+  startToCloseTimeout: '10 minutes',
+  heartbeatTimeout: '2 minutes',
+  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CONFIG_INVALID', 'AUTH', 'PROTOCOL_UNSUPPORTED', 'BAD_INPUT', 'INVALID_LOG'] },
+};
+const bulkIo: ActivityOptions = { ...shortIo, startToCloseTimeout: '2 hours' };
+
+const { planIngestBatches } = proxyActivities<IngestActivities>(shortIo);
+const { ingestBatch } = proxyActivities<IngestActivities>(bulkIo);
+
+export interface IngestRegionInput {
+  target: IngestTarget;
+  /** Batches planned ahead per listing. */
+  maxBatchesPerPlan?: number;
+  /** Totals carried across continue-as-new. */
+  carried?: IngestRunSummary;
+}
+
+export interface IngestRunSummary {
+  batches: number;
+  files: number;
+  bytes: number;
+  lines: number;
+  rows: number;
+  quarantined: number;
+  rescued: number;
+  lastSeq: number;
+  lastVersion: number;
+  backlogFiles: number;
+}
+
+export const ingestProgressQuery = defineQuery<IngestRunSummary>('ingestProgress');
+
+const empty = (): IngestRunSummary => ({ batches: 0, files: 0, bytes: 0, lines: 0, rows: 0, quarantined: 0, rescued: 0, lastSeq: -1, lastVersion: -1, backlogFiles: 0 });
+
+function add(s: IngestRunSummary, r: IngestBatchResult): void {
+  s.batches++;
+  s.files += r.files;
+  s.bytes += r.bytes;
+  s.lines += r.lines;
+  s.rows += r.rows;
+  s.quarantined += r.quarantined;
+  s.rescued += r.rescued;
+  s.lastSeq = r.seq;
+  s.lastVersion = r.version;
+}
+
+export async function ingestRegionWorkflow(input: IngestRegionInput): Promise<IngestRunSummary> {
+  if (!input?.target?.region) throw ApplicationFailure.nonRetryable('ingestRegionWorkflow needs { target: { region, raw, table, … } }', 'CONFIG_INVALID');
+  const summary = input.carried ?? empty();
+  setHandler(ingestProgressQuery, () => summary);
+  for (;;) {
+    const plan = await planIngestBatches({ target: input.target, maxBatches: input.maxBatchesPerPlan ?? 8 });
+    summary.backlogFiles = plan.backlogFiles;
+    if (plan.pending.length === 0) return summary;
+    for (const seq of plan.pending) add(summary, await ingestBatch({ target: input.target, seq }));
+    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof ingestRegionWorkflow>({ ...input, carried: summary });
+  }
+}
