@@ -1,0 +1,72 @@
+/** Shared pieces of the ingestion tests: raw log files, a worker on the dev server, table reads. */
+import { gzipSync } from 'node:zlib';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import type { ObjectStore } from '../../lake/storage/object-store';
+import { Snapshot } from '../../lake/delta/snapshot';
+import { scanRows } from '../../lake/engine/scan';
+import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/operations';
+import { requireService } from '../harness/env';
+
+let runtimeInstalled = false;
+export function quietTemporal(): void {
+  if (runtimeInstalled) return;
+  runtimeInstalled = true;
+  Runtime.install({ logger: new DefaultLogger('WARN') });
+}
+
+export async function temporal(): Promise<{ client: Client; native: NativeConnection; close(): Promise<void> }> {
+  quietTemporal();
+  const { endpoint } = requireService('temporal');
+  const connection = await Connection.connect({ address: endpoint });
+  const native = await NativeConnection.connect({ address: endpoint });
+  return { client: new Client({ connection }), native, close: async () => (await connection.close(), await native.close()) };
+}
+
+let bundle: Promise<{ code: string }> | undefined;
+export const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never }));
+
+const SERVICES = ['api', 'auth', 'billing', 'search', 'checkout'];
+const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
+
+/** Deterministic realistic log lines: nested fields, a few hundred ids, egress flags (some null). */
+export function logLines(file: number, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => {
+    const k = file * 1000 + i;
+    return JSON.stringify({
+      ts: new Date(Date.UTC(2024, 4, 1 + (k % 3), 0, 0, k % 60, k % 1000)).toISOString(),
+      service: SERVICES[k % SERVICES.length],
+      level: LEVELS[k % LEVELS.length],
+      msg: `request ${k} handled`,
+      latency_ms: (k * 37) % 1000,
+      http: { method: k % 2 ? 'GET' : 'POST', status: 200 + (k % 5) * 100, path: `/v1/items/${k % 300}` },
+      egress_approved: k % 3 === 0 ? true : k % 3 === 1 ? false : null,
+    });
+  });
+}
+
+/** Writes `files` raw files (every third gzipped) and returns the total number of lines. */
+export async function writeRawFiles(raw: ObjectStore, files: number, linesPerFile: number, prefix = 'logs'): Promise<number> {
+  for (let f = 0; f < files; f++) {
+    const text = logLines(f, linesPerFile).join('\n') + '\n';
+    if (f % 3 === 2) await raw.put(`${prefix}/part-${String(f).padStart(4, '0')}.jsonl.gz`, gzipSync(text));
+    else await raw.put(`${prefix}/part-${String(f).padStart(4, '0')}.jsonl`, text);
+  }
+  return files * linesPerFile;
+}
+
+export async function tableRows(store: ObjectStore): Promise<Record<string, unknown>[]> {
+  const snap = await loadSnapshotOrUndefined(store, defaultEngine);
+  return snap ? scanRows(store, snap) : [];
+}
+
+export async function snapshot(store: ObjectStore) {
+  return Snapshot.load(store, defaultEngine);
+}
+
+/** Every (file, line) exactly once. */
+export function sourceKeys(rows: Record<string, unknown>[]): { unique: number; total: number } {
+  const keys = new Set(rows.map((r) => `${r._source_file}#${r._source_line}`));
+  return { unique: keys.size, total: rows.length };
+}
