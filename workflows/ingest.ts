@@ -12,13 +12,13 @@ const shortIo: ActivityOptions = {
 };
 const bulkIo: ActivityOptions = { ...shortIo, startToCloseTimeout: '2 hours' };
 
-const { planIngestBatches } = proxyActivities<IngestActivities>(shortIo);
-const { ingestBatch } = proxyActivities<IngestActivities>(bulkIo);
 
 export interface IngestRegionInput {
   target: IngestTarget;
   /** Batches planned ahead per listing. */
   maxBatchesPerPlan?: number;
+  /** Heartbeat timeout of the activities (how soon a dead worker's activity is retried elsewhere). Default 2 minutes. */
+  heartbeatTimeout?: string;
   /** Totals carried across continue-as-new. */
   carried?: IngestRunSummary;
 }
@@ -54,6 +54,9 @@ function add(s: IngestRunSummary, r: IngestBatchResult): void {
 
 export async function ingestRegionWorkflow(input: IngestRegionInput): Promise<IngestRunSummary> {
   if (!input?.target?.region) throw ApplicationFailure.nonRetryable('ingestRegionWorkflow needs { target: { region, raw, table, … } }', 'CONFIG_INVALID');
+  const hb: Partial<ActivityOptions> = input.heartbeatTimeout ? { heartbeatTimeout: input.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] } : {};
+  const { planIngestBatches } = proxyActivities<IngestActivities>({ ...shortIo, ...hb });
+  const { ingestBatch } = proxyActivities<IngestActivities>({ ...bulkIo, ...hb });
   const summary = input.carried ?? empty();
   setHandler(ingestProgressQuery, () => summary);
   for (;;) {

@@ -107,3 +107,9 @@ export async function listCommits(store: ObjectStore): Promise<CommitFile[]> {
   const { commits } = await listLog(store, 0);
   return [...commits.values()].sort((a, b) => a.version - b.version);
 }
+
+/** Commit files with version ≥ `fromVersion`, ascending (one listing from that version on). */
+export async function listCommitsFrom(store: ObjectStore, fromVersion: number): Promise<CommitFile[]> {
+  const { commits } = await listLog(store, fromVersion);
+  return [...commits.values()].filter((c) => c.version >= fromVersion).sort((a, b) => a.version - b.version);
+}

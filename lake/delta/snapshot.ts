@@ -5,8 +5,8 @@ import { type Action, type AddFile, type CommitInfo, type DomainMetadata, type M
 import type { DeltaEngine } from './engine';
 import { ensureReadSupported } from './features';
 import { LOG_DIR } from './log-path';
-import { type CommitFile, type LogSegment, buildLogSegment, listCommits } from './log-segment';
-import { Replayer } from './replay';
+import { type CommitFile, type LogSegment, buildLogSegment, listCommits, listCommitsFrom } from './log-segment';
+import { Replayer, fileKey } from './replay';
 import { type ColumnMappingMode, type StructType, parseSchema } from './schema';
 
 export interface SnapshotOptions {
@@ -73,6 +73,49 @@ export class Snapshot {
     if (!s.metadata) throw new TributaryError('INVALID_LOG', `table ${table} v${segment.version}: no metaData action in the log`);
     ensureReadSupported(s.protocol, table);
     return new Snapshot(table, segment.version, s.protocol, s.metadata, parseSchema(s.metadata.schemaString), s.files, s.tombstones, s.txns, s.domains, segment);
+  }
+
+  /**
+   * The latest snapshot, built from this one by applying only the commits after it (oldest first: a
+   * later action for a file key replaces an earlier one, the same reconciliation as replay). Writers that
+   * commit often use this instead of reloading checkpoint + tail every time. Falls back to a full load
+   * when the commits right after this version are no longer in the log.
+   */
+  async update(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot> {
+    const newer = await listCommitsFrom(store, this.version + 1);
+    if (newer.length === 0) return this;
+    if (newer[0]!.version !== this.version + 1 || newer.some((c, i) => c.version !== this.version + 1 + i)) return Snapshot.load(store, engine);
+    const batches = await Promise.all(newer.map((c) => readCommit(store, c.key, this.table)));
+    const files = new Map(this.files.map((f) => [fileKey(f), f] as const));
+    const tombstones = new Map(this.tombstones.map((f) => [fileKey(f), f] as const));
+    const txns = new Map(this.txns);
+    const domains = new Map(this.domains);
+    let protocol = this.protocol;
+    let metadata = this.metadata;
+    for (const actions of batches) {
+      for (const a of actions) {
+        if ('add' in a) {
+          const k = fileKey(a.add);
+          files.set(k, a.add);
+          tombstones.delete(k);
+        } else if ('remove' in a) {
+          const k = fileKey(a.remove);
+          files.delete(k);
+          tombstones.set(k, a.remove);
+        } else if ('protocol' in a) protocol = a.protocol;
+        else if ('metaData' in a) metadata = a.metaData;
+        else if ('txn' in a) txns.set(a.txn.appId, a.txn);
+        else if ('domainMetadata' in a) {
+          if (a.domainMetadata.removed) domains.delete(a.domainMetadata.domain);
+          else domains.set(a.domainMetadata.domain, a.domainMetadata);
+        }
+      }
+    }
+    ensureReadSupported(protocol, this.table);
+    const version = newer[newer.length - 1]!.version;
+    const segment: LogSegment = { version, checkpoint: this.segment.checkpoint, commits: [...this.segment.commits, ...newer] };
+    const schema = metadata === this.metadata ? this.schema : parseSchema(metadata.schemaString);
+    return new Snapshot(this.table, version, protocol, metadata, schema, [...files.values()], [...tombstones.values()], txns, domains, segment);
   }
 }
 

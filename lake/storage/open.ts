@@ -26,17 +26,23 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<O
       raw = new LocalStore(loc.root);
       break;
     case 's3': {
-      const { S3Store } = await import('./s3');
+      // require (not import()): lazy, and resolvable under every loader (tsx/cjs, jest, compiled).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { S3Store } = require('./s3') as typeof import('./s3');
       raw = new S3Store({ bucket: loc.bucket, prefix: loc.prefix, ...opts.s3 });
       break;
     }
     case 'azure': {
-      const { AzureStore } = await import('./azure');
+      // require (not import()): lazy, and resolvable under every loader (tsx/cjs, jest, compiled).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { AzureStore } = require('./azure') as typeof import('./azure');
       raw = new AzureStore({ account: loc.account, container: loc.container, prefix: loc.prefix, ...opts.azure });
       break;
     }
     case 'gcs': {
-      const { GcsStore } = await import('./gcs');
+      // require (not import()): lazy, and resolvable under every loader (tsx/cjs, jest, compiled).
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      const { GcsStore } = require('./gcs') as typeof import('./gcs');
       raw = new GcsStore({ bucket: loc.bucket, prefix: loc.prefix, ...opts.gcs });
       break;
     }

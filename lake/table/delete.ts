@@ -19,7 +19,7 @@ import { writeDataFiles } from '../engine/writer';
 import type { ObjectStore } from '../storage/object-store';
 import { type Expr, toDuckDbSql } from '../predicate';
 import { bindPredicate, fileMightMatch } from './skipping';
-import { defaultEngine, maybeCheckpoint, removeOf } from './operations';
+import { defaultEngine, latestSnapshot, maybeCheckpoint, removeOf } from './operations';
 import { checkpointInterval } from '../delta/checkpoint';
 
 export interface DeleteResult {
@@ -36,7 +36,7 @@ const MAX_REPLANS = 50;
 
 export async function deleteWhere(store: ObjectStore, predicate: string, engine: DeltaEngine = defaultEngine): Promise<DeleteResult> {
   for (let plan = 0; ; plan++) {
-    const snap = await Snapshot.load(store, engine);
+    const snap = await latestSnapshot(store, engine);
     const expr = bindPredicate(predicate, snap);
     ensureWriteSupported(snap.protocol, snap.metadata, store.url);
     if (snap.config['delta.appendOnly'] === 'true')

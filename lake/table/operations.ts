@@ -26,9 +26,20 @@ export const defaultEngine: DeltaEngine = { parquet: duckdbParquetActions };
 /** How many times an operation is re-planned after a logical conflict (not counting version races). */
 const MAX_REPLANS = 10;
 
+/** The newest snapshot seen per open store: writers update it incrementally instead of reloading. */
+const latest = new WeakMap<ObjectStore, Snapshot>();
+
+/** The latest snapshot of a table (incrementally updated from the last one this process saw). */
+export async function latestSnapshot(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot> {
+  const prev = latest.get(store);
+  const snap = prev ? await prev.update(store, engine) : await Snapshot.load(store, engine);
+  if (!prev || snap.version > prev.version) latest.set(store, snap);
+  return snap;
+}
+
 export async function loadSnapshotOrUndefined(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot | undefined> {
   try {
-    return await Snapshot.load(store, engine);
+    return await latestSnapshot(store, engine);
   } catch (e) {
     if (isTributaryError(e, 'NOT_FOUND')) return undefined;
     throw e;
@@ -123,7 +134,7 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
         return { ...r, addedFiles: adds.length, addedRows, schemaChanged };
       } catch (e) {
         if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
-        snap = await Snapshot.load(store, engine);
+        snap = await latestSnapshot(store, engine);
         if (req.txn && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
           return { kind: 'alreadyCommitted', version: snap.version, attempts: plan + 1, appId: req.txn.appId, recordedVersion: snap.txnVersion(req.txn.appId)!, addedFiles: 0, addedRows: 0, schemaChanged: false };
       }

@@ -11,6 +11,7 @@ import { sqlString } from '../../lake/engine/duckdb';
 import { scanRows } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
+import { deleteWhere } from '../../lake/table/delete';
 import { openTestStore } from '../harness/stores';
 import { deltaRsMeta, deltaRsRows, rowSet } from '../interop/deltars';
 
@@ -110,6 +111,23 @@ describe('tables Tributary writes', () => {
     expect([a.kind, b.kind, c.kind]).toEqual(['committed', 'alreadyCommitted', 'committed']);
     expect(await ours(store)).toHaveLength(2);
     expect((await Snapshot.load(store, defaultEngine)).txnVersion('ingest-eu')).toBe(8);
+  });
+
+  test('incremental snapshot update equals a full load (adds, removes, schema change, txn, checkpoint)', async () => {
+    await writeTable(store, { sourceSql: jsonl([{ a: 1 }, { a: 2 }]) });
+    const v0 = await Snapshot.load(store, defaultEngine);
+    for (let i = 0; i < 11; i++) await writeTable(store, { sourceSql: jsonl([{ a: 10 + i }]), txn: { appId: 'app', version: i } });
+    await writeTable(store, { sourceSql: jsonl([{ a: 99, b: 'x' }]), mergeSchema: true });
+    await deleteWhere(store, 'a < 12');
+    const updated = await v0.update(store, defaultEngine);
+    const full = await Snapshot.load(store, defaultEngine);
+    expect(updated.version).toBe(full.version);
+    expect(updated.schema).toEqual(full.schema);
+    expect([...updated.files].map((f) => f.path).sort()).toEqual([...full.files].map((f) => f.path).sort());
+    expect([...updated.tombstones].map((f) => f.path).sort()).toEqual([...full.tombstones].map((f) => f.path).sort());
+    expect(updated.txnVersion('app')).toBe(10);
+    expect(await updated.update(store, defaultEngine)).toBe(updated); // nothing new: same object
+    expect(rowSet(await scanRows(store, updated))).toEqual(rowSet(await scanRows(store, full)));
   });
 
   test('bad input: missing table and malformed log give typed errors', async () => {

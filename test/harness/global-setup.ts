@@ -24,6 +24,8 @@ export default async function globalSetup(): Promise<void> {
   const file = path.join(dir, 'endpoints.json');
   writeFileSync(file, JSON.stringify(info, null, 2));
   process.env[ENDPOINTS_ENV] = file;
+  // We pin an AWS SDK that supports Node 20; its notice about future releases is noise in test output.
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const lines = info.map((s) =>
     s.error ? `  ${s.name.padEnd(8)} ${s.product}: NOT RUNNING: ${s.error}` : `  ${s.name.padEnd(8)} ${s.product} at ${s.endpoint} (ready in ${s.startupMs} ms)`,
   );

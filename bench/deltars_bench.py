@@ -1,0 +1,79 @@
+"""delta-rs (PyPI `deltalake`) side of bench/delta.ts.
+
+Runs as a worker: one JSON request per line on stdin, one JSON reply per line on stdout, until stdin closes.
+Keeping one interpreter for the whole bench leaves start-up and imports out of the numbers and lets the
+Node side interleave delta-rs runs with its own. Each request times itself; times are milliseconds.
+
+  {"op": "load", "uri": ..., "version": null | int}
+      DeltaTable(uri[, version]) then file_uris(), so the active file list is materialised as Snapshot.load
+      does on our side -> {"ms", "table_ms" (DeltaTable() alone), "version", "files"}
+  {"op": "append", "uri": ..., "parquet": ..., "partition_by": null | [...], "codec": null | "ZSTD"}
+      pyarrow.parquet.read_table(parquet), then write_deltalake(uri, table, mode="append") to a new table;
+      codec sets WriterProperties(compression=...), null keeps delta-rs's default (snappy)
+      -> {"ms" (read + write), "read_ms", "write_ms", "rows", "arrow_bytes"}
+  {"op": "files", "uri": ...} -> {"files", "bytes"} from get_add_actions
+
+Run with /work/main/.venv/bin/python.
+"""
+import json
+import os
+import sys
+import time
+
+import pyarrow.parquet as pq
+from deltalake import DeltaTable, WriterProperties, write_deltalake
+
+
+def ms_since(t0):
+    return (time.perf_counter() - t0) * 1000
+
+
+def load(req):
+    t0 = time.perf_counter()
+    dt = DeltaTable(req["uri"], version=req.get("version"))
+    table_ms = ms_since(t0)
+    n = len(dt.file_uris())
+    total = ms_since(t0)
+    return {"ms": total, "table_ms": table_ms, "version": dt.version(), "files": n}
+
+
+def append(req):
+    codec = req.get("codec")
+    props = WriterProperties(compression=codec) if codec else None
+    t0 = time.perf_counter()
+    tbl = pq.read_table(req["parquet"])
+    read_ms = ms_since(t0)
+    t1 = time.perf_counter()
+    write_deltalake(req["uri"], tbl, mode="append", partition_by=req.get("partition_by"), writer_properties=props)
+    write_ms = ms_since(t1)
+    return {"ms": read_ms + write_ms, "read_ms": read_ms, "write_ms": write_ms, "rows": tbl.num_rows, "arrow_bytes": tbl.nbytes}
+
+
+def files(req):
+    adds = DeltaTable(req["uri"]).get_add_actions(flatten=True)
+    return {"files": adds.num_rows, "bytes": sum(adds.column("size_bytes").to_pylist())}
+
+
+OPS = {"load": load, "append": append, "files": files}
+
+
+def main():
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        req = json.loads(line)
+        try:
+            res = OPS[req["op"]](req)
+        except Exception as e:  # reported to the Node side, which fails the bench with it
+            res = {"error": f"{type(e).__name__}: {e}"}
+        sys.stdout.write(json.dumps(res) + "\n")
+        sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()
+    # As in test/interop/deltars_tool.py: deltalake's runtime can abort the interpreter during teardown
+    # after all work is done, so leave without it.
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)

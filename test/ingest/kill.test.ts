@@ -1,0 +1,79 @@
+/**
+ * Crash safety: SIGKILL the worker process at 20+ random moments while it ingests a few hundred files,
+ * restarting it each time. Afterwards the table holds every input line exactly once.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ingestTargetOf, regionOf } from '../../config/targets';
+import { parseConfig } from '../../config/load';
+import { openStore } from '../../lake/storage/open';
+import { workflowIds } from '../../workers/queues';
+import type { IngestRunSummary } from '../../workflows/ingest';
+import { requireService } from '../harness/env';
+import { PROJECT_ROOT } from '../harness/services';
+import { createTestLocation } from '../harness/stores';
+import { sourceKeys, tableRows, temporal, writeRawFiles } from './helpers';
+
+const KILLS = 20;
+jest.setTimeout(600_000);
+
+test(`SIGKILL the worker ${KILLS} times mid-ingestion: every line exactly once`, async () => {
+  const loc = await createTestLocation('local');
+  const raw = await openStore(`${loc.url}/raw`);
+  const lines = await writeRawFiles(raw, 240, 25);
+  const region = `kill-${randomUUID().slice(0, 6)}`;
+  const yaml = `
+temporal: { address: "${requireService('temporal').endpoint}" }
+regions:
+  - name: ${region}
+    cloud: local
+    raw: ${loc.url}/raw
+    table: ${loc.url}/table
+    taskQueue: ${region}
+    ingest: { maxFilesPerBatch: 6 }
+`;
+  const cfgFile = path.join(new URL(loc.url).pathname, 'tributary.yaml');
+  writeFileSync(cfgFile, yaml);
+  const r = regionOf(parseConfig(yaml), region);
+
+  let child: ChildProcess | undefined;
+  const startWorker = () => {
+    child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), 'worker', '--config', cfgFile, '--region', region], { stdio: 'ignore' });
+  };
+  const t = await temporal();
+  try {
+    startWorker();
+    const handle = await t.client.workflow.start('ingestRegionWorkflow', {
+      taskQueue: region,
+      workflowId: workflowIds.ingest(region, 'regional'),
+      args: [{ target: ingestTargetOf(r), heartbeatTimeout: '3 seconds', maxBatchesPerPlan: 4 }],
+      workflowTaskTimeout: '2 seconds',
+    });
+    let kills = 0;
+    let progressAtKills = 0;
+    const table = await openStore(r.table);
+    while (kills < KILLS) {
+      await sleep(2500 + Math.random() * 2500); // the worker needs ~2 s to bundle workflows and start polling
+      const before = (await tableRows(table)).length;
+      child!.kill('SIGKILL');
+      await new Promise((res) => child!.once('exit', res));
+      kills++;
+      if (before > 0 && before < lines) progressAtKills++;
+      startWorker();
+    }
+    const summary = (await handle.result()) as IngestRunSummary;
+    expect(summary.batches).toBeGreaterThan(0);
+    const rows = await tableRows(table);
+    expect(sourceKeys(rows)).toEqual({ unique: lines, total: lines });
+    // The kills landed while work was in flight, not only before or after it.
+    expect(progressAtKills).toBeGreaterThanOrEqual(5);
+    process.stdout.write(`kill test: ${kills} kills, ${progressAtKills} with the table part-way, ${lines} lines exactly once\n`);
+  } finally {
+    child?.kill('SIGKILL');
+    await t.close();
+    await loc.cleanup();
+  }
+});
