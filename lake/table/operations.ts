@@ -67,6 +67,22 @@ export interface WriteRequest {
 
 export type WriteResult = CommitResult & { addedFiles: number; addedRows: number; schemaChanged: boolean };
 
+/**
+ * DuckDB's JSON reader widens a column mixing non-negative and negative integers to HUGEINT (and may
+ * infer UBIGINT); Delta has no such types. When every value fits, the column becomes BIGINT (long).
+ */
+async function narrowWideIntegers(c: DuckDBConnection, table: string): Promise<void> {
+  const r = await c.runAndReadAll(`SELECT * FROM ${table} LIMIT 0`);
+  const types = r.columnTypes();
+  for (const [i, name] of r.columnNames().entries()) {
+    const t = String(types[i]);
+    if (t !== 'HUGEINT' && t !== 'UBIGINT' && t !== 'UHUGEINT') continue;
+    const col = sqlIdent(name);
+    const ok = (await c.runAndReadAll(`SELECT coalesce(bool_and(${col} BETWEEN -9223372036854775808 AND 9223372036854775807), true) AS ok FROM ${table}`)).getRowObjectsJS()[0]!.ok;
+    if (ok) await c.run(`ALTER TABLE ${table} ALTER ${col} TYPE BIGINT`);
+  }
+}
+
 async function inputSchema(c: DuckDBConnection, relation: string): Promise<StructType> {
   const r = await c.runAndReadAll(`SELECT * FROM ${relation} LIMIT 0`);
   return structOf(r.columnNames(), r.columnTypes());
@@ -78,6 +94,7 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
   const mode = req.mode ?? 'append';
   return withConnection(async (c) => {
     await c.run(`CREATE OR REPLACE TEMP TABLE __tributary_src AS SELECT * FROM ${req.sourceSql}`);
+    await narrowWideIntegers(c, '__tributary_src');
     const input = await inputSchema(c, '__tributary_src');
     let snap = await loadSnapshotOrUndefined(store, engine);
     if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)

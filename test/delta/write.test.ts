@@ -104,6 +104,13 @@ describe('tables Tributary writes', () => {
     expect((await deltaRsMeta(localPath(store))).version).toBe(20);
   });
 
+  test('integers DuckDB widens to HUGEINT (0 then negatives) are stored as long', async () => {
+    await writeTable(store, { sourceSql: jsonl([{ neg: 0 }, { neg: -1 }, { neg: -6 }]) });
+    await writeTable(store, { sourceSql: jsonl([{ neg: -7 }]) });
+    expect((await Snapshot.load(store, defaultEngine)).schema.fields[0]!.type).toBe('long');
+    expect(rowSet(await ours(store))).toEqual(rowSet([{ neg: 0 }, { neg: -1 }, { neg: -6 }, { neg: -7 }]));
+  });
+
   test('txn (appId, version) makes a replayed write a no-op', async () => {
     const a = await writeTable(store, { sourceSql: jsonl([{ x: 1 }]), txn: { appId: 'ingest-eu', version: 7 } });
     const b = await writeTable(store, { sourceSql: jsonl([{ x: 1 }]), txn: { appId: 'ingest-eu', version: 7 } });
