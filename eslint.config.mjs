@@ -2,7 +2,19 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', '.venv/', '.services/', 'coverage/', 'bin/', '**/*.js'] },
+  {
+    ignores: [
+      'node_modules/',
+      'dist/',
+      '.venv/',
+      '.services/',
+      'coverage/',
+      'bin/',
+      'scratch/',
+      'bench/out/',
+      '**/*.js',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

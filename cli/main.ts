@@ -23,7 +23,10 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const msg = e instanceof TributaryError ? `error (${e.code}): ${e.message}` : `error: ${(e as Error)?.message ?? String(e)}`;
+    const msg =
+      e instanceof TributaryError
+        ? `error (${e.code}): ${e.message}`
+        : `error: ${(e as Error)?.message ?? String(e)}`;
     process.stderr.write(`${msg}\n`);
     if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
     return 1;

@@ -17,7 +17,12 @@ async function write(out: Writable, chunk: string | Uint8Array): Promise<void> {
 }
 
 /** Writes rows (canonical values, see lake/engine/canonical.ts). JSON lines are sorted like the conformance corpus. */
-export async function writeRows(out: Writable, rows: Record<string, unknown>[], schema: StructType, format: Format): Promise<void> {
+export async function writeRows(
+  out: Writable,
+  rows: Record<string, unknown>[],
+  schema: StructType,
+  format: Format,
+): Promise<void> {
   const names = schema.fields.map((f) => f.name);
   if (format === 'jsonl') {
     for (const line of sortLines(rows.map((r) => JSON.stringify(r)))) await write(out, `${line}\n`);
@@ -30,8 +35,12 @@ export async function writeRows(out: Writable, rows: Record<string, unknown>[], 
     const cols: Record<string, unknown[]> = {};
     for (const f of schema.fields) {
       const vals = rows.map((r) => r[f.name] ?? null);
-      const simple = typeof f.type === 'string' && ['integer', 'short', 'byte', 'double', 'float', 'boolean'].includes(f.type);
-      cols[f.name] = simple ? vals : vals.map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)));
+      const simple =
+        typeof f.type === 'string' &&
+        ['integer', 'short', 'byte', 'double', 'float', 'boolean'].includes(f.type);
+      cols[f.name] = simple
+        ? vals
+        : vals.map((v) => (v === null ? null : typeof v === 'string' ? v : JSON.stringify(v)));
     }
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     await write(out, tableToIPC(tableFromArrays(cols as any), 'stream'));

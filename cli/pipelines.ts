@@ -18,10 +18,19 @@ import type { IngestRunSummary } from '../workflows/ingest';
 const DEFAULT_CONFIG = process.env.TRIBUTARY_CONFIG ?? 'tributary.yaml';
 
 async function client(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({ address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address }).catch((e: unknown) => {
-    throw new TributaryError('CONFIG_INVALID', `cannot reach Temporal at ${config.temporal.address}: ${(e as Error).message}`, { cause: e });
+  const connection = await Connection.connect({
+    address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address,
+  }).catch((e: unknown) => {
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `cannot reach Temporal at ${config.temporal.address}: ${(e as Error).message}`,
+      { cause: e },
+    );
   });
-  return { client: new Client({ connection, namespace: config.temporal.namespace }), close: () => connection.close() };
+  return {
+    client: new Client({ connection, namespace: config.temporal.namespace }),
+    close: () => connection.close(),
+  };
 }
 
 const progressLine = (s: IngestRunSummary) =>
@@ -38,7 +47,12 @@ export function registerPipelineCommands(program: Command): void {
       const config = loadConfig(o.config);
       const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
       if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
-      const w = await createRegionWorker({ address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address, namespace: config.temporal.namespace, taskQueue, storeOptions: storeOptionsOf(config) });
+      const w = await createRegionWorker({
+        address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address,
+        namespace: config.temporal.namespace,
+        taskQueue,
+        storeOptions: storeOptionsOf(config),
+      });
       process.stderr.write(`worker polling ${taskQueue} on ${config.temporal.address}\n`);
       for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
       try {
@@ -64,10 +78,12 @@ export function registerPipelineCommands(program: Command): void {
       }
     });
 
-  const ingest = program.command('ingest').description('scheduled ingestion of raw log files into regional tables');
+  const ingest = program
+    .command('ingest')
+    .description('scheduled ingestion of raw log files into regional tables');
   ingest
     .command('run')
-    .description("start one ingestion of a region now and follow it")
+    .description('start one ingestion of a region now and follow it')
     .requiredOption('--region <name>', 'region')
     .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
     .option('--json', 'print the summary as JSON')
@@ -79,17 +95,27 @@ export function registerPipelineCommands(program: Command): void {
         const workflowId = workflowIds.ingest(r.name, 'regional');
         let handle;
         try {
-          handle = await c.client.workflow.start('ingestRegionWorkflow', { taskQueue: taskQueueOf(r), workflowId, args: [{ target: ingestTargetOf(r) }] });
+          handle = await c.client.workflow.start('ingestRegionWorkflow', {
+            taskQueue: taskQueueOf(r),
+            workflowId,
+            args: [{ target: ingestTargetOf(r) }],
+          });
         } catch (e) {
           if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-          process.stderr.write(`an ingestion of ${r.name} is already running (${workflowId}); following it\n`);
+          process.stderr.write(
+            `an ingestion of ${r.name} is already running (${workflowId}); following it\n`,
+          );
           handle = c.client.workflow.getHandle(workflowId);
         }
         const t0 = Date.now();
         const timer = setInterval(() => {
           void handle
             .query<IngestRunSummary>('ingestProgress')
-            .then((s) => process.stderr.write(`[${r.name}] ${progressLine(s)}, ${((s.bytes / 1e6) / ((Date.now() - t0) / 1000)).toFixed(1)} MB/s\n`))
+            .then((s) =>
+              process.stderr.write(
+                `[${r.name}] ${progressLine(s)}, ${(s.bytes / 1e6 / ((Date.now() - t0) / 1000)).toFixed(1)} MB/s\n`,
+              ),
+            )
             .catch(() => {});
         }, 2000);
         try {
@@ -124,7 +150,16 @@ export function registerPipelineCommands(program: Command): void {
             .slice(0, Number(o.batches))
             .map((h) => {
               const p = h.operationParameters as Record<string, unknown>;
-              return { version: h.version, batch: Number(p.batch), at: new Date(h.timestamp).toISOString(), lines: Number(p.lines), rows: Number(p.rows), quarantined: Number(p.quarantined), rescued: Number(p.rescued), files: JSON.parse(String(p.files ?? '[]')) as unknown[] };
+              return {
+                version: h.version,
+                batch: Number(p.batch),
+                at: new Date(h.timestamp).toISOString(),
+                lines: Number(p.lines),
+                rows: Number(p.rows),
+                quarantined: Number(p.quarantined),
+                rescued: Number(p.rescued),
+                files: JSON.parse(String(p.files ?? '[]')) as unknown[],
+              };
             })
         : [];
       const status = {
@@ -139,9 +174,13 @@ export function registerPipelineCommands(program: Command): void {
         recent,
       };
       if (o.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
-      process.stdout.write(`${r.name}: table v${status.tableVersion ?? '-'}, batch ${committed} committed, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? '?'} rows\n`);
+      process.stdout.write(
+        `${r.name}: table v${status.tableVersion ?? '-'}, batch ${committed} committed, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? '?'} rows\n`,
+      );
       for (const b of recent) {
-        process.stdout.write(`  batch ${b.batch} @v${b.version} ${b.at}: lines ${b.lines} = rows ${b.rows} + quarantined ${b.quarantined} (rescued ${b.rescued})\n`);
+        process.stdout.write(
+          `  batch ${b.batch} @v${b.version} ${b.at}: lines ${b.lines} = rows ${b.rows} + quarantined ${b.quarantined} (rescued ${b.rescued})\n`,
+        );
       }
     });
 }

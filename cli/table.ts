@@ -19,7 +19,8 @@ const open = (uri: string) => openStore(uri, storeOptionsFromEnv());
 const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 function intOption(v: string, name: string): number {
-  if (!/^\d+$/.test(v)) throw new TributaryError('BAD_INPUT', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v))
+    throw new TributaryError('BAD_INPUT', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
   return Number(v);
 }
 
@@ -41,23 +42,30 @@ export function registerTableCommands(program: Command): void {
     .description('print the rows of a table (latest version, or time travel)')
     .option('--version <n>', 'read this version')
     .option('--timestamp <iso>', 'read the latest version at or before this instant')
-    .option('--where <predicate>', 'filter rows, e.g. "level = \'ERROR\' AND day >= DATE \'2024-01-01\'"')
+    .option('--where <predicate>', "filter rows, e.g. \"level = 'ERROR' AND day >= DATE '2024-01-01'\"")
     .option('--format <fmt>', 'jsonl | csv | arrow', 'jsonl')
-    .action(async (uri: string, o: { version?: string; timestamp?: string; where?: string; format: string }) => {
-      if (!['jsonl', 'csv', 'arrow'].includes(o.format)) throw new TributaryError('BAD_INPUT', `unknown format ${o.format} (jsonl, csv, arrow)`);
-      let timestamp: Date | undefined;
-      if (o.timestamp) {
-        timestamp = new Date(o.timestamp);
-        if (Number.isNaN(timestamp.getTime())) throw new TributaryError('BAD_INPUT', `--timestamp ${o.timestamp} is not an ISO-8601 instant`);
-      }
-      if (o.where) parsePredicate(o.where); // syntax errors before any I/O
-      const store = await open(uri);
-      const snap = await Snapshot.load(store, defaultEngine, { version: o.version === undefined ? undefined : intOption(o.version, '--version'), timestamp });
-      const expr = o.where ? bindPredicate(o.where, snap) : undefined;
-      const files = expr ? snap.files.filter((f) => fileMightMatch(expr, f, snap)) : undefined;
-      const rows = await scanRows(store, snap, { whereSql: expr ? toDuckDbSql(expr) : undefined, files });
-      await writeRows(process.stdout, rows, snap.schema, o.format as Format);
-    });
+    .action(
+      async (uri: string, o: { version?: string; timestamp?: string; where?: string; format: string }) => {
+        if (!['jsonl', 'csv', 'arrow'].includes(o.format))
+          throw new TributaryError('BAD_INPUT', `unknown format ${o.format} (jsonl, csv, arrow)`);
+        let timestamp: Date | undefined;
+        if (o.timestamp) {
+          timestamp = new Date(o.timestamp);
+          if (Number.isNaN(timestamp.getTime()))
+            throw new TributaryError('BAD_INPUT', `--timestamp ${o.timestamp} is not an ISO-8601 instant`);
+        }
+        if (o.where) parsePredicate(o.where); // syntax errors before any I/O
+        const store = await open(uri);
+        const snap = await Snapshot.load(store, defaultEngine, {
+          version: o.version === undefined ? undefined : intOption(o.version, '--version'),
+          timestamp,
+        });
+        const expr = o.where ? bindPredicate(o.where, snap) : undefined;
+        const files = expr ? snap.files.filter((f) => fileMightMatch(expr, f, snap)) : undefined;
+        const rows = await scanRows(store, snap, { whereSql: expr ? toDuckDbSql(expr) : undefined, files });
+        await writeRows(process.stdout, rows, snap.schema, o.format as Format);
+      },
+    );
 
   table
     .command('append <uri>')
@@ -66,16 +74,33 @@ export function registerTableCommands(program: Command): void {
     .option('--partition-by <cols>', 'partition columns when creating, comma-separated')
     .option('--mode <mode>', 'append | overwrite', 'append')
     .option('--merge-schema', 'add new input columns to the table schema')
-    .action(async (uri: string, o: { input: string; partitionBy?: string; mode: string; mergeSchema?: boolean }) => {
-      if (o.mode !== 'append' && o.mode !== 'overwrite') throw new TributaryError('BAD_INPUT', `--mode must be append or overwrite, got ${o.mode}`);
-      const r = await writeTable(await open(uri), {
-        sourceSql: inputRelation(o.input),
-        mode: o.mode,
-        partitionBy: o.partitionBy ? o.partitionBy.split(',').map((s) => s.trim()).filter(Boolean) : undefined,
-        mergeSchema: o.mergeSchema,
-      });
-      printJson({ version: r.version, files: r.addedFiles, rows: r.addedRows, attempts: r.attempts, schemaChanged: r.schemaChanged });
-    });
+    .action(
+      async (
+        uri: string,
+        o: { input: string; partitionBy?: string; mode: string; mergeSchema?: boolean },
+      ) => {
+        if (o.mode !== 'append' && o.mode !== 'overwrite')
+          throw new TributaryError('BAD_INPUT', `--mode must be append or overwrite, got ${o.mode}`);
+        const r = await writeTable(await open(uri), {
+          sourceSql: inputRelation(o.input),
+          mode: o.mode,
+          partitionBy: o.partitionBy
+            ? o.partitionBy
+                .split(',')
+                .map((s) => s.trim())
+                .filter(Boolean)
+            : undefined,
+          mergeSchema: o.mergeSchema,
+        });
+        printJson({
+          version: r.version,
+          files: r.addedFiles,
+          rows: r.addedRows,
+          attempts: r.attempts,
+          schemaChanged: r.schemaChanged,
+        });
+      },
+    );
 
   table
     .command('delete <uri>')
@@ -91,9 +116,14 @@ export function registerTableCommands(program: Command): void {
     .option('--json', 'JSON output')
     .option('--limit <n>', 'at most n entries')
     .action(async (uri: string, o: { json?: boolean; limit?: string }) => {
-      const h = await history(await open(uri), { limit: o.limit ? intOption(o.limit, '--limit') : undefined });
+      const h = await history(await open(uri), {
+        limit: o.limit ? intOption(o.limit, '--limit') : undefined,
+      });
       if (o.json) return printJson(h);
-      for (const e of h) process.stdout.write(`${e.version}\t${new Date(e.timestamp).toISOString()}\t${e.operation ?? ''}\t${JSON.stringify(e.operationParameters ?? {})}\n`);
+      for (const e of h)
+        process.stdout.write(
+          `${e.version}\t${new Date(e.timestamp).toISOString()}\t${e.operation ?? ''}\t${JSON.stringify(e.operationParameters ?? {})}\n`,
+        );
     });
 
   table
@@ -102,23 +132,38 @@ export function registerTableCommands(program: Command): void {
     .option('--json', 'JSON output')
     .option('--version <n>', 'at this version')
     .action(async (uri: string, o: { json?: boolean; version?: string }) => {
-      const i = await tableInfo(await open(uri), defaultEngine, o.version ? intOption(o.version, '--version') : undefined);
+      const i = await tableInfo(
+        await open(uri),
+        defaultEngine,
+        o.version ? intOption(o.version, '--version') : undefined,
+      );
       if (o.json) return printJson(i);
-      process.stdout.write(`${i.url}\nversion ${i.version}, ${i.numFiles} files, ${i.sizeInBytes} bytes, ${i.numRecords ?? '?'} rows\npartitioned by [${i.partitionColumns.join(', ')}]\n`);
+      process.stdout.write(
+        `${i.url}\nversion ${i.version}, ${i.numFiles} files, ${i.sizeInBytes} bytes, ${i.numRecords ?? '?'} rows\npartitioned by [${i.partitionColumns.join(', ')}]\n`,
+      );
     });
 
   table
     .command('vacuum <uri>')
     .description('delete files no retained version references')
-    .option('--retain-hours <h>', 'retention (default: the table\'s delta.deletedFileRetentionDuration, 7 days)')
+    .option(
+      '--retain-hours <h>',
+      "retention (default: the table's delta.deletedFileRetentionDuration, 7 days)",
+    )
     .option('--dry-run', 'list what would be deleted')
-    .option('--force', 'allow a retention shorter than the table\'s')
+    .option('--force', "allow a retention shorter than the table's")
     .action(async (uri: string, o: { retainHours?: string; dryRun?: boolean; force?: boolean }) => {
       const r = await vacuum(await open(uri), {
         retainHours: o.retainHours === undefined ? undefined : Number(o.retainHours),
         dryRun: o.dryRun,
         enforceRetention: !o.force,
       });
-      printJson({ dryRun: r.dryRun, retentionHours: r.retentionHours, files: r.deleted.length, bytes: r.bytes, deleted: r.deleted });
+      printJson({
+        dryRun: r.dryRun,
+        retentionHours: r.retentionHours,
+        files: r.deleted.length,
+        bytes: r.bytes,
+        deleted: r.deleted,
+      });
     });
 }

@@ -8,7 +8,10 @@ export function parseConfig(text: string, file = '<config>'): Config {
   const lc = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length)
-    throw new TributaryError('CONFIG_INVALID', doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]}`).join('\n'));
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      doc.errors.map((e) => `${file}: ${e.message.split('\n')[0]}`).join('\n'),
+    );
   const r = Config.safeParse(doc.toJS());
   if (r.success) return r.data;
   const lines = r.error.issues.map((i) => {
@@ -24,7 +27,11 @@ export function loadConfig(file: string): Config {
   try {
     text = readFileSync(file, 'utf8');
   } catch (e) {
-    throw new TributaryError('CONFIG_INVALID', `cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, { cause: e });
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `cannot read config ${file}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+      { cause: e },
+    );
   }
   return parseConfig(text, file);
 }

@@ -20,12 +20,20 @@ const predicate = z.string().superRefine((v, ctx) => {
   if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.message });
 });
 
-const name = z.string().regex(/^[a-z0-9][a-z0-9-]{0,62}$/, 'lowercase letters, digits and dashes, starting with a letter or digit');
+const name = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9-]{0,62}$/,
+    'lowercase letters, digits and dashes, starting with a letter or digit',
+  );
 
 /** "5m", "30s", "1h", "2d". */
 export const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m, 1h');
 
-const bytes = z.union([z.number().int().positive(), z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB')]);
+const bytes = z.union([
+  z.number().int().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i, 'a size such as 512MB'),
+]);
 
 export const ScheduleConfig = z.strictObject({
   every: duration.default('5m'),
@@ -64,7 +72,12 @@ export const StorageEndpoints = z.strictObject({
 
 export const Config = z
   .strictObject({
-    temporal: z.strictObject({ address: z.string().default('127.0.0.1:7233'), namespace: z.string().default('default') }).prefault({}),
+    temporal: z
+      .strictObject({
+        address: z.string().default('127.0.0.1:7233'),
+        namespace: z.string().default('default'),
+      })
+      .prefault({}),
     storage: StorageEndpoints.prefault({}),
     regions: z.array(RegionConfig).min(1),
     central: z
@@ -75,14 +88,22 @@ export const Config = z
         schedule: ScheduleConfig.prefault({}),
       })
       .optional(),
-    replicate: z.array(z.strictObject({ source: storeUrl, target: storeUrl, schedule: ScheduleConfig.prefault({}) })).default([]),
+    replicate: z
+      .array(z.strictObject({ source: storeUrl, target: storeUrl, schedule: ScheduleConfig.prefault({}) }))
+      .default([]),
     /** schema.table → URI, used by queries. */
-    catalog: z.record(z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'names look like schema.table'), storeUrl).default({}),
+    catalog: z
+      .record(
+        z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'names look like schema.table'),
+        storeUrl,
+      )
+      .default({}),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();
     c.regions.forEach((r, i) => {
-      if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `duplicate region ${r.name}` });
+      if (seen.has(r.name))
+        ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `duplicate region ${r.name}` });
       seen.add(r.name);
     });
   });
@@ -94,7 +115,15 @@ export type IngestConfig = z.infer<typeof IngestConfig>;
 export function parseBytes(v: number | string): number {
   if (typeof v === 'number') return v;
   const m = /^(\d+(?:\.\d+)?)\s*(B|KB|MB|GB|KiB|MiB|GiB)$/i.exec(v)!;
-  const unit: Record<string, number> = { b: 1, kb: 1e3, mb: 1e6, gb: 1e9, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3 };
+  const unit: Record<string, number> = {
+    b: 1,
+    kb: 1e3,
+    mb: 1e6,
+    gb: 1e9,
+    kib: 1024,
+    mib: 1024 ** 2,
+    gib: 1024 ** 3,
+  };
   return Math.round(Number(m[1]) * unit[m[2]!.toLowerCase()]!);
 }
 

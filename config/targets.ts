@@ -7,7 +7,11 @@ import { type Config, type RegionConfig, parseBytes } from './schema';
 
 export function regionOf(config: Config, name: string): RegionConfig {
   const r = config.regions.find((x) => x.name === name);
-  if (!r) throw new TributaryError('CONFIG_INVALID', `no region ${JSON.stringify(name)} in config (regions: ${config.regions.map((x) => x.name).join(', ')})`);
+  if (!r)
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `no region ${JSON.stringify(name)} in config (regions: ${config.regions.map((x) => x.name).join(', ')})`,
+    );
   return r;
 }
 
@@ -33,7 +37,8 @@ export function ingestTargetOf(r: RegionConfig): IngestTarget {
 export function storeOptionsOf(config: Config, env: NodeJS.ProcessEnv = process.env): StoreOptions {
   const o: StoreOptions = {};
   const s3 = env.TRIBUTARY_S3_ENDPOINT ?? config.storage.s3?.endpoint;
-  if (s3 || config.storage.s3?.region) o.s3 = { endpoint: s3, region: config.storage.s3?.region ?? env.AWS_REGION ?? 'us-east-1' };
+  if (s3 || config.storage.s3?.region)
+    o.s3 = { endpoint: s3, region: config.storage.s3?.region ?? env.AWS_REGION ?? 'us-east-1' };
   const az = env.TRIBUTARY_AZURE_ENDPOINT ?? config.storage.azure?.endpoint;
   if (az) o.azure = { endpoint: az };
   const gcs = env.TRIBUTARY_GCS_ENDPOINT ?? config.storage.gcs?.endpoint;

@@ -40,7 +40,11 @@ export async function createRegionWorker(opts: {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue,
     activities: tributaryActivities(opts.storeOptions),
-    ...(opts.workflowBundle ? { workflowBundle: opts.workflowBundle } : { workflowsPath: require.resolve('../workflows') }),
+    ...(opts.workflowBundle
+      ? { workflowBundle: opts.workflowBundle }
+      : { workflowsPath: require.resolve('../workflows') }),
   };
-  return opts.connection ? createWorker({ ...common, connection: opts.connection }) : createWorker({ ...common, address: opts.address ?? '127.0.0.1:7233' });
+  return opts.connection
+    ? createWorker({ ...common, connection: opts.connection })
+    : createWorker({ ...common, address: opts.address ?? '127.0.0.1:7233' });
 }

@@ -2,16 +2,28 @@
  * ingestRegionWorkflow: plan → ingest batches in order → re-plan, until the region is caught up.
  * Deterministic orchestration only: URLs are opaque strings, all I/O happens in activities.
  */
-import { type ActivityOptions, ApplicationFailure, continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  ApplicationFailure,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { IngestActivities, IngestBatchResult, IngestTarget } from '../activities/ingest';
 
 const shortIo: ActivityOptions = {
   startToCloseTimeout: '10 minutes',
   heartbeatTimeout: '2 minutes',
-  retry: { initialInterval: '1 second', backoffCoefficient: 2, maximumInterval: '1 minute', nonRetryableErrorTypes: ['CONFIG_INVALID', 'AUTH', 'PROTOCOL_UNSUPPORTED', 'BAD_INPUT', 'INVALID_LOG'] },
+  retry: {
+    initialInterval: '1 second',
+    backoffCoefficient: 2,
+    maximumInterval: '1 minute',
+    nonRetryableErrorTypes: ['CONFIG_INVALID', 'AUTH', 'PROTOCOL_UNSUPPORTED', 'BAD_INPUT', 'INVALID_LOG'],
+  },
 };
 const bulkIo: ActivityOptions = { ...shortIo, startToCloseTimeout: '2 hours' };
-
 
 export interface IngestRegionInput {
   target: IngestTarget;
@@ -38,7 +50,18 @@ export interface IngestRunSummary {
 
 export const ingestProgressQuery = defineQuery<IngestRunSummary>('ingestProgress');
 
-const empty = (): IngestRunSummary => ({ batches: 0, files: 0, bytes: 0, lines: 0, rows: 0, quarantined: 0, rescued: 0, lastSeq: -1, lastVersion: -1, backlogFiles: 0 });
+const empty = (): IngestRunSummary => ({
+  batches: 0,
+  files: 0,
+  bytes: 0,
+  lines: 0,
+  rows: 0,
+  quarantined: 0,
+  rescued: 0,
+  lastSeq: -1,
+  lastVersion: -1,
+  backlogFiles: 0,
+});
 
 function add(s: IngestRunSummary, r: IngestBatchResult): void {
   s.batches++;
@@ -53,8 +76,14 @@ function add(s: IngestRunSummary, r: IngestBatchResult): void {
 }
 
 export async function ingestRegionWorkflow(input: IngestRegionInput): Promise<IngestRunSummary> {
-  if (!input?.target?.region) throw ApplicationFailure.nonRetryable('ingestRegionWorkflow needs { target: { region, raw, table, … } }', 'CONFIG_INVALID');
-  const hb: Partial<ActivityOptions> = input.heartbeatTimeout ? { heartbeatTimeout: input.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] } : {};
+  if (!input?.target?.region)
+    throw ApplicationFailure.nonRetryable(
+      'ingestRegionWorkflow needs { target: { region, raw, table, … } }',
+      'CONFIG_INVALID',
+    );
+  const hb: Partial<ActivityOptions> = input.heartbeatTimeout
+    ? { heartbeatTimeout: input.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] }
+    : {};
   const { planIngestBatches } = proxyActivities<IngestActivities>({ ...shortIo, ...hb });
   const { ingestBatch } = proxyActivities<IngestActivities>({ ...bulkIo, ...hb });
   const summary = input.carried ?? empty();
@@ -64,6 +93,7 @@ export async function ingestRegionWorkflow(input: IngestRegionInput): Promise<In
     summary.backlogFiles = plan.backlogFiles;
     if (plan.pending.length === 0) return summary;
     for (const seq of plan.pending) add(summary, await ingestBatch({ target: input.target, seq }));
-    if (workflowInfo().continueAsNewSuggested) await continueAsNew<typeof ingestRegionWorkflow>({ ...input, carried: summary });
+    if (workflowInfo().continueAsNewSuggested)
+      await continueAsNew<typeof ingestRegionWorkflow>({ ...input, carried: summary });
   }
 }

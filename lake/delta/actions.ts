@@ -98,7 +98,12 @@ const invalid = (where: string, msg: string) => new TributaryError('INVALID_LOG'
 
 function req<T>(obj: Record<string, unknown>, key: string, type: string, where: string): T {
   const v = obj[key];
-  const ok = type === 'array' ? Array.isArray(v) : type === 'object' ? v !== null && typeof v === 'object' : typeof v === type;
+  const ok =
+    type === 'array'
+      ? Array.isArray(v)
+      : type === 'object'
+        ? v !== null && typeof v === 'object'
+        : typeof v === type;
   if (!ok) throw invalid(where, `field '${key}' must be ${type}, got ${v === null ? 'null' : typeof v}`);
   return v as T;
 }
@@ -113,8 +118,10 @@ export function parseProtocol(raw: Record<string, unknown>, where: string): Prot
   };
   if (raw.readerFeatures != null) p.readerFeatures = req<string[]>(raw, 'readerFeatures', 'array', where);
   if (raw.writerFeatures != null) p.writerFeatures = req<string[]>(raw, 'writerFeatures', 'array', where);
-  if (p.minReaderVersion === 3 && !p.readerFeatures) throw invalid(where, 'minReaderVersion 3 requires readerFeatures');
-  if (p.minWriterVersion === 7 && !p.writerFeatures) throw invalid(where, 'minWriterVersion 7 requires writerFeatures');
+  if (p.minReaderVersion === 3 && !p.readerFeatures)
+    throw invalid(where, 'minReaderVersion 3 requires readerFeatures');
+  if (p.minWriterVersion === 7 && !p.writerFeatures)
+    throw invalid(where, 'minWriterVersion 7 requires writerFeatures');
   return p;
 }
 
@@ -148,7 +155,8 @@ function parseRemove(raw: Record<string, unknown>, where: string): RemoveFile {
 
 /** Parses one action object (one line of a commit file, or one checkpoint row with a non-null column). */
 export function parseAction(raw: unknown, where: string): Action | undefined {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) throw invalid(where, 'action is not a JSON object');
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
+    throw invalid(where, 'action is not a JSON object');
   const o = raw as Record<string, unknown>;
   const key = Object.keys(o).find((k) => o[k] != null);
   if (key === undefined) return undefined;
@@ -166,7 +174,13 @@ export function parseAction(raw: unknown, where: string): Action | undefined {
     case 'remove':
       return { remove: parseRemove(b, w) };
     case 'txn':
-      return { txn: { appId: req<string>(b, 'appId', 'string', w), version: num(b.version), lastUpdated: b.lastUpdated as number | undefined } };
+      return {
+        txn: {
+          appId: req<string>(b, 'appId', 'string', w),
+          version: num(b.version),
+          lastUpdated: b.lastUpdated as number | undefined,
+        },
+      };
     case 'commitInfo':
       return { commitInfo: b as CommitInfo };
     case 'domainMetadata':
@@ -199,7 +213,11 @@ export function parseCommit(text: string, where: string): Action[] {
     try {
       raw = JSON.parse(line);
     } catch (e) {
-      throw new TributaryError('INVALID_LOG', `${where} line ${i + 1}: not valid JSON (${(e as Error).message})`, { cause: e });
+      throw new TributaryError(
+        'INVALID_LOG',
+        `${where} line ${i + 1}: not valid JSON (${(e as Error).message})`,
+        { cause: e },
+      );
     }
     const a = parseAction(raw, `${where} line ${i + 1}`);
     if (a) out.push(a);
@@ -208,4 +226,5 @@ export function parseCommit(text: string, where: string): Action[] {
 }
 
 /** Serializes actions as a commit file: one JSON object per line. */
-export const serializeCommit = (actions: readonly Action[]): string => actions.map((a) => JSON.stringify(a)).join('\n') + '\n';
+export const serializeCommit = (actions: readonly Action[]): string =>
+  actions.map((a) => JSON.stringify(a)).join('\n') + '\n';

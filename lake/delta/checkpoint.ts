@@ -6,7 +6,8 @@ import { LAST_CHECKPOINT_KEY, LOG_DIR, checkpointKey, parseLogKey } from './log-
 import { Snapshot } from './snapshot';
 import { durationMs } from './table-config';
 
-export const checkpointInterval = (s: Snapshot): number => Math.max(1, Number(s.config['delta.checkpointInterval'] ?? 10) || 10);
+export const checkpointInterval = (s: Snapshot): number =>
+  Math.max(1, Number(s.config['delta.checkpointInterval'] ?? 10) || 10);
 
 /** The reconciled state as checkpoint actions; tombstones older than the deleted-file retention are dropped. */
 export function checkpointActions(s: Snapshot, now = Date.now()): Action[] {
@@ -20,13 +21,20 @@ export function checkpointActions(s: Snapshot, now = Date.now()): Action[] {
   return out;
 }
 
-export async function writeCheckpoint(store: ObjectStore, engine: DeltaEngine, version: number): Promise<{ version: number; actions: number; sizeInBytes: number }> {
+export async function writeCheckpoint(
+  store: ObjectStore,
+  engine: DeltaEngine,
+  version: number,
+): Promise<{ version: number; actions: number; sizeInBytes: number }> {
   const snap = await Snapshot.load(store, engine, { version });
   const actions = checkpointActions(snap);
   const { sizeInBytes } = await engine.parquet.writeCheckpoint(store, checkpointKey(version), actions);
   const numOfAddFiles = snap.files.length;
   // _last_checkpoint is a hint: a stale one (racing writers) only makes readers list a little more.
-  await store.put(LAST_CHECKPOINT_KEY, JSON.stringify({ version, size: actions.length, sizeInBytes, numOfAddFiles }));
+  await store.put(
+    LAST_CHECKPOINT_KEY,
+    JSON.stringify({ version, size: actions.length, sizeInBytes, numOfAddFiles }),
+  );
   return { version, actions: actions.length, sizeInBytes };
 }
 
@@ -35,7 +43,12 @@ export async function writeCheckpoint(store: ObjectStore, engine: DeltaEngine, v
  * and strictly before the newest checkpoint at or before `checkpointVersion`, so every retained version
  * stays reconstructable (PROTOCOL.md "Metadata Cleanup").
  */
-export async function cleanupExpiredLogs(store: ObjectStore, snap: Snapshot, checkpointVersion: number, now = Date.now()): Promise<number> {
+export async function cleanupExpiredLogs(
+  store: ObjectStore,
+  snap: Snapshot,
+  checkpointVersion: number,
+  now = Date.now(),
+): Promise<number> {
   const retention = durationMs(snap.config['delta.logRetentionDuration'], 30 * 86_400_000);
   const cutoff = now - retention;
   const doomed: string[] = [];

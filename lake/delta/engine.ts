@@ -9,7 +9,11 @@ export interface ParquetActionHandler {
   /** Rows of a checkpoint/sidecar Parquet file as plain objects keyed by action name (null columns allowed). */
   readActions(store: ObjectStore, key: string): Promise<Record<string, unknown>[]>;
   /** Writes actions as a classic Parquet checkpoint readable by Spark and delta-rs; returns its size. */
-  writeCheckpoint(store: ObjectStore, key: string, actions: readonly Action[]): Promise<{ sizeInBytes: number }>;
+  writeCheckpoint(
+    store: ObjectStore,
+    key: string,
+    actions: readonly Action[],
+  ): Promise<{ sizeInBytes: number }>;
 }
 
 export interface DeltaLogger {

@@ -25,10 +25,16 @@ export const SUPPORTED_WRITER_FEATURES: ReadonlySet<string> = new Set([
 
 export function ensureReadSupported(p: Protocol, table: string): void {
   if (p.minReaderVersion > 3)
-    throw new TributaryError('PROTOCOL_UNSUPPORTED', `table ${table} needs reader version ${p.minReaderVersion}; tributary reads up to 3`);
+    throw new TributaryError(
+      'PROTOCOL_UNSUPPORTED',
+      `table ${table} needs reader version ${p.minReaderVersion}; tributary reads up to 3`,
+    );
   const missing = (p.readerFeatures ?? []).filter((f) => !SUPPORTED_READER_FEATURES.has(f));
   if (missing.length)
-    throw new TributaryError('PROTOCOL_UNSUPPORTED', `table ${table} needs unsupported reader feature(s): ${missing.join(', ')}`);
+    throw new TributaryError(
+      'PROTOCOL_UNSUPPORTED',
+      `table ${table} needs unsupported reader feature(s): ${missing.join(', ')}`,
+    );
 }
 
 /** Legacy writer versions imply features (PROTOCOL.md "Table Features" table). */
@@ -57,7 +63,13 @@ export function ensureWriteSupported(p: Protocol, m: Metadata | undefined, table
   ensureReadSupported(p, table);
   const missing = writerFeaturesOf(p, m).filter((f) => !SUPPORTED_WRITER_FEATURES.has(f));
   if (missing.length)
-    throw new TributaryError('PROTOCOL_UNSUPPORTED', `table ${table} needs unsupported writer feature(s): ${missing.join(', ')}; refusing to write`);
+    throw new TributaryError(
+      'PROTOCOL_UNSUPPORTED',
+      `table ${table} needs unsupported writer feature(s): ${missing.join(', ')}; refusing to write`,
+    );
   if ((m?.schemaString ?? '').includes('delta.invariants'))
-    throw new TributaryError('PROTOCOL_UNSUPPORTED', `table ${table} declares column invariants, which tributary does not enforce; refusing to write`);
+    throw new TributaryError(
+      'PROTOCOL_UNSUPPORTED',
+      `table ${table} declares column invariants, which tributary does not enforce; refusing to write`,
+    );
 }

@@ -28,9 +28,11 @@ export function parseLogKey(key: string): LogFile | undefined {
   let m;
   if ((m = RE.commit.exec(name))) return { kind: 'commit', version: Number(m[1]), key };
   if ((m = RE.classic.exec(name))) return { kind: 'checkpoint', version: Number(m[1]), key };
-  if ((m = RE.multi.exec(name))) return { kind: 'checkpoint', version: Number(m[1]), key, part: Number(m[2]), parts: Number(m[3]) };
+  if ((m = RE.multi.exec(name)))
+    return { kind: 'checkpoint', version: Number(m[1]), key, part: Number(m[2]), parts: Number(m[3]) };
   if ((m = RE.v2.exec(name))) return { kind: 'checkpoint', version: Number(m[1]), key, uuid: m[2] };
   if ((m = RE.crc.exec(name))) return { kind: 'crc', version: Number(m[1]), key };
-  if ((m = RE.compacted.exec(name))) return { kind: 'compacted', version: Number(m[1]), endVersion: Number(m[2]), key };
+  if ((m = RE.compacted.exec(name)))
+    return { kind: 'compacted', version: Number(m[1]), endVersion: Number(m[2]), key };
   return undefined;
 }

@@ -25,7 +25,9 @@ export interface LastCheckpoint {
 
 export async function readLastCheckpoint(store: ObjectStore): Promise<LastCheckpoint | undefined> {
   try {
-    const hint = JSON.parse(Buffer.from(await store.get(LAST_CHECKPOINT_KEY)).toString('utf8')) as LastCheckpoint;
+    const hint = JSON.parse(
+      Buffer.from(await store.get(LAST_CHECKPOINT_KEY)).toString('utf8'),
+    ) as LastCheckpoint;
     return typeof hint.version === 'number' ? hint : undefined;
   } catch (e) {
     if (isTributaryError(e, 'NOT_FOUND') || e instanceof SyntaxError) return undefined; // a hint only
@@ -46,7 +48,8 @@ async function listLog(store: ObjectStore, fromVersion: number): Promise<Listed>
   for await (const m of store.list(`${LOG_DIR}/`, { startAfter })) {
     const f = parseLogKey(m.key);
     if (!f) continue;
-    if (f.kind === 'commit') commits.set(f.version, { version: f.version, key: f.key, lastModified: m.lastModified });
+    if (f.kind === 'commit')
+      commits.set(f.version, { version: f.version, key: f.key, lastModified: m.lastModified });
     else if (f.kind === 'checkpoint') {
       if (f.parts === undefined) {
         // A classic or v2 checkpoint is complete by itself; prefer it over multi-part at the same version.
@@ -63,7 +66,8 @@ async function listLog(store: ObjectStore, fromVersion: number): Promise<Listed>
     const version = Number(id.split('/')[0]);
     if (checkpoints.has(version)) continue;
     const parts = new Set(g.files.map((f) => (f.kind === 'checkpoint' ? f.part : 0)));
-    if (parts.size === g.parts) checkpoints.set(version, { keys: g.files.map((f) => f.key).sort(), complete: true });
+    if (parts.size === g.parts)
+      checkpoints.set(version, { keys: g.files.map((f) => f.key).sort(), complete: true });
   }
   return { commits, checkpoints };
 }
@@ -72,16 +76,22 @@ async function listLog(store: ObjectStore, fromVersion: number): Promise<Listed>
  * Builds the segment for `version` (latest when undefined). Uses `_last_checkpoint` as a listing hint and
  * falls back to a full listing when the hint is stale or beyond the requested version.
  */
-export async function buildLogSegment(store: ObjectStore, table: string, version?: number): Promise<LogSegment> {
+export async function buildLogSegment(
+  store: ObjectStore,
+  table: string,
+  version?: number,
+): Promise<LogSegment> {
   const hint = await readLastCheckpoint(store);
   const from = hint && (version === undefined || hint.version <= version) ? hint.version : 0;
   let listed = await listLog(store, from);
   if (from > 0 && !listed.checkpoints.has(from)) listed = await listLog(store, 0);
   const versions = [...listed.commits.keys(), ...listed.checkpoints.keys()];
-  if (versions.length === 0) throw new TributaryError('NOT_FOUND', `no Delta table at ${table} (no ${LOG_DIR}/ entries)`);
+  if (versions.length === 0)
+    throw new TributaryError('NOT_FOUND', `no Delta table at ${table} (no ${LOG_DIR}/ entries)`);
   const latest = Math.max(...versions);
   const target = version ?? latest;
-  if (target > latest) throw new TributaryError('NOT_FOUND', `table ${table} has no version ${target} (latest is ${latest})`);
+  if (target > latest)
+    throw new TributaryError('NOT_FOUND', `table ${table} has no version ${target} (latest is ${latest})`);
   if (target < 0) throw new TributaryError('BAD_INPUT', `version must be ≥ 0, got ${target}`);
 
   const cpVersion = Math.max(-1, ...[...listed.checkpoints.keys()].filter((v) => v <= target));
@@ -93,12 +103,15 @@ export async function buildLogSegment(store: ObjectStore, table: string, version
       throw new TributaryError(
         cpVersion < 0 && v === 0 && oldest > 0 ? 'NOT_FOUND' : 'INVALID_LOG',
         `table ${table}: version ${target} cannot be reconstructed: commit ${v} is missing` +
-          (cpVersion < 0 ? ` and no checkpoint at or before ${target} exists (log may have been cleaned up)` : ''),
+          (cpVersion < 0
+            ? ` and no checkpoint at or before ${target} exists (log may have been cleaned up)`
+            : ''),
       );
     }
     commits.push(c);
   }
-  const cp = cpVersion >= 0 ? { version: cpVersion, keys: listed.checkpoints.get(cpVersion)!.keys } : undefined;
+  const cp =
+    cpVersion >= 0 ? { version: cpVersion, keys: listed.checkpoints.get(cpVersion)!.keys } : undefined;
   return { version: target, checkpoint: cp, commits };
 }
 

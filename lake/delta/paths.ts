@@ -9,7 +9,10 @@ export function dataFileKey(path: string, tableUrl: string): string {
     const decoded = decodeURI(path);
     if (path.startsWith(root)) return decodeURIComponent(path.slice(root.length));
     if (decoded.startsWith(root)) return decoded.slice(root.length);
-    throw new TributaryError('PROTOCOL_UNSUPPORTED', `data file ${path} lies outside table ${tableUrl} (absolute paths to other locations are not supported)`);
+    throw new TributaryError(
+      'PROTOCOL_UNSUPPORTED',
+      `data file ${path} lies outside table ${tableUrl} (absolute paths to other locations are not supported)`,
+    );
   }
   return decodeURIComponent(path);
 }
@@ -19,7 +22,8 @@ export function escapePartitionValue(v: string): string {
   let out = '';
   for (const ch of v) {
     const c = ch.codePointAt(0)!;
-    if (c < 0x20 || c === 0x7f || '"#%\'*/:=?\\{[]^'.includes(ch)) out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
+    if (c < 0x20 || c === 0x7f || '"#%\'*/:=?\\{[]^'.includes(ch))
+      out += `%${c.toString(16).toUpperCase().padStart(2, '0')}`;
     else out += ch;
   }
   return out;
@@ -38,9 +42,15 @@ export function partitionDir(columns: readonly string[], values: Record<string, 
 
 /** Encodes a key as the `path` of an add action: RFC 2396 URI escaping of each segment. */
 export function encodeDataPath(key: string): string {
-  return key
-    .split('/')
-    // Like Spark (java.net.URI): escape what a URI path cannot hold, keep '=', '+', ':' etc. readable.
-    .map((s) => encodeURIComponent(s).replace(/%(3D|2B|3A|40|2C|24|26|3B)/g, (_, h: string) => String.fromCharCode(parseInt(h, 16))))
-    .join('/');
+  return (
+    key
+      .split('/')
+      // Like Spark (java.net.URI): escape what a URI path cannot hold, keep '=', '+', ':' etc. readable.
+      .map((s) =>
+        encodeURIComponent(s).replace(/%(3D|2B|3A|40|2C|24|26|3B)/g, (_, h: string) =>
+          String.fromCharCode(parseInt(h, 16)),
+        ),
+      )
+      .join('/')
+  );
 }

@@ -22,7 +22,12 @@ export interface MergeResult {
 }
 
 /** Merges `input` into `table`. `allowNewColumns: false` makes new columns an error (Delta's default without mergeSchema). */
-export function mergeSchemas(table: StructType, input: StructType, opts: { allowNewColumns: boolean }, prefix = ''): MergeResult {
+export function mergeSchemas(
+  table: StructType,
+  input: StructType,
+  opts: { allowNewColumns: boolean },
+  prefix = '',
+): MergeResult {
   const added: string[] = [];
   const fields = table.fields.map((f) => ({ ...f }));
   for (const inf of input.fields) {
@@ -30,9 +35,16 @@ export function mergeSchemas(table: StructType, input: StructType, opts: { allow
     const idx = fields.findIndex((f) => f.name === inf.name);
     if (idx < 0) {
       const ci = fields.findIndex((f) => f.name.toLowerCase() === inf.name.toLowerCase());
-      if (ci >= 0) throw new TributaryError('BAD_INPUT', `column ${name} differs only in case from existing column ${fields[ci]!.name}`);
+      if (ci >= 0)
+        throw new TributaryError(
+          'BAD_INPUT',
+          `column ${name} differs only in case from existing column ${fields[ci]!.name}`,
+        );
       if (!opts.allowNewColumns)
-        throw new TributaryError('BAD_INPUT', `column ${name} is not in the table schema; enable schema merging to add it`);
+        throw new TributaryError(
+          'BAD_INPUT',
+          `column ${name} is not in the table schema; enable schema merging to add it`,
+        );
       fields.push({ ...inf, nullable: true });
       added.push(name);
       continue;
@@ -45,7 +57,12 @@ export function mergeSchemas(table: StructType, input: StructType, opts: { allow
   return { schema: { type: 'struct', fields }, added };
 }
 
-function mergeType(table: DataType, input: DataType, opts: { allowNewColumns: boolean }, name: string): { type: DataType; added: string[] } {
+function mergeType(
+  table: DataType,
+  input: DataType,
+  opts: { allowNewColumns: boolean },
+  name: string,
+): { type: DataType; added: string[] } {
   if (isStruct(table) && isStruct(input)) {
     const r = mergeSchemas(table, input, opts, name);
     return { type: r.schema, added: r.added };
@@ -60,5 +77,8 @@ function mergeType(table: DataType, input: DataType, opts: { allowNewColumns: bo
     return { type: { ...table, keyType: k.type, valueType: v.type }, added: [...k.added, ...v.added] };
   }
   if (fits(input, table)) return { type: table, added: [] };
-  throw new TributaryError('BAD_INPUT', `column ${name}: input type ${typeToString(input)} does not fit table type ${typeToString(table)}`);
+  throw new TributaryError(
+    'BAD_INPUT',
+    `column ${name}: input type ${typeToString(input)} does not fit table type ${typeToString(table)}`,
+  );
 }

@@ -25,7 +25,20 @@ export interface MapType {
 }
 export type DataType = PrimitiveType | StructType | ArrayType | MapType;
 
-const PRIMITIVES = new Set(['string', 'long', 'integer', 'short', 'byte', 'float', 'double', 'boolean', 'binary', 'date', 'timestamp', 'timestamp_ntz']);
+const PRIMITIVES = new Set([
+  'string',
+  'long',
+  'integer',
+  'short',
+  'byte',
+  'float',
+  'double',
+  'boolean',
+  'binary',
+  'date',
+  'timestamp',
+  'timestamp_ntz',
+]);
 const DECIMAL = /^decimal\(\s*(\d+)\s*,\s*(\d+)\s*\)$/;
 
 export const isStruct = (t: DataType): t is StructType => typeof t === 'object' && t.type === 'struct';
@@ -47,9 +60,19 @@ function checkType(t: unknown, where: string): DataType {
   if (t && typeof t === 'object') {
     const o = t as Record<string, unknown>;
     if (o.type === 'struct') return parseStruct(o, where);
-    if (o.type === 'array') return { type: 'array', elementType: checkType(o.elementType, `${where}[]`), containsNull: o.containsNull !== false };
+    if (o.type === 'array')
+      return {
+        type: 'array',
+        elementType: checkType(o.elementType, `${where}[]`),
+        containsNull: o.containsNull !== false,
+      };
     if (o.type === 'map')
-      return { type: 'map', keyType: checkType(o.keyType, `${where}{key}`), valueType: checkType(o.valueType, `${where}{value}`), valueContainsNull: o.valueContainsNull !== false };
+      return {
+        type: 'map',
+        keyType: checkType(o.keyType, `${where}{key}`),
+        valueType: checkType(o.valueType, `${where}{value}`),
+        valueContainsNull: o.valueContainsNull !== false,
+      };
   }
   throw new TributaryError('INVALID_LOG', `${where}: malformed type ${JSON.stringify(t)}`);
 }
@@ -59,7 +82,8 @@ function parseStruct(o: Record<string, unknown>, where: string): StructType {
   return {
     type: 'struct',
     fields: o.fields.map((f: Record<string, unknown>) => {
-      if (typeof f?.name !== 'string') throw new TributaryError('INVALID_LOG', `${where}: field without a name`);
+      if (typeof f?.name !== 'string')
+        throw new TributaryError('INVALID_LOG', `${where}: field without a name`);
       return {
         name: f.name,
         type: checkType(f.type, where ? `${where}.${f.name}` : f.name),
@@ -75,7 +99,9 @@ export function parseSchema(schemaString: string): StructType {
   try {
     raw = JSON.parse(schemaString);
   } catch (e) {
-    throw new TributaryError('INVALID_LOG', `schemaString is not JSON: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError('INVALID_LOG', `schemaString is not JSON: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
   const t = checkType(raw, '');
   if (!isStruct(t)) throw new TributaryError('INVALID_LOG', 'table schema must be a struct');

@@ -1,11 +1,28 @@
 /** A table at one version: protocol, metadata, schema, active files, app transactions. */
 import { TributaryError } from '../errors';
 import type { ObjectStore } from '../storage/object-store';
-import { type Action, type AddFile, type CommitInfo, type DomainMetadata, type Metadata, type Protocol, type RemoveFile, type Txn, parseAction, parseCommit } from './actions';
+import {
+  type Action,
+  type AddFile,
+  type CommitInfo,
+  type DomainMetadata,
+  type Metadata,
+  type Protocol,
+  type RemoveFile,
+  type Txn,
+  parseAction,
+  parseCommit,
+} from './actions';
 import type { DeltaEngine } from './engine';
 import { ensureReadSupported } from './features';
 import { LOG_DIR } from './log-path';
-import { type CommitFile, type LogSegment, buildLogSegment, listCommits, listCommitsFrom } from './log-segment';
+import {
+  type CommitFile,
+  type LogSegment,
+  buildLogSegment,
+  listCommits,
+  listCommitsFrom,
+} from './log-segment';
 import { Replayer, fileKey } from './replay';
 import { type ColumnMappingMode, type StructType, parseSchema } from './schema';
 
@@ -69,10 +86,29 @@ export class Snapshot {
     for (let i = commitActions.length - 1; i >= 0; i--) r.apply(commitActions[i]!);
     if (segment.checkpoint) r.apply(await readCheckpoint(store, engine, segment.checkpoint.keys), true);
     const s = r.state;
-    if (!s.protocol) throw new TributaryError('INVALID_LOG', `table ${table} v${segment.version}: no protocol action in the log`);
-    if (!s.metadata) throw new TributaryError('INVALID_LOG', `table ${table} v${segment.version}: no metaData action in the log`);
+    if (!s.protocol)
+      throw new TributaryError(
+        'INVALID_LOG',
+        `table ${table} v${segment.version}: no protocol action in the log`,
+      );
+    if (!s.metadata)
+      throw new TributaryError(
+        'INVALID_LOG',
+        `table ${table} v${segment.version}: no metaData action in the log`,
+      );
     ensureReadSupported(s.protocol, table);
-    return new Snapshot(table, segment.version, s.protocol, s.metadata, parseSchema(s.metadata.schemaString), s.files, s.tombstones, s.txns, s.domains, segment);
+    return new Snapshot(
+      table,
+      segment.version,
+      s.protocol,
+      s.metadata,
+      parseSchema(s.metadata.schemaString),
+      s.files,
+      s.tombstones,
+      s.txns,
+      s.domains,
+      segment,
+    );
   }
 
   /**
@@ -84,7 +120,8 @@ export class Snapshot {
   async update(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot> {
     const newer = await listCommitsFrom(store, this.version + 1);
     if (newer.length === 0) return this;
-    if (newer[0]!.version !== this.version + 1 || newer.some((c, i) => c.version !== this.version + 1 + i)) return Snapshot.load(store, engine);
+    if (newer[0]!.version !== this.version + 1 || newer.some((c, i) => c.version !== this.version + 1 + i))
+      return Snapshot.load(store, engine);
     const batches = await Promise.all(newer.map((c) => readCommit(store, c.key, this.table)));
     const files = new Map(this.files.map((f) => [fileKey(f), f] as const));
     const tombstones = new Map(this.tombstones.map((f) => [fileKey(f), f] as const));
@@ -113,9 +150,24 @@ export class Snapshot {
     }
     ensureReadSupported(protocol, this.table);
     const version = newer[newer.length - 1]!.version;
-    const segment: LogSegment = { version, checkpoint: this.segment.checkpoint, commits: [...this.segment.commits, ...newer] };
+    const segment: LogSegment = {
+      version,
+      checkpoint: this.segment.checkpoint,
+      commits: [...this.segment.commits, ...newer],
+    };
     const schema = metadata === this.metadata ? this.schema : parseSchema(metadata.schemaString);
-    return new Snapshot(this.table, version, protocol, metadata, schema, [...files.values()], [...tombstones.values()], txns, domains, segment);
+    return new Snapshot(
+      this.table,
+      version,
+      protocol,
+      metadata,
+      schema,
+      [...files.values()],
+      [...tombstones.values()],
+      txns,
+      domains,
+      segment,
+    );
   }
 }
 
@@ -135,17 +187,26 @@ export async function readCommit(store: ObjectStore, key: string, table: string)
 }
 
 /** Classic (single or multi-part) and v2 checkpoints, including v2 sidecar files. */
-async function readCheckpoint(store: ObjectStore, engine: DeltaEngine, keys: readonly string[]): Promise<Action[]> {
+async function readCheckpoint(
+  store: ObjectStore,
+  engine: DeltaEngine,
+  keys: readonly string[],
+): Promise<Action[]> {
   const out: Action[] = [];
   for (const key of keys) {
     const rows = key.endsWith('.json')
       ? parseCommit(Buffer.from(await store.get(key)).toString('utf8'), `${store.url}/${key}`)
-      : (await engine.parquet.readActions(store, key)).map((r, i) => parseAction(r, `${store.url}/${key} row ${i}`));
+      : (await engine.parquet.readActions(store, key)).map((r, i) =>
+          parseAction(r, `${store.url}/${key} row ${i}`),
+        );
     for (const a of rows) {
       if (!a) continue;
       if ('sidecar' in a) {
         const sc = `${LOG_DIR}/_sidecars/${a.sidecar.path}`;
-        const sideRows = await engine.parquet.readActions(store, a.sidecar.path.includes('/') ? a.sidecar.path : sc);
+        const sideRows = await engine.parquet.readActions(
+          store,
+          a.sidecar.path.includes('/') ? a.sidecar.path : sc,
+        );
         for (const [i, r] of sideRows.entries()) {
           const sa = parseAction(r, `${store.url}/${sc} row ${i}`);
           if (sa) out.push(sa);
@@ -157,7 +218,9 @@ async function readCheckpoint(store: ObjectStore, engine: DeltaEngine, keys: rea
 }
 
 /** Commit timestamps: file modification times made strictly increasing, as Delta does for time travel. */
-export async function commitTimestamps(store: ObjectStore): Promise<{ version: number; timestamp: number; file: CommitFile }[]> {
+export async function commitTimestamps(
+  store: ObjectStore,
+): Promise<{ version: number; timestamp: number; file: CommitFile }[]> {
   const commits = await listCommits(store);
   let prev = -Infinity;
   return commits.map((c) => {
@@ -171,7 +234,11 @@ async function versionAtTimestamp(store: ObjectStore, at: Date): Promise<number>
   const ts = await commitTimestamps(store);
   const hit = ts.filter((t) => t.timestamp <= at.getTime()).pop();
   if (!hit)
-    throw new TributaryError('NOT_FOUND', `table ${store.url} has no version at or before ${at.toISOString()}` + (ts[0] ? ` (earliest commit ${new Date(ts[0].timestamp).toISOString()})` : ''));
+    throw new TributaryError(
+      'NOT_FOUND',
+      `table ${store.url} has no version at or before ${at.toISOString()}` +
+        (ts[0] ? ` (earliest commit ${new Date(ts[0].timestamp).toISOString()})` : ''),
+    );
   return hit.version;
 }
 

@@ -40,7 +40,11 @@ export type CommitResult =
 
 /** A winner broke the rules for this transaction: it must be re-planned against the new snapshot. */
 export class CommitConflictError extends TributaryError {
-  constructor(readonly conflict: Conflict, table: string, readVersion: number) {
+  constructor(
+    readonly conflict: Conflict,
+    table: string,
+    readVersion: number,
+  ) {
     super(
       'COMMIT_CONFLICT',
       `commit to ${table} conflicts with version ${conflict.version} (${conflict.kind}: ${conflict.detail}); ` +
@@ -54,10 +58,20 @@ export class CommitConflictError extends TributaryError {
 // a short, capped, jittered pause spreads writers out without starving the unlucky ones.
 const backoff = (attempt: number) => Math.random() * Math.min(250, 10 * 2 ** attempt);
 
-export async function commit(store: ObjectStore, _engine: DeltaEngine, req: CommitRequest): Promise<CommitResult> {
+export async function commit(
+  store: ObjectStore,
+  _engine: DeltaEngine,
+  req: CommitRequest,
+): Promise<CommitResult> {
   const maxAttempts = req.maxAttempts ?? 1000;
-  const intent = intentOf(req.actions, { isBlindAppend: req.isBlindAppend, readFiles: req.readFiles ?? 'all', readFilter: req.readFilter });
-  const myTxns = new Map(req.actions.flatMap((a) => ('txn' in a ? [[a.txn.appId, a.txn.version] as const] : [])));
+  const intent = intentOf(req.actions, {
+    isBlindAppend: req.isBlindAppend,
+    readFiles: req.readFiles ?? 'all',
+    readFilter: req.readFilter,
+  });
+  const myTxns = new Map(
+    req.actions.flatMap((a) => ('txn' in a ? [[a.txn.appId, a.txn.version] as const] : [])),
+  );
   const txnId = randomUUID();
   let version = req.readVersion + 1;
   let checked = 0;
@@ -66,7 +80,12 @@ export async function commit(store: ObjectStore, _engine: DeltaEngine, req: Comm
       timestamp: Date.now(),
       operation: req.operation,
       // Spark reads operationParameters as Map[String, String]: non-strings are written as JSON text.
-      operationParameters: Object.fromEntries(Object.entries(req.operationParameters ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)])),
+      operationParameters: Object.fromEntries(
+        Object.entries(req.operationParameters ?? {}).map(([k, v]) => [
+          k,
+          typeof v === 'string' ? v : JSON.stringify(v),
+        ]),
+      ),
       ...(req.readVersion >= 0 ? { readVersion: req.readVersion } : {}),
       isolationLevel: 'WriteSerializable',
       isBlindAppend: req.isBlindAppend,
@@ -92,7 +111,13 @@ export async function commit(store: ObjectStore, _engine: DeltaEngine, req: Comm
       }
       for (const a of winner) {
         if ('txn' in a && myTxns.has(a.txn.appId) && a.txn.version >= myTxns.get(a.txn.appId)!)
-          return { kind: 'alreadyCommitted', version, attempts: attempt, appId: a.txn.appId, recordedVersion: a.txn.version };
+          return {
+            kind: 'alreadyCommitted',
+            version,
+            attempts: attempt,
+            appId: a.txn.appId,
+            recordedVersion: a.txn.version,
+          };
       }
       const c = checkConflict(intent, winner, version);
       checked++;

@@ -50,13 +50,22 @@ export function renderValue(v: unknown, t: DataType): unknown {
   }
   if (isArray(t)) return (v as unknown[]).map((e) => renderValue(e, t.elementType));
   if (isMap(t)) {
-    const pairs = (v as { k: unknown; v: unknown }[]).map((e) => [renderValue(e.k, t.keyType), renderValue(e.v, t.valueType)] as const);
-    return pairs.map((p) => [JSON.stringify(p[0]), p] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)).map((x) => x[1]);
+    const pairs = (v as { k: unknown; v: unknown }[]).map(
+      (e) => [renderValue(e.k, t.keyType), renderValue(e.v, t.valueType)] as const,
+    );
+    return pairs
+      .map((p) => [JSON.stringify(p[0]), p] as const)
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))
+      .map((x) => x[1]);
   }
   return v;
 }
 
-export function renderRow(row: Record<string, unknown>, schema: StructType, columns?: readonly string[]): Record<string, unknown> {
+export function renderRow(
+  row: Record<string, unknown>,
+  schema: StructType,
+  columns?: readonly string[],
+): Record<string, unknown> {
   const fields = columns ? schema.fields.filter((f) => columns.includes(f.name)) : schema.fields;
   return Object.fromEntries(fields.map((f) => [f.name, renderValue(row[f.name], f.type)]));
 }

@@ -10,7 +10,9 @@ export async function readActions(store: ObjectStore, key: string): Promise<Reco
   const f = await materialize(store, key);
   try {
     return await withConnection(async (c) => {
-      const r = await c.runAndReadAll(`SELECT to_json(t)::VARCHAR AS j FROM read_parquet(${sqlString(f.path)}) t`);
+      const r = await c.runAndReadAll(
+        `SELECT to_json(t)::VARCHAR AS j FROM read_parquet(${sqlString(f.path)}) t`,
+      );
       return r.getRowObjectsJS().map((row) => JSON.parse(row.j as string) as Record<string, unknown>);
     });
   } finally {
@@ -19,18 +21,24 @@ export async function readActions(store: ObjectStore, key: string): Promise<Reco
 }
 
 const MAP = 'MAP(VARCHAR, VARCHAR)';
-const DV = 'STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, "offset" INTEGER, sizeInBytes INTEGER, cardinality BIGINT)';
+const DV =
+  'STRUCT(storageType VARCHAR, pathOrInlineDv VARCHAR, "offset" INTEGER, sizeInBytes INTEGER, cardinality BIGINT)';
 /** The classic checkpoint schema (PROTOCOL.md "Checkpoint Schema"), as Spark writes it. */
 const CHECKPOINT_COLUMNS: Record<string, string> = {
   txn: 'STRUCT(appId VARCHAR, version BIGINT, lastUpdated BIGINT)',
   add: `STRUCT(path VARCHAR, partitionValues ${MAP}, size BIGINT, modificationTime BIGINT, dataChange BOOLEAN, stats VARCHAR, tags ${MAP}, deletionVector ${DV}, baseRowId BIGINT, defaultRowCommitVersion BIGINT, clusteringProvider VARCHAR)`,
   remove: `STRUCT(path VARCHAR, deletionTimestamp BIGINT, dataChange BOOLEAN, extendedFileMetadata BOOLEAN, partitionValues ${MAP}, size BIGINT, tags ${MAP}, deletionVector ${DV}, baseRowId BIGINT, defaultRowCommitVersion BIGINT)`,
   metaData: `STRUCT(id VARCHAR, name VARCHAR, description VARCHAR, format STRUCT(provider VARCHAR, options ${MAP}), schemaString VARCHAR, partitionColumns VARCHAR[], configuration ${MAP}, createdTime BIGINT)`,
-  protocol: 'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures VARCHAR[], writerFeatures VARCHAR[])',
+  protocol:
+    'STRUCT(minReaderVersion INTEGER, minWriterVersion INTEGER, readerFeatures VARCHAR[], writerFeatures VARCHAR[])',
   domainMetadata: 'STRUCT(domain VARCHAR, configuration VARCHAR, removed BOOLEAN)',
 };
 
-export async function writeCheckpoint(store: ObjectStore, key: string, actions: readonly Action[]): Promise<{ sizeInBytes: number }> {
+export async function writeCheckpoint(
+  store: ObjectStore,
+  key: string,
+  actions: readonly Action[],
+): Promise<{ sizeInBytes: number }> {
   const input = await stageOutput('.json');
   const output = await stageOutput('.parquet');
   try {

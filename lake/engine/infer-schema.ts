@@ -53,7 +53,12 @@ export function deltaTypeOf(t: DuckDBType, where: string): DataType {
     }
     case DuckDBTypeId.MAP: {
       const m = t as unknown as { keyType: DuckDBType; valueType: DuckDBType };
-      return { type: 'map', keyType: deltaTypeOf(m.keyType, where), valueType: deltaTypeOf(m.valueType, where), valueContainsNull: true };
+      return {
+        type: 'map',
+        keyType: deltaTypeOf(m.keyType, where),
+        valueType: deltaTypeOf(m.valueType, where),
+        valueContainsNull: true,
+      };
     }
     case DuckDBTypeId.STRUCT: {
       const s = t as unknown as { entryNames: readonly string[]; entryTypes: readonly DuckDBType[] };
@@ -71,6 +76,11 @@ export function deltaTypeOf(t: DuckDBType, where: string): DataType {
 export function structOf(names: readonly string[], types: readonly DuckDBType[], prefix = ''): StructType {
   return {
     type: 'struct',
-    fields: names.map((n, i) => ({ name: n, type: deltaTypeOf(types[i]!, prefix ? `${prefix}.${n}` : n), nullable: true, metadata: {} })),
+    fields: names.map((n, i) => ({
+      name: n,
+      type: deltaTypeOf(types[i]!, prefix ? `${prefix}.${n}` : n),
+      nullable: true,
+      metadata: {},
+    })),
   };
 }

@@ -32,7 +32,13 @@ function partitionExpr(f: StructField, add: AddFile): string {
 }
 
 /** SQL selecting one data file's rows in the table's logical schema. */
-export function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileColumns: ReadonlyMap<string, DuckDBType>, deleted: readonly number[] | undefined): string {
+export function fileSelect(
+  snapshot: Snapshot,
+  add: AddFile,
+  path: string,
+  fileColumns: ReadonlyMap<string, DuckDBType>,
+  deleted: readonly number[] | undefined,
+): string {
   const mode = snapshot.columnMappingMode;
   const parts = new Set(snapshot.partitionColumns);
   const cols = snapshot.schema.fields.map((f) => {
@@ -42,22 +48,34 @@ export function fileSelect(snapshot: Snapshot, add: AddFile, path: string, fileC
     return `${typedExpr(`t.${sqlIdent(phys)}`, f.type, mode, fileColumns.get(phys))} AS ${sqlIdent(f.name)}`;
   });
   const src = `read_parquet(${sqlString(path)}, file_row_number = true) t`;
-  const dv = deleted && deleted.length ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))` : '';
+  const dv =
+    deleted && deleted.length
+      ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))`
+      : '';
   return `SELECT ${cols.join(', ')} FROM ${src}${dv}`;
 }
 
 /** Top-level columns of a relation (table name, table function, subquery) with their DuckDB types. */
-export async function relationColumns(c: DuckDBConnection, relation: string): Promise<Map<string, DuckDBType>> {
+export async function relationColumns(
+  c: DuckDBConnection,
+  relation: string,
+): Promise<Map<string, DuckDBType>> {
   const r = await c.runAndReadAll(`SELECT * FROM ${relation} LIMIT 0`);
   const types = r.columnTypes();
   return new Map(r.columnNames().map((n, i) => [n, types[i]!]));
 }
 
 /** Reads rows in canonical JS form (see canonical.ts); the order is unspecified. */
-export async function scanRows(store: ObjectStore, snapshot: Snapshot, opts: ScanOptions = {}): Promise<Record<string, unknown>[]> {
+export async function scanRows(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  opts: ScanOptions = {},
+): Promise<Record<string, unknown>[]> {
   const files = opts.files ?? snapshot.files;
   const out: Record<string, unknown>[] = [];
-  const lossless = snapshot.schema.fields.map((f) => `${losslessExpr(sqlIdent(f.name), f.type)} AS ${sqlIdent(f.name)}`).join(', ');
+  const lossless = snapshot.schema.fields
+    .map((f) => `${losslessExpr(sqlIdent(f.name), f.type)} AS ${sqlIdent(f.name)}`)
+    .join(', ');
   let next = 0;
   const worker = async () => {
     while (next < files.length) {
@@ -65,18 +83,29 @@ export async function scanRows(store: ObjectStore, snapshot: Snapshot, opts: Sca
       const key = dataFileKey(add.path, store.url);
       const local = await materialize(store, key);
       try {
-        const deleted = add.deletionVector ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray() : undefined;
+        const deleted = add.deletionVector
+          ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray()
+          : undefined;
         await withConnection(async (c) => {
-          const select = fileSelect(snapshot, add, local.path, await relationColumns(c, `read_parquet(${sqlString(local.path)})`), deleted);
+          const select = fileSelect(
+            snapshot,
+            add,
+            local.path,
+            await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
+            deleted,
+          );
           const where = opts.whereSql ? ` WHERE ${opts.whereSql}` : '';
           const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) q${where}`);
-          for (const row of r.getRowObjectsJS()) out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
+          for (const row of r.getRowObjectsJS())
+            out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
         });
       } finally {
         await local.release();
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, files.length)) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, files.length)) }, worker),
+  );
   return out;
 }

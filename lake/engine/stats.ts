@@ -64,13 +64,21 @@ function setPath(o: Record<string, unknown>, path: string[], v: unknown): void {
 }
 
 /** Computes the stats JSON of a Parquet file we just wrote (columns in logical schema order). */
-export async function fileStats(c: DuckDBConnection, parquetPath: string, schema: StructType): Promise<{ numRecords: number; json: string }> {
+export async function fileStats(
+  c: DuckDBConnection,
+  parquetPath: string,
+  schema: StructType,
+): Promise<{ numRecords: number; json: string }> {
   const ls = leaves(schema);
   const exprs = ['count(*) AS n'];
   ls.forEach((l, i) => {
     const col = l.path.map(sqlIdent).join('.');
     exprs.push(`count(*) - count(${col}) AS nc${i}`);
-    if (!SKIP_MINMAX.has(l.type as string)) exprs.push(`${statExpr(`min(${col})`, l.type)} AS mn${i}`, `${statExpr(`max(${col})`, l.type)} AS mx${i}`);
+    if (!SKIP_MINMAX.has(l.type as string))
+      exprs.push(
+        `${statExpr(`min(${col})`, l.type)} AS mn${i}`,
+        `${statExpr(`max(${col})`, l.type)} AS mx${i}`,
+      );
   });
   const r = await c.runAndReadAll(`SELECT ${exprs.join(', ')} FROM read_parquet(${sqlString(parquetPath)})`);
   const row = r.getRowObjectsJS()[0] as Record<string, unknown>;

@@ -1,5 +1,13 @@
 /** Delta types ⇄ DuckDB types, and SQL that turns values into lossless primitives for rendering. */
-import { type DataType, decimalOf, isArray, isMap, isStruct, physicalName, type ColumnMappingMode } from '../delta/schema';
+import {
+  type DataType,
+  decimalOf,
+  isArray,
+  isMap,
+  isStruct,
+  physicalName,
+  type ColumnMappingMode,
+} from '../delta/schema';
 import { sqlIdent } from './duckdb';
 
 const PRIM: Record<string, string> = {
@@ -26,7 +34,8 @@ export function duckType(t: DataType): string {
     if (!p) throw new Error(`no DuckDB type for ${t}`);
     return p;
   }
-  if (isStruct(t)) return `STRUCT(${t.fields.map((f) => `${sqlIdent(f.name)} ${duckType(f.type)}`).join(', ')})`;
+  if (isStruct(t))
+    return `STRUCT(${t.fields.map((f) => `${sqlIdent(f.name)} ${duckType(f.type)}`).join(', ')})`;
   if (isArray(t)) return `${duckType(t.elementType)}[]`;
   return `MAP(${duckType(t.keyType)}, ${duckType(t.valueType)})`;
 }
@@ -34,7 +43,13 @@ export function duckType(t: DataType): string {
 let lambdaN = 0;
 
 /** The shape of a stored value, as DuckDB reports it (only what conforming needs). */
-type SourceType = { typeId: number; entryNames?: readonly string[]; entryTypes?: readonly SourceType[]; valueType?: SourceType; keyType?: SourceType };
+type SourceType = {
+  typeId: number;
+  entryNames?: readonly string[];
+  entryTypes?: readonly SourceType[];
+  valueType?: SourceType;
+  keyType?: SourceType;
+};
 
 /**
  * SQL turning a stored value (a data file column, or an input column) into the table's logical type:
@@ -53,7 +68,8 @@ export function typedExpr(x: string, t: DataType, mode: ColumnMappingMode, sourc
     return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
   }
   const v = `e${lambdaN++}`;
-  if (isArray(t)) return `list_transform(${x}, ${v} -> ${typedExpr(v, t.elementType, mode, source?.valueType)})`;
+  if (isArray(t))
+    return `list_transform(${x}, ${v} -> ${typedExpr(v, t.elementType, mode, source?.valueType)})`;
   return `map_from_entries(list_transform(map_entries(${x}), ${v} -> struct_pack(k := ${typedExpr(`${v}.key`, t.keyType, mode, source?.keyType)}, v := ${typedExpr(`${v}.value`, t.valueType, mode, source?.valueType)})))`;
 }
 
@@ -67,7 +83,9 @@ export function losslessExpr(x: string, t: DataType): string {
     return x;
   }
   if (isStruct(t)) {
-    const fields = t.fields.map((f) => `${sqlIdent(f.name)} := ${losslessExpr(`${x}.${sqlIdent(f.name)}`, f.type)}`);
+    const fields = t.fields.map(
+      (f) => `${sqlIdent(f.name)} := ${losslessExpr(`${x}.${sqlIdent(f.name)}`, f.type)}`,
+    );
     return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
   }
   const v = `e${lambdaN++}`;

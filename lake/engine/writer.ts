@@ -29,24 +29,39 @@ export interface WriteFilesRequest {
 /** Partition value serialization (PROTOCOL.md "Partition Value Serialization"). */
 function partitionString(v: unknown, type: string): string | null {
   if (v === null || v === undefined) return null;
-  if (type === 'timestamp') return `${formatMicros(BigInt(v as string)).replace('T', ' ')}`.replace(/\.000000$/, '');
-  if (type === 'timestamp_ntz') return formatMicros(BigInt(v as string)).replace('T', ' ').replace(/\.000000$/, '');
+  if (type === 'timestamp')
+    return `${formatMicros(BigInt(v as string)).replace('T', ' ')}`.replace(/\.000000$/, '');
+  if (type === 'timestamp_ntz')
+    return formatMicros(BigInt(v as string))
+      .replace('T', ' ')
+      .replace(/\.000000$/, '');
   if (type === 'date') return formatDays(Number(v));
   return String(v);
 }
 
-export async function writeDataFiles(c: DuckDBConnection, store: ObjectStore, req: WriteFilesRequest): Promise<AddFile[]> {
+export async function writeDataFiles(
+  c: DuckDBConnection,
+  store: ObjectStore,
+  req: WriteFilesRequest,
+): Promise<AddFile[]> {
   const parts = req.partitionColumns;
   const fields = req.schema.fields;
   const partFields = parts.map((p) => fields.find((f) => f.name === p)!);
   const dataFields = fields.filter((f) => !parts.includes(f.name));
   const dataSchema: StructType = { type: 'struct', fields: dataFields };
-  const projection = dataFields.map((f) => `CAST(${sqlIdent(f.name)} AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ');
+  const projection = dataFields
+    .map((f) => `CAST(${sqlIdent(f.name)} AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`)
+    .join(', ');
 
   let tuples: Record<string, unknown>[] = [{}];
   if (parts.length) {
-    const sel = partFields.map((f) => `${losslessExpr(`CAST(${sqlIdent(f.name)} AS ${duckType(f.type)})`, f.type)} AS ${sqlIdent(f.name)}`);
-    tuples = (await c.runAndReadAll(`SELECT DISTINCT ${sel.join(', ')} FROM ${req.source}`)).getRowObjectsJS() as Record<string, unknown>[];
+    const sel = partFields.map(
+      (f) =>
+        `${losslessExpr(`CAST(${sqlIdent(f.name)} AS ${duckType(f.type)})`, f.type)} AS ${sqlIdent(f.name)}`,
+    );
+    tuples = (
+      await c.runAndReadAll(`SELECT DISTINCT ${sel.join(', ')} FROM ${req.source}`)
+    ).getRowObjectsJS() as Record<string, unknown>[];
   }
   const adds: AddFile[] = [];
   for (const tuple of tuples) {
@@ -69,7 +84,14 @@ export async function writeDataFiles(c: DuckDBConnection, store: ObjectStore, re
       if (stats.numRecords === 0) continue;
       const key = `${partitionDir(parts, values)}${req.namePrefix ?? 'part'}-${randomUUID()}.c000.zstd.parquet`;
       const size = await uploadFile(store, out.path, key);
-      adds.push({ path: encodeDataPath(key), partitionValues: values, size, modificationTime: Date.now(), dataChange: true, stats: stats.json });
+      adds.push({
+        path: encodeDataPath(key),
+        partitionValues: values,
+        size,
+        modificationTime: Date.now(),
+        dataChange: true,
+        stats: stats.json,
+      });
     } finally {
       await out.discard();
     }

@@ -58,7 +58,10 @@ describe('fault-injecting ObjectStore', () => {
   });
 
   test('latency is added and key filters apply', async () => {
-    const f = withFaults(fresh(), [{ key: 'slow/', latencyMs: 30 }, { key: /^bad\//, failCalls: [1], error: () => new Error('boom') }]);
+    const f = withFaults(fresh(), [
+      { key: 'slow/', latencyMs: 30 },
+      { key: /^bad\//, failCalls: [1], error: () => new Error('boom') },
+    ]);
     const t0 = Date.now();
     await f.put('slow/x', '');
     expect(Date.now() - t0).toBeGreaterThanOrEqual(25);
@@ -67,7 +70,9 @@ describe('fault-injecting ObjectStore', () => {
   });
 
   test('non-transient errors are not retried', async () => {
-    const f = withFaults(fresh(), [{ failCalls: [1, 2, 3], error: () => new TributaryError('AUTH', 'denied') }]);
+    const f = withFaults(fresh(), [
+      { failCalls: [1, 2, 3], error: () => new TributaryError('AUTH', 'denied') },
+    ]);
     const s = withRetries(f, fast);
     await expect(s.put('x', '')).rejects.toMatchObject({ code: 'AUTH' });
     expect(f.stats.calls.put).toBe(1);

@@ -7,7 +7,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { transient } from '../errors';
 import type { ObjectStore } from './object-store';
 
-export type StoreOp = 'get' | 'getStream' | 'head' | 'put' | 'putStream' | 'putIfAbsent' | 'list' | 'delete' | 'deleteMany' | 'copy';
+export type StoreOp =
+  | 'get'
+  | 'getStream'
+  | 'head'
+  | 'put'
+  | 'putStream'
+  | 'putIfAbsent'
+  | 'list'
+  | 'delete'
+  | 'deleteMany'
+  | 'copy';
 
 export interface FaultRule {
   /** Operations this rule applies to (default: all). */
@@ -34,7 +44,11 @@ export interface FaultStats {
   injected: number;
 }
 
-export function withFaults(inner: ObjectStore, rules: readonly FaultRule[], random: () => number = Math.random): ObjectStore & { stats: FaultStats } {
+export function withFaults(
+  inner: ObjectStore,
+  rules: readonly FaultRule[],
+  random: () => number = Math.random,
+): ObjectStore & { stats: FaultStats } {
   const counters = rules.map(() => 0);
   const stats: FaultStats = { calls: {}, injected: 0 };
 
@@ -43,13 +57,15 @@ export function withFaults(inner: ObjectStore, rules: readonly FaultRule[], rand
     let failAfter: Error | undefined;
     for (const [i, r] of rules.entries()) {
       if (r.ops && !r.ops.includes(op)) continue;
-      if (r.key !== undefined && !(typeof r.key === 'string' ? key.startsWith(r.key) : r.key.test(key))) continue;
+      if (r.key !== undefined && !(typeof r.key === 'string' ? key.startsWith(r.key) : r.key.test(key)))
+        continue;
       const n = ++counters[i]!;
       if (r.latencyMs !== undefined) {
         const [lo, hi] = typeof r.latencyMs === 'number' ? [r.latencyMs, r.latencyMs] : r.latencyMs;
         await sleep(lo + random() * (hi - lo));
       }
-      const fire = (r.failCalls?.includes(n) ?? false) || (r.probability !== undefined && random() < r.probability);
+      const fire =
+        (r.failCalls?.includes(n) ?? false) || (r.probability !== undefined && random() < r.probability);
       if (!fire) continue;
       stats.injected++;
       const err = r.error?.() ?? transient(`injected fault: ${op} ${key} (call ${n})`);
@@ -100,4 +116,3 @@ export function seededRandom(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
-

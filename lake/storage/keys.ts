@@ -5,7 +5,11 @@ import { TributaryError } from '../errors';
  * and without '.' or '..' segments (so a key can never escape its root on any backend).
  */
 export function checkKey(key: string): string {
-  if (key.length === 0 || key.startsWith('/') || key.split('/').some((s) => s === '.' || s === '..' || s === '')) {
+  if (
+    key.length === 0 ||
+    key.startsWith('/') ||
+    key.split('/').some((s) => s === '.' || s === '..' || s === '')
+  ) {
     throw new TributaryError('BAD_INPUT', `invalid object key ${JSON.stringify(key)}`);
   }
   return key;
@@ -17,6 +21,7 @@ export const joinPrefix = (root: string, key: string): string => (root === '' ? 
 /** Strips a root prefix from a full key returned by a listing. */
 export function stripRoot(root: string, full: string): string {
   if (root === '') return full;
-  if (!full.startsWith(`${root}/`)) throw new TributaryError('INTERNAL', `key ${full} is outside root ${root}`);
+  if (!full.startsWith(`${root}/`))
+    throw new TributaryError('INTERNAL', `key ${full} is outside root ${root}`);
   return full.slice(root.length + 1);
 }

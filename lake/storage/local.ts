@@ -16,13 +16,15 @@ function mapFsError(e: unknown, what: string): TributaryError {
   const code = (e as NodeJS.ErrnoException)?.code;
   if (code === 'ENOENT' || code === 'ENOTDIR') return notFound(what, e);
   if (code === 'EEXIST') return alreadyExists(what, e);
-  if (code === 'EACCES' || code === 'EPERM') return new TributaryError('AUTH', `permission denied on ${what}`, { cause: e });
+  if (code === 'EACCES' || code === 'EPERM')
+    return new TributaryError('AUTH', `permission denied on ${what}`, { cause: e });
   if (code === 'EMFILE' || code === 'ENFILE' || code === 'EAGAIN' || code === 'EBUSY' || code === 'EIO')
     return transient(`transient filesystem error ${code} on ${what}`, e);
   return new TributaryError('INTERNAL', `filesystem error ${code ?? String(e)} on ${what}`, { cause: e });
 }
 
-const etagOf = (st: { mtimeMs: number; size: number; ino: number }) => `${st.ino}-${st.size}-${Math.round(st.mtimeMs * 1000)}`;
+const etagOf = (st: { mtimeMs: number; size: number; ino: number }) =>
+  `${st.ino}-${st.size}-${Math.round(st.mtimeMs * 1000)}`;
 
 /** A directory on the local filesystem as an ObjectStore. Atomic create-if-absent via temp file + link(2). */
 export class LocalStore implements ObjectStore {
@@ -30,7 +32,8 @@ export class LocalStore implements ObjectStore {
   readonly url: string;
 
   constructor(readonly root: string) {
-    if (!path.isAbsolute(root)) throw new TributaryError('CONFIG_INVALID', `local store root must be absolute: ${root}`);
+    if (!path.isAbsolute(root))
+      throw new TributaryError('CONFIG_INVALID', `local store root must be absolute: ${root}`);
     this.url = pathToFileURL(root).href;
   }
 
@@ -89,7 +92,11 @@ export class LocalStore implements ObjectStore {
   }
 
   /** Writes to a temp file beside the target (fsynced), then hands it to `publish`. */
-  private async viaTemp(key: string, write: (tmp: string) => Promise<void>, publish: (tmp: string, dst: string) => Promise<void>): Promise<PutResult> {
+  private async viaTemp(
+    key: string,
+    write: (tmp: string) => Promise<void>,
+    publish: (tmp: string, dst: string) => Promise<void>,
+  ): Promise<PutResult> {
     const dst = this.file(key);
     const tmp = path.join(path.dirname(dst), `${TMP_MARK}${randomUUID()}`);
     try {
@@ -115,7 +122,11 @@ export class LocalStore implements ObjectStore {
   }
 
   put(key: string, body: Body): Promise<PutResult> {
-    return this.viaTemp(key, (tmp) => LocalStore.writeSynced(tmp, toBytes(body)), (tmp, dst) => fs.rename(tmp, dst));
+    return this.viaTemp(
+      key,
+      (tmp) => LocalStore.writeSynced(tmp, toBytes(body)),
+      (tmp, dst) => fs.rename(tmp, dst),
+    );
   }
 
   putStream(key: string, body: Readable): Promise<PutResult> {
@@ -148,39 +159,55 @@ export class LocalStore implements ObjectStore {
     const slash = prefix.lastIndexOf('/');
     const baseKey = slash < 0 ? '' : prefix.slice(0, slash);
     const startAfter = opts?.startAfter;
-    const self = this;
+    const { root, url } = this;
     async function* walk(dirKey: string): AsyncIterable<ObjectMeta> {
-      const dir = dirKey === '' ? self.root : path.join(self.root, ...dirKey.split('/'));
+      const dir = dirKey === '' ? root : path.join(root, ...dirKey.split('/'));
       let entries;
       try {
         entries = await fs.readdir(dir, { withFileTypes: true });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return;
-        throw mapFsError(e, `${self.url}/${dirKey}`);
+        throw mapFsError(e, `${url}/${dirKey}`);
       }
       const items = entries
         .filter((d) => !d.name.startsWith(TMP_MARK) && (d.isDirectory() || d.isFile()))
-        .map((d) => ({ name: d.name, dir: d.isDirectory(), sortKey: d.isDirectory() ? `${d.name}/` : d.name }))
-        .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-      for (const it of items) {
-        const key = dirKey === '' ? it.name : `${dirKey}/${it.name}`;
-        if (it.dir) {
-          const sub = `${key}/`;
-          // Skip subtrees entirely before startAfter or outside the prefix.
-          if (!(sub.startsWith(prefix) || prefix.startsWith(sub))) continue;
-          if (startAfter !== undefined && compareKeys(sub, startAfter) < 0 && !startAfter.startsWith(sub)) continue;
-          yield* walk(key);
-        } else {
-          if (!key.startsWith(prefix)) continue;
-          if (startAfter !== undefined && compareKeys(key, startAfter) <= 0) continue;
-          try {
-            const st = await fs.stat(path.join(dir, it.name));
-            yield { key, size: st.size, etag: etagOf(st), lastModified: st.mtime };
-          } catch (e) {
-            if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw mapFsError(e, `${self.url}/${key}`);
+        .map((d) => {
+          const key = dirKey === '' ? d.name : `${dirKey}/${d.name}`;
+          return { key, dir: d.isDirectory(), sortKey: d.isDirectory() ? `${d.name}/` : d.name };
+        })
+        .filter((it) => {
+          if (it.dir) {
+            // Skip subtrees entirely outside the prefix or before startAfter.
+            const sub = `${it.key}/`;
+            if (!(sub.startsWith(prefix) || prefix.startsWith(sub))) return false;
+            return (
+              startAfter === undefined || compareKeys(sub, startAfter) >= 0 || startAfter.startsWith(sub)
+            );
           }
+          return (
+            it.key.startsWith(prefix) && (startAfter === undefined || compareKeys(it.key, startAfter) > 0)
+          );
+        })
+        .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
+      // stat the files of this directory concurrently (libuv's pool), then yield in order.
+      const stats = items.map((it) =>
+        it.dir
+          ? undefined
+          : fs
+              .stat(path.join(root, ...it.key.split('/')))
+              .catch((e: NodeJS.ErrnoException) =>
+                e.code === 'ENOENT' ? null : Promise.reject(mapFsError(e, `${url}/${it.key}`)),
+              ),
+      );
+      for (const p of stats) p?.catch(() => {}); // handled below; avoids unhandled rejections if the caller stops early
+      for (const [i, it] of items.entries()) {
+        if (it.dir) {
+          yield* walk(it.key);
+          continue;
         }
+        const st = await stats[i];
+        if (st) yield { key: it.key, size: st.size, etag: etagOf(st), lastModified: st.mtime };
       }
     }
     yield* walk(baseKey);
@@ -201,9 +228,10 @@ export class LocalStore implements ObjectStore {
   async copy(srcKey: string, dstKey: string): Promise<void> {
     await this.viaTemp(
       dstKey,
-      (tmp) => fs.copyFile(this.file(srcKey), tmp).catch((e) => {
-        throw mapFsError(e, `${this.url}/${srcKey}`);
-      }),
+      (tmp) =>
+        fs.copyFile(this.file(srcKey), tmp).catch((e) => {
+          throw mapFsError(e, `${this.url}/${srcKey}`);
+        }),
       (tmp, dst) => fs.rename(tmp, dst),
     );
   }

@@ -8,7 +8,12 @@ import { parseStoreUrl } from './url';
  * `endpoint` points at an emulator or an S3-compatible store.
  */
 export interface StoreOptions {
-  s3?: { endpoint?: string; region?: string; forcePathStyle?: boolean; credentials?: { accessKeyId: string; secretAccessKey: string } };
+  s3?: {
+    endpoint?: string;
+    region?: string;
+    forcePathStyle?: boolean;
+    credentials?: { accessKeyId: string; secretAccessKey: string };
+  };
   azure?: { endpoint?: string; accountKey?: string; connectionString?: string };
   gcs?: { endpoint?: string; projectId?: string };
   retry?: RetryPolicy;
@@ -36,7 +41,12 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<O
       // require (not import()): lazy, and resolvable under every loader (tsx/cjs, jest, compiled).
       // eslint-disable-next-line @typescript-eslint/no-require-imports
       const { AzureStore } = require('./azure') as typeof import('./azure');
-      raw = new AzureStore({ account: loc.account, container: loc.container, prefix: loc.prefix, ...opts.azure });
+      raw = new AzureStore({
+        account: loc.account,
+        container: loc.container,
+        prefix: loc.prefix,
+        ...opts.azure,
+      });
       break;
     }
     case 'gcs': {

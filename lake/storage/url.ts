@@ -21,7 +21,10 @@ export function parseStoreUrl(url: string): StoreLocation {
   try {
     u = new URL(url);
   } catch (e) {
-    throw configInvalid(`not a storage URL: ${JSON.stringify(url)} (expected file://, s3://, gs://, az://, abfss:// or wasbs://)`, e);
+    throw configInvalid(
+      `not a storage URL: ${JSON.stringify(url)} (expected file://, s3://, gs://, az://, abfss:// or wasbs://)`,
+      e,
+    );
   }
   const pathPart = trimSlashes(decodeURIComponent(u.pathname));
   switch (u.protocol) {
@@ -36,7 +39,8 @@ export function parseStoreUrl(url: string): StoreLocation {
       return { kind: 'gcs', bucket: u.hostname, prefix: pathPart };
     case 'az:': {
       const [container, ...rest] = pathPart.split('/');
-      if (!u.hostname || !container) throw configInvalid(`expected az://account/container/prefix, got ${url}`);
+      if (!u.hostname || !container)
+        throw configInvalid(`expected az://account/container/prefix, got ${url}`);
       return { kind: 'azure', account: u.hostname, container, prefix: rest.join('/') };
     }
     case 'abfss:':
@@ -44,7 +48,10 @@ export function parseStoreUrl(url: string): StoreLocation {
     case 'wasbs:':
     case 'wasb:': {
       const m = /^([^.]+)\.(dfs|blob)\.core\.windows\.net$/.exec(u.hostname);
-      if (!u.username || !m) throw configInvalid(`expected ${u.protocol}//container@account.${u.protocol.startsWith('abfs') ? 'dfs' : 'blob'}.core.windows.net/prefix, got ${url}`);
+      if (!u.username || !m)
+        throw configInvalid(
+          `expected ${u.protocol}//container@account.${u.protocol.startsWith('abfs') ? 'dfs' : 'blob'}.core.windows.net/prefix, got ${url}`,
+        );
       return { kind: 'azure', account: m[1]!, container: decodeURIComponent(u.username), prefix: pathPart };
     }
     default:

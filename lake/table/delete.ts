@@ -34,24 +34,39 @@ export interface DeleteResult {
 /** Deletes racing on the same files must re-plan; each re-plan sees the others' results. */
 const MAX_REPLANS = 50;
 
-export async function deleteWhere(store: ObjectStore, predicate: string, engine: DeltaEngine = defaultEngine): Promise<DeleteResult> {
+export async function deleteWhere(
+  store: ObjectStore,
+  predicate: string,
+  engine: DeltaEngine = defaultEngine,
+): Promise<DeleteResult> {
   for (let plan = 0; ; plan++) {
     const snap = await latestSnapshot(store, engine);
     const expr = bindPredicate(predicate, snap);
     ensureWriteSupported(snap.protocol, snap.metadata, store.url);
     if (snap.config['delta.appendOnly'] === 'true')
-      throw new TributaryError('BAD_INPUT', `table ${store.url} is append-only (delta.appendOnly=true); DELETE is not allowed`);
+      throw new TributaryError(
+        'BAD_INPUT',
+        `table ${store.url} is append-only (delta.appendOnly=true); DELETE is not allowed`,
+      );
     try {
       return await deleteOnce(store, engine, snap, expr);
     } catch (e) {
       if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
-      engine.logger?.info?.('delete conflicted, re-planning on the new snapshot', { table: store.url, error: e.message });
+      engine.logger?.info?.('delete conflicted, re-planning on the new snapshot', {
+        table: store.url,
+        error: e.message,
+      });
       await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 20 * 2 ** plan)));
     }
   }
 }
 
-async function deleteOnce(store: ObjectStore, engine: DeltaEngine, snap: Snapshot, expr: Expr): Promise<DeleteResult> {
+async function deleteOnce(
+  store: ObjectStore,
+  engine: DeltaEngine,
+  snap: Snapshot,
+  expr: Expr,
+): Promise<DeleteResult> {
   const candidates = snap.files.filter((f) => fileMightMatch(expr, f, snap));
   const whereSql = toDuckDbSql(expr);
   const actions: Action[] = [];
@@ -63,9 +78,15 @@ async function deleteOnce(store: ObjectStore, engine: DeltaEngine, snap: Snapsho
     for (const add of candidates) {
       const local = await materialize(store, dataFileKey(add.path, store.url));
       try {
-        const deleted = add.deletionVector ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray() : undefined;
+        const deleted = add.deletionVector
+          ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray()
+          : undefined;
         const rel = `(${fileSelect(snap, add, local.path, await relationColumns(c, `read_parquet(${sqlString(local.path)})`), deleted)})`;
-        const counts = (await c.runAndReadAll(`SELECT count(*) AS total, count(*) FILTER (WHERE (${whereSql}) IS TRUE) AS hit FROM ${rel} q`)).getRowObjectsJS()[0]!;
+        const counts = (
+          await c.runAndReadAll(
+            `SELECT count(*) AS total, count(*) FILTER (WHERE (${whereSql}) IS TRUE) AS hit FROM ${rel} q`,
+          )
+        ).getRowObjectsJS()[0]!;
         const hit = Number(counts.hit);
         if (hit === 0) continue;
         deletedRows += hit;
@@ -84,13 +105,23 @@ async function deleteOnce(store: ObjectStore, engine: DeltaEngine, snap: Snapsho
       }
     }
   });
-  const base = { deletedRows, removedFiles, addedFiles, scannedFiles: candidates.length, skippedFiles: snap.files.length - candidates.length };
+  const base = {
+    deletedRows,
+    removedFiles,
+    addedFiles,
+    scannedFiles: candidates.length,
+    skippedFiles: snap.files.length - candidates.length,
+  };
   if (actions.length === 0) return { version: undefined, ...base };
   const r = await commit(store, engine, {
     readVersion: snap.version,
     operation: 'DELETE',
     operationParameters: { predicate: JSON.stringify([toDuckDbSql(expr)]) },
-    operationMetrics: { numDeletedRows: String(deletedRows), numRemovedFiles: String(removedFiles), numAddedFiles: String(addedFiles) },
+    operationMetrics: {
+      numDeletedRows: String(deletedRows),
+      numRemovedFiles: String(removedFiles),
+      numAddedFiles: String(addedFiles),
+    },
     isBlindAppend: false,
     readFiles: new Set(candidates.map(fileKey)),
     readFilter: (f) => fileMightMatch(expr, f, snap),

@@ -18,11 +18,18 @@ export interface HistoryEntry extends CommitInfo {
 /** Commit history, newest first (versions whose commit files were cleaned up are absent). */
 export async function history(store: ObjectStore, opts: { limit?: number } = {}): Promise<HistoryEntry[]> {
   const commits = (await commitTimestamps(store)).reverse().slice(0, opts.limit ?? Infinity);
-  if (commits.length === 0) throw new TributaryError('NOT_FOUND', `no Delta table at ${store.url} (no commits)`);
+  if (commits.length === 0)
+    throw new TributaryError('NOT_FOUND', `no Delta table at ${store.url} (no commits)`);
   return Promise.all(
     commits.map(async (c) => {
-      const info = (await readCommit(store, c.file.key, store.url)).find((a) => 'commitInfo' in a) as { commitInfo: CommitInfo } | undefined;
-      return { ...(info?.commitInfo ?? {}), version: c.version, timestamp: info?.commitInfo.timestamp ?? c.timestamp };
+      const info = (await readCommit(store, c.file.key, store.url)).find((a) => 'commitInfo' in a) as
+        | { commitInfo: CommitInfo }
+        | undefined;
+      return {
+        ...(info?.commitInfo ?? {}),
+        version: c.version,
+        timestamp: info?.commitInfo.timestamp ?? c.timestamp,
+      };
     }),
   );
 }
@@ -40,7 +47,11 @@ export interface TableInfo {
   appTransactions: Record<string, number>;
 }
 
-export async function tableInfo(store: ObjectStore, engine: DeltaEngine = defaultEngine, version?: number): Promise<TableInfo> {
+export async function tableInfo(
+  store: ObjectStore,
+  engine: DeltaEngine = defaultEngine,
+  version?: number,
+): Promise<TableInfo> {
   const s = await Snapshot.load(store, engine, { version });
   return {
     url: store.url,
@@ -88,7 +99,8 @@ export async function vacuum(
   const keep = new Set<string>();
   const keepFile = (f: { path: string; deletionVector?: Parameters<typeof dvStoreKey>[0] | null }) => {
     keep.add(dataFileKey(f.path, store.url));
-    if (f.deletionVector && f.deletionVector.storageType !== 'i') keep.add(dvStoreKey(f.deletionVector, store.url));
+    if (f.deletionVector && f.deletionVector.storageType !== 'i')
+      keep.add(dvStoreKey(f.deletionVector, store.url));
   };
   snap.files.forEach(keepFile);
   for (const t of snap.tombstones) if ((t.deletionTimestamp ?? now) > cutoff) keepFile(t);
@@ -96,7 +108,15 @@ export async function vacuum(
   let bytes = 0;
   for await (const m of store.list('')) {
     if (m.key.startsWith(`${LOG_DIR}/`)) continue;
-    if (m.key.split('/').some((seg, i, all) => (seg.startsWith('_') || seg.startsWith('.')) && !(i < all.length - 1 && seg.includes('=')))) continue;
+    if (
+      m.key
+        .split('/')
+        .some(
+          (seg, i, all) =>
+            (seg.startsWith('_') || seg.startsWith('.')) && !(i < all.length - 1 && seg.includes('=')),
+        )
+    )
+      continue;
     if (keep.has(m.key) || m.lastModified.getTime() >= cutoff) continue;
     doomed.push(m.key);
     bytes += m.size;

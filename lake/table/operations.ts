@@ -37,7 +37,10 @@ export async function latestSnapshot(store: ObjectStore, engine: DeltaEngine): P
   return snap;
 }
 
-export async function loadSnapshotOrUndefined(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot | undefined> {
+export async function loadSnapshotOrUndefined(
+  store: ObjectStore,
+  engine: DeltaEngine,
+): Promise<Snapshot | undefined> {
   try {
     return await latestSnapshot(store, engine);
   } catch (e) {
@@ -78,7 +81,11 @@ async function narrowWideIntegers(c: DuckDBConnection, table: string): Promise<v
     const t = String(types[i]);
     if (t !== 'HUGEINT' && t !== 'UBIGINT' && t !== 'UHUGEINT') continue;
     const col = sqlIdent(name);
-    const ok = (await c.runAndReadAll(`SELECT coalesce(bool_and(${col} BETWEEN -9223372036854775808 AND 9223372036854775807), true) AS ok FROM ${table}`)).getRowObjectsJS()[0]!.ok;
+    const ok = (
+      await c.runAndReadAll(
+        `SELECT coalesce(bool_and(${col} BETWEEN -9223372036854775808 AND 9223372036854775807), true) AS ok FROM ${table}`,
+      )
+    ).getRowObjectsJS()[0]!.ok;
     if (ok) await c.run(`ALTER TABLE ${table} ALTER ${col} TYPE BIGINT`);
   }
 }
@@ -98,7 +105,16 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
     const input = await inputSchema(c, '__tributary_src');
     let snap = await loadSnapshotOrUndefined(store, engine);
     if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
-      return { kind: 'alreadyCommitted', version: snap.version, attempts: 0, appId: req.txn.appId, recordedVersion: snap.txnVersion(req.txn.appId)!, addedFiles: 0, addedRows: 0, schemaChanged: false };
+      return {
+        kind: 'alreadyCommitted',
+        version: snap.version,
+        attempts: 0,
+        appId: req.txn.appId,
+        recordedVersion: snap.txnVersion(req.txn.appId)!,
+        addedFiles: 0,
+        addedRows: 0,
+        schemaChanged: false,
+      };
 
     let adds: AddFile[] | undefined;
     for (let plan = 0; ; plan++) {
@@ -106,11 +122,17 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       if (snap) ensureWriteSupported(snap.protocol, snap.metadata, store.url);
       const partitionBy = snap ? [...snap.partitionColumns] : [...(req.partitionBy ?? [])];
       if (snap && req.partitionBy && req.partitionBy.join(',') !== partitionBy.join(','))
-        throw new TributaryError('BAD_INPUT', `table ${store.url} is partitioned by [${partitionBy.join(', ')}], not [${req.partitionBy.join(', ')}]`);
+        throw new TributaryError(
+          'BAD_INPUT',
+          `table ${store.url} is partitioned by [${partitionBy.join(', ')}], not [${req.partitionBy.join(', ')}]`,
+        );
       for (const p of partitionBy)
-        if (!input.fields.some((f) => f.name === p) && creating) throw new TributaryError('BAD_INPUT', `partition column ${p} is not in the input`);
+        if (!input.fields.some((f) => f.name === p) && creating)
+          throw new TributaryError('BAD_INPUT', `partition column ${p} is not in the input`);
       const merged = snap
-        ? mergeSchemas(snap.schema, input, { allowNewColumns: req.mergeSchema === true || (mode === 'overwrite' && req.mergeSchema !== false) })
+        ? mergeSchemas(snap.schema, input, {
+            allowNewColumns: req.mergeSchema === true || (mode === 'overwrite' && req.mergeSchema !== false),
+          })
         : { schema: input, added: input.fields.map((f) => f.name) };
       const schemaChanged = creating || merged.added.length > 0;
       // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
@@ -118,9 +140,17 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       if (!adds) {
         const cols = await relationColumns(c, '__tributary_src');
         const src = `(SELECT ${merged.schema.fields
-          .map((f) => `${cols.has(f.name) ? typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name)) : `CAST(NULL AS ${duckType(f.type)})`} AS ${sqlIdent(f.name)}`)
+          .map(
+            (f) =>
+              `${cols.has(f.name) ? typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name)) : `CAST(NULL AS ${duckType(f.type)})`} AS ${sqlIdent(f.name)}`,
+          )
           .join(', ')} FROM __tributary_src)`;
-        adds = await writeDataFiles(c, store, { source: src, schema: merged.schema, partitionColumns: partitionBy, namePrefix: req.namePrefix });
+        adds = await writeDataFiles(c, store, {
+          source: src,
+          schema: merged.schema,
+          partitionColumns: partitionBy,
+          namePrefix: req.namePrefix,
+        });
       }
       const actions: Action[] = [];
       if (creating) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
@@ -128,32 +158,54 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
         actions.push({
           metaData: snap
             ? { ...snap.metadata, schemaString: serializeSchema(merged.schema) }
-            : { id: crypto.randomUUID(), format: { provider: 'parquet', options: {} }, schemaString: serializeSchema(merged.schema), partitionColumns: partitionBy, configuration: req.configuration ?? {}, createdTime: Date.now() },
+            : {
+                id: crypto.randomUUID(),
+                format: { provider: 'parquet', options: {} },
+                schemaString: serializeSchema(merged.schema),
+                partitionColumns: partitionBy,
+                configuration: req.configuration ?? {},
+                createdTime: Date.now(),
+              },
         });
       }
       const now = Date.now();
       if (mode === 'overwrite' && snap)
         for (const f of snap.files) actions.push({ remove: removeOf(f, now) });
-      if (req.txn) actions.push({ txn: { appId: req.txn.appId, version: req.txn.version, lastUpdated: now } });
+      if (req.txn)
+        actions.push({ txn: { appId: req.txn.appId, version: req.txn.version, lastUpdated: now } });
       actions.push(...adds.map((add) => ({ add })));
       const addedRows = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
       try {
         const r = await commit(store, engine, {
           readVersion: snap?.version ?? -1,
           operation: creating ? 'CREATE TABLE AS SELECT' : 'WRITE',
-          operationParameters: { mode: mode === 'overwrite' ? 'Overwrite' : 'Append', partitionBy: JSON.stringify(partitionBy), ...req.operationParameters },
+          operationParameters: {
+            mode: mode === 'overwrite' ? 'Overwrite' : 'Append',
+            partitionBy: JSON.stringify(partitionBy),
+            ...req.operationParameters,
+          },
           operationMetrics: { numFiles: String(adds.length), numOutputRows: String(addedRows) },
           isBlindAppend: mode === 'append' && !creating,
           readFiles: 'all',
           actions,
         });
-        if (r.kind === 'committed') await maybeCheckpoint(store, engine, r.version, snap ? checkpointInterval(snap) : 10);
+        if (r.kind === 'committed')
+          await maybeCheckpoint(store, engine, r.version, snap ? checkpointInterval(snap) : 10);
         return { ...r, addedFiles: adds.length, addedRows, schemaChanged };
       } catch (e) {
         if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
         snap = await latestSnapshot(store, engine);
         if (req.txn && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
-          return { kind: 'alreadyCommitted', version: snap.version, attempts: plan + 1, appId: req.txn.appId, recordedVersion: snap.txnVersion(req.txn.appId)!, addedFiles: 0, addedRows: 0, schemaChanged: false };
+          return {
+            kind: 'alreadyCommitted',
+            version: snap.version,
+            attempts: plan + 1,
+            appId: req.txn.appId,
+            recordedVersion: snap.txnVersion(req.txn.appId)!,
+            addedFiles: 0,
+            addedRows: 0,
+            schemaChanged: false,
+          };
       }
     }
   });
@@ -173,7 +225,12 @@ export function removeOf(f: AddFile, now: number): RemoveFile {
 }
 
 /** Writes a checkpoint when `version` is a multiple of delta.checkpointInterval; never fails the commit. */
-export async function maybeCheckpoint(store: ObjectStore, engine: DeltaEngine, version: number, interval: number): Promise<boolean> {
+export async function maybeCheckpoint(
+  store: ObjectStore,
+  engine: DeltaEngine,
+  version: number,
+  interval: number,
+): Promise<boolean> {
   if (version === 0 || version % interval !== 0) return false;
   try {
     const snap = await Snapshot.load(store, engine, { version });
@@ -181,7 +238,11 @@ export async function maybeCheckpoint(store: ObjectStore, engine: DeltaEngine, v
     await cleanupExpiredLogs(store, snap, version);
     return true;
   } catch (e) {
-    engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', { table: store.url, version, error: String(e) });
+    engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', {
+      table: store.url,
+      version,
+      error: String(e),
+    });
     return false;
   }
 }

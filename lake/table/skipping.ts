@@ -13,7 +13,8 @@ interface FileStats {
 
 function at(o: Record<string, unknown> | undefined, path: readonly string[]): unknown {
   let cur: unknown = o;
-  for (const p of path) cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
+  for (const p of path)
+    cur = cur && typeof cur === 'object' ? (cur as Record<string, unknown>)[p] : undefined;
   return cur;
 }
 
@@ -21,9 +22,18 @@ function at(o: Record<string, unknown> | undefined, path: readonly string[]): un
 function typedPartition(raw: string | null | undefined, type: unknown): unknown {
   if (raw === null || raw === undefined || raw === '') return null;
   if (type === 'long' && /^-?\d+$/.test(raw)) return BigInt(raw);
-  if (type === 'integer' || type === 'short' || type === 'byte' || type === 'long' || type === 'double' || type === 'float') return Number(raw);
+  if (
+    type === 'integer' ||
+    type === 'short' ||
+    type === 'byte' ||
+    type === 'long' ||
+    type === 'double' ||
+    type === 'float'
+  )
+    return Number(raw);
   if (type === 'date') return new Date(`${raw}T00:00:00Z`);
-  if (type === 'timestamp') return new Date(`${raw.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? '' : 'Z'}`);
+  if (type === 'timestamp')
+    return new Date(`${raw.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(raw) ? '' : 'Z'}`);
   if (type === 'boolean') return raw === 'true';
   return raw;
 }
@@ -35,7 +45,10 @@ function typeAt(snap: Snapshot, path: readonly string[]): unknown {
     const f = fields.find((x) => x.name === p);
     if (!f) return undefined;
     t = f.type;
-    fields = typeof t === 'object' && t !== null && (t as { type?: string }).type === 'struct' ? (t as { fields: typeof fields }).fields : [];
+    fields =
+      typeof t === 'object' && t !== null && (t as { type?: string }).type === 'struct'
+        ? (t as { fields: typeof fields }).fields
+        : [];
   }
   return t;
 }
@@ -83,7 +96,10 @@ export function bindPredicate(text: string, snap: Snapshot): Expr {
   const expr = parsePredicate(text);
   for (const path of columnsOf(expr)) {
     if (!snap.schema.fields.some((f) => f.name === path[0]))
-      throw new TributaryError('BAD_INPUT', `predicate refers to unknown column ${path.join('.')} (table columns: ${snap.schema.fields.map((f) => f.name).join(', ')})`);
+      throw new TributaryError(
+        'BAD_INPUT',
+        `predicate refers to unknown column ${path.join('.')} (table columns: ${snap.schema.fields.map((f) => f.name).join(', ')})`,
+      );
   }
   return expr;
 }

@@ -12,7 +12,10 @@ const BIN = path.join(PROJECT_ROOT, 'bin', 'tributary.js');
 
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
     return { code: 0, stdout, stderr };
   } catch (e) {
     const err = e as { code: number; stdout: string; stderr: string };
@@ -46,7 +49,10 @@ describe('tributary table CLI', () => {
     const csv = await cli('table', 'read', table, '--format', 'csv');
     expect(csv.stdout.split('\n')[0]).toBe('day,level,msg,n');
 
-    const arrow = await run(process.execPath, [BIN, 'table', 'read', table, '--format', 'arrow'], { encoding: 'buffer', maxBuffer: 64 << 20 });
+    const arrow = await run(process.execPath, [BIN, 'table', 'read', table, '--format', 'arrow'], {
+      encoding: 'buffer',
+      maxBuffer: 64 << 20,
+    });
     expect(tableFromIPC(arrow.stdout).numRows).toBe(3);
 
     const d = await cli('table', 'delete', table, '--where', "level = 'INFO'");
@@ -54,18 +60,29 @@ describe('tributary table CLI', () => {
     expect((await cli('table', 'read', table)).stdout.trim().split('\n')).toHaveLength(2);
     expect((await cli('table', 'read', table, '--version', '0')).stdout.trim().split('\n')).toHaveLength(3);
 
-    const h = JSON.parse((await cli('table', 'history', table, '--json')).stdout) as { version: number; operation: string }[];
+    const h = JSON.parse((await cli('table', 'history', table, '--json')).stdout) as {
+      version: number;
+      operation: string;
+    }[];
     expect(h.map((e) => [e.version, e.operation])).toEqual([
       [1, 'DELETE'],
       [0, 'CREATE TABLE AS SELECT'],
     ]);
     const info = JSON.parse((await cli('table', 'info', table, '--json')).stdout);
-    expect(info).toMatchObject({ version: 1, numFiles: 2, numRecords: 2, partitionColumns: ['day'], protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
+    expect(info).toMatchObject({
+      version: 1,
+      numFiles: 2,
+      numRecords: 2,
+      partitionColumns: ['day'],
+      protocol: { minReaderVersion: 1, minWriterVersion: 2 },
+    });
 
     const refused = await cli('table', 'vacuum', table, '--retain-hours', '0');
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/shorter than the table's delta.deletedFileRetentionDuration/);
-    const dry = JSON.parse((await cli('table', 'vacuum', table, '--retain-hours', '0', '--force', '--dry-run')).stdout);
+    const dry = JSON.parse(
+      (await cli('table', 'vacuum', table, '--retain-hours', '0', '--force', '--dry-run')).stdout,
+    );
     expect(dry.files).toBe(1); // the file removed by the DELETE
     const done = JSON.parse((await cli('table', 'vacuum', table, '--retain-hours', '0', '--force')).stdout);
     expect(done.files).toBe(1);
@@ -75,7 +92,10 @@ describe('tributary table CLI', () => {
   test('bad input: one clear error line and a non-zero exit, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
       [['table', 'read', `file://${dir}/missing`], /^error \(NOT_FOUND\): no Delta table at/],
-      [['table', 'read', table, '--where', 'level = '], /^error \(BAD_INPUT\): predicate error at position 9/],
+      [
+        ['table', 'read', table, '--where', 'level = '],
+        /^error \(BAD_INPUT\): predicate error at position 9/,
+      ],
       [['table', 'read', table, '--where', 'nope = 1'], /unknown column nope/],
       [['table', 'read', table, '--version', '99'], /has no version 99/],
       [['table', 'append', table, '--input', path.join(dir, 'nope.jsonl')], /input file .* does not exist/],

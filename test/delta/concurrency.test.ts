@@ -38,23 +38,39 @@ async function runProcesses(url: string, kind: BackendKind, jobs: object[]): Pro
     ),
   );
   const failed = outs.filter((o): o is PromiseRejectedResult => o.status === 'rejected');
-  if (failed.length) throw new Error(`writer process failed: ${(failed[0]!.reason as { stderr?: string }).stderr ?? String(failed[0]!.reason)}`);
-  return outs.flatMap((o) => (o as PromiseFulfilledResult<{ stdout: string }>).value.stdout.split('\n').filter(Boolean).map((l) => JSON.parse(l) as OpLine));
+  if (failed.length)
+    throw new Error(
+      `writer process failed: ${(failed[0]!.reason as { stderr?: string }).stderr ?? String(failed[0]!.reason)}`,
+    );
+  return outs.flatMap((o) =>
+    (o as PromiseFulfilledResult<{ stdout: string }>).value.stdout
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as OpLine),
+  );
 }
 
 const histogram = (xs: number[]) => {
   const h = new Map<number, number>();
   for (const x of xs) h.set(x, (h.get(x) ?? 0) + 1);
-  return [...h].sort((a, b) => a[0] - b[0]).map(([k, v]) => `${k}:${v}`).join(' ');
+  return [...h]
+    .sort((a, b) => a[0] - b[0])
+    .map(([k, v]) => `${k}:${v}`)
+    .join(' ');
 };
 
 describe.each(ALL_BACKENDS.map((b) => [b]))('concurrent commits: %s', (kind: BackendKind) => {
   test(`${WRITERS} writers in ${PROCESSES} processes × ${APPENDS} appends: contiguous versions, every add once`, async () => {
     const store = await openTestStore(kind, 'central');
     try {
-      await writeTable(store, { sourceSql: `(SELECT 'init' AS writer, -1::BIGINT AS seq, 'keep' AS kind, NULL::BIGINT AS id)` });
+      await writeTable(store, {
+        sourceSql: `(SELECT 'init' AS writer, -1::BIGINT AS seq, 'keep' AS kind, NULL::BIGINT AS id)`,
+      });
       const writers = Array.from({ length: WRITERS }, (_, i) => `w${i}`);
-      const jobs = Array.from({ length: PROCESSES }, (_, p) => ({ writers: writers.filter((_, i) => i % PROCESSES === p), appends: APPENDS }));
+      const jobs = Array.from({ length: PROCESSES }, (_, p) => ({
+        writers: writers.filter((_, i) => i % PROCESSES === p),
+        appends: APPENDS,
+      }));
       const ops = await runProcesses(store.url, kind, jobs);
       expect(ops).toHaveLength(WRITERS * APPENDS);
       const versions = ops.map((o) => o.version!).sort((a, b) => a - b);
@@ -68,7 +84,9 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('concurrent commits: %s', (kind: Bac
       const keys = new Set(rows.map((r) => `${r.writer}/${r.seq}`));
       expect(keys.size).toBe(rows.length);
       for (const w of writers) for (let s = 0; s < APPENDS; s++) expect(keys.has(`${w}/${s}`)).toBe(true);
-      process.stdout.write(`[${kind}] commit attempts per append (attempts:count): ${histogram(ops.map((o) => o.attempts!))}\n`);
+      process.stdout.write(
+        `[${kind}] commit attempts per append (attempts:count): ${histogram(ops.map((o) => o.attempts!))}\n`,
+      );
     } finally {
       await store.cleanup();
     }
@@ -79,7 +97,9 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('concurrent commits: %s', (kind: Bac
     try {
       // 40 victims spread over 8 files, so deletes rewrite shared files and must conflict and re-plan.
       for (let f = 0; f < 8; f++)
-        await writeTable(store, { sourceSql: `(SELECT 'pre' AS writer, i::BIGINT AS seq, 'victim' AS kind, i::BIGINT AS id FROM range(${f * 5}, ${f * 5 + 5}) t(i))` });
+        await writeTable(store, {
+          sourceSql: `(SELECT 'pre' AS writer, i::BIGINT AS seq, 'victim' AS kind, i::BIGINT AS id FROM range(${f * 5}, ${f * 5 + 5}) t(i))`,
+        });
       const doomed = Array.from({ length: 20 }, (_, i) => i * 2); // every even id
       const jobs = Array.from({ length: PROCESSES }, (_, p) => ({
         writers: [`m${p}a`, `m${p}b`],
@@ -91,7 +111,10 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('concurrent commits: %s', (kind: Bac
       expect(deletes).toHaveLength(doomed.length);
       for (const d of deletes) expect(d.rows).toBe(1);
       const rows = await scanRows(store, await Snapshot.load(store, defaultEngine));
-      const victims = rows.filter((r) => r.kind === 'victim').map((r) => Number(r.id)).sort((a, b) => a - b);
+      const victims = rows
+        .filter((r) => r.kind === 'victim')
+        .map((r) => Number(r.id))
+        .sort((a, b) => a - b);
       expect(victims).toEqual(Array.from({ length: 20 }, (_, i) => i * 2 + 1)); // odd ids survive, even ids gone
       expect(rows.filter((r) => r.kind === 'keep')).toHaveLength(PROCESSES * 2 * 5);
     } finally {

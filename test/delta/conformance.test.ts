@@ -20,7 +20,9 @@ const UNSUPPORTED: Record<string, RegExp> = {};
 
 if (!existsSync(path.join(CORPUS, 'tables'))) {
   test('conformance corpus is present', () => {
-    throw new Error(`Delta conformance corpus not found at ${CORPUS} (expected ../shared/delta-conformance beside the repo)`);
+    throw new Error(
+      `Delta conformance corpus not found at ${CORPUS} (expected ../shared/delta-conformance beside the repo)`,
+    );
   });
 } else {
   const tables = readdirSync(path.join(CORPUS, 'tables')).sort();
@@ -29,10 +31,17 @@ if (!existsSync(path.join(CORPUS, 'tables'))) {
   describe.each(tables.map((t) => [t]))('conformance: %s', (name: string) => {
     test('latest snapshot rows match expected', async () => {
       const store = await openStore(`file://${path.join(CORPUS, 'tables', name)}`);
-      const expected = readFileSync(path.join(CORPUS, 'expected', `${name}.jsonl`), 'utf8').split('\n').filter(Boolean);
+      const expected = readFileSync(path.join(CORPUS, 'expected', `${name}.jsonl`), 'utf8')
+        .split('\n')
+        .filter(Boolean);
       const unsupported = UNSUPPORTED[name];
       if (unsupported) {
-        const e = await Snapshot.load(store, engine).then((s) => scanRows(store, s)).then(() => undefined, (err: unknown) => err);
+        const e = await Snapshot.load(store, engine)
+          .then((s) => scanRows(store, s))
+          .then(
+            () => undefined,
+            (err: unknown) => err,
+          );
         expect(isTributaryError(e, 'PROTOCOL_UNSUPPORTED') ? e.message : String(e)).toMatch(unsupported);
         return;
       }

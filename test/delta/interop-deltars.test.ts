@@ -35,35 +35,46 @@ test('tables delta-rs writes (partitions, overwrite, types) read identically by 
     expect(rowSet(after)).toEqual(rowSet(await deltaRsRows(peerUri(store.url))));
     expect(after).toHaveLength(3);
     // and we can append to their table
-    await writeTable(store, { sourceSql: `(SELECT 'z' AS part, 9::BIGINT AS id, 0.5::DOUBLE AS price, true AS ok, '2024-01-01T00:00:00Z' AS ts, ['q'] AS tags)` });
-    expect(rowSet(await deltaRsRows(peerUri(store.url)))).toEqual(rowSet(await scanRows(store, await Snapshot.load(store, defaultEngine))));
+    await writeTable(store, {
+      sourceSql: `(SELECT 'z' AS part, 9::BIGINT AS id, 0.5::DOUBLE AS price, true AS ok, '2024-01-01T00:00:00Z' AS ts, ['q'] AS tags)`,
+    });
+    expect(rowSet(await deltaRsRows(peerUri(store.url)))).toEqual(
+      rowSet(await scanRows(store, await Snapshot.load(store, defaultEngine))),
+    );
   } finally {
     await store.cleanup();
   }
 });
 
-describe.each([['local'], ['s3']] as [BackendKind][])('Tributary and delta-rs appending concurrently: %s', (kind) => {
-  test('no lost commit', async () => {
-    const store = await openTestStore(kind, 'shared');
-    try {
-      await writeTable(store, { sourceSql: `(SELECT 'init' AS writer, -1::BIGINT AS seq)` });
-      const N = 25;
-      const peer = Promise.all([deltaRs(['append-loop', peerUri(store.url), 'rs-a', String(N)], kind), deltaRs(['append-loop', peerUri(store.url), 'rs-b', String(N)], kind)]);
-      const ours = Promise.all(
-        ['tb-a', 'tb-b'].map(async (w) => {
-          for (let i = 0; i < N; i++) await writeTable(store, { sourceSql: `(SELECT '${w}' AS writer, ${i}::BIGINT AS seq)` });
-        }),
-      );
-      await Promise.all([peer, ours]);
-      const snap = await Snapshot.load(store, defaultEngine);
-      expect(snap.version).toBe(4 * N);
-      const rows = await scanRows(store, snap);
-      const keys = new Set(rows.map((r) => `${r.writer}/${r.seq}`));
-      expect(rows).toHaveLength(4 * N + 1);
-      expect(keys.size).toBe(4 * N + 1);
-      expect(rowSet(await deltaRsRows(peerUri(store.url), kind))).toEqual(rowSet(rows));
-    } finally {
-      await store.cleanup();
-    }
-  }, 300_000);
-});
+describe.each([['local'], ['s3']] as [BackendKind][])(
+  'Tributary and delta-rs appending concurrently: %s',
+  (kind) => {
+    test('no lost commit', async () => {
+      const store = await openTestStore(kind, 'shared');
+      try {
+        await writeTable(store, { sourceSql: `(SELECT 'init' AS writer, -1::BIGINT AS seq)` });
+        const N = 25;
+        const peer = Promise.all([
+          deltaRs(['append-loop', peerUri(store.url), 'rs-a', String(N)], kind),
+          deltaRs(['append-loop', peerUri(store.url), 'rs-b', String(N)], kind),
+        ]);
+        const ours = Promise.all(
+          ['tb-a', 'tb-b'].map(async (w) => {
+            for (let i = 0; i < N; i++)
+              await writeTable(store, { sourceSql: `(SELECT '${w}' AS writer, ${i}::BIGINT AS seq)` });
+          }),
+        );
+        await Promise.all([peer, ours]);
+        const snap = await Snapshot.load(store, defaultEngine);
+        expect(snap.version).toBe(4 * N);
+        const rows = await scanRows(store, snap);
+        const keys = new Set(rows.map((r) => `${r.writer}/${r.seq}`));
+        expect(rows).toHaveLength(4 * N + 1);
+        expect(keys.size).toBe(4 * N + 1);
+        expect(rowSet(await deltaRsRows(peerUri(store.url), kind))).toEqual(rowSet(rows));
+      } finally {
+        await store.cleanup();
+      }
+    }, 300_000);
+  },
+);

@@ -32,10 +32,22 @@ test('Spark reads Tributary tables: rows, time travel, history, checkpoint-only 
     writeFileSync(
       f,
       [0, 1, 2]
-        .map((j) => JSON.stringify({ part: parts[(i + j) % parts.length], id: i * 10 + j, big: 9007199254740993n.toString(), ts: `2024-05-0${(j % 3) + 1}T01:02:03.456789Z`, http: { status: 200 + j, tags: ['t', `u${i}`] }, ok: j % 2 === 0 }))
+        .map((j) =>
+          JSON.stringify({
+            part: parts[(i + j) % parts.length],
+            id: i * 10 + j,
+            big: 9007199254740993n.toString(),
+            ts: `2024-05-0${(j % 3) + 1}T01:02:03.456789Z`,
+            http: { status: 200 + j, tags: ['t', `u${i}`] },
+            ok: j % 2 === 0,
+          }),
+        )
         .join('\n'),
     );
-    await writeTable(store, { sourceSql: `(SELECT * REPLACE (CAST(big AS BIGINT) AS big) FROM read_json(${sqlString(f)}, format = 'newline_delimited'))`, partitionBy: i === 0 ? ['part'] : undefined });
+    await writeTable(store, {
+      sourceSql: `(SELECT * REPLACE (CAST(big AS BIGINT) AS big) FROM read_json(${sqlString(f)}, format = 'newline_delimited'))`,
+      partitionBy: i === 0 ? ['part'] : undefined,
+    });
   }
   await deleteWhere(store, 'id = 52 OR part IS NULL'); // v11
   const ours = await scanRows(store, await Snapshot.load(store, defaultEngine));
@@ -45,8 +57,17 @@ test('Spark reads Tributary tables: rows, time travel, history, checkpoint-only 
   cpSync(table, cpOnly, { recursive: true });
   for (let v = 0; v < 10; v++) rmSync(path.join(cpOnly, '_delta_log', `${String(v).padStart(20, '0')}.json`));
 
-  const cmds = [['read', table], ['read', table, 5], ['history', table], ['read', cpOnly]];
-  const { stdout } = await run(PY, [path.join(PROJECT_ROOT, 'test', 'interop', 'spark_tool.py'), 'batch', JSON.stringify(cmds)], { maxBuffer: 64 << 20, encoding: 'utf8' });
+  const cmds = [
+    ['read', table],
+    ['read', table, 5],
+    ['history', table],
+    ['read', cpOnly],
+  ];
+  const { stdout } = await run(
+    PY,
+    [path.join(PROJECT_ROOT, 'test', 'interop', 'spark_tool.py'), 'batch', JSON.stringify(cmds)],
+    { maxBuffer: 64 << 20, encoding: 'utf8' },
+  );
   const out: Record<string, unknown>[][] = cmds.map(() => []);
   for (const line of stdout.split('\n').filter(Boolean)) {
     const { i, row } = JSON.parse(line) as { i: number; row: Record<string, unknown> };

@@ -7,7 +7,15 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import fc from 'fast-check';
-import { type Action, type AddFile, type Metadata, type Protocol, type RemoveFile, parseCommit, serializeCommit } from '../../lake/delta/actions';
+import {
+  type Action,
+  type AddFile,
+  type Metadata,
+  type Protocol,
+  type RemoveFile,
+  parseCommit,
+  serializeCommit,
+} from '../../lake/delta/actions';
 import { writeCheckpoint } from '../../lake/delta/checkpoint';
 import type { DeletionVectorDescriptor } from '../../lake/delta/deletion-vectors';
 import type { DeltaEngine } from '../../lake/delta/engine';
@@ -64,7 +72,8 @@ const DOMAINS = ['tributary.test.d0', 'tributary.test.d1', 'tributary.test.d2'];
 // ---------------------------------------------------------------------------------------------------------
 
 /** PROTOCOL.md "Deletion Vector Descriptor Schema", derived field `uniqueId`. */
-const dvId = (dv: DeletionVectorDescriptor): string => `${dv.storageType}${dv.pathOrInlineDv}${dv.offset == null ? '' : `@${dv.offset}`}`;
+const dvId = (dv: DeletionVectorDescriptor): string =>
+  `${dv.storageType}${dv.pathOrInlineDv}${dv.offset == null ? '' : `@${dv.offset}`}`;
 /** PROTOCOL.md "Action Reconciliation": a logical file is identified by (path, deletionVector.uniqueId). */
 const keyOf = (f: { path: string; deletionVector?: DeletionVectorDescriptor | null }): string =>
   f.deletionVector ? `${f.path} #${dvId(f.deletionVector)}` : f.path;
@@ -75,7 +84,13 @@ interface FileView {
   size: number;
   modificationTime: number;
   stats: string | null;
-  dv: { storageType: string; pathOrInlineDv: string; offset?: number; sizeInBytes: number; cardinality: number } | null;
+  dv: {
+    storageType: string;
+    pathOrInlineDv: string;
+    offset?: number;
+    sizeInBytes: number;
+    cardinality: number;
+  } | null;
 }
 
 /** What a snapshot must agree on, in a shape `toEqual` compares without caring about order. */
@@ -138,7 +153,9 @@ function snapshotView(s: Snapshot): View {
     duplicateFiles,
     tombstones: s.tombstones.map(keyOf).sort(),
     txns: Object.fromEntries([...s.txns].map(([id, t]) => [id, Number(t.version)])),
-    domains: Object.fromEntries([...s.domains].map(([d, m]) => [d, m.removed ? '<removed>' : m.configuration])),
+    domains: Object.fromEntries(
+      [...s.domains].map(([d, m]) => [d, m.removed ? '<removed>' : m.configuration]),
+    ),
   };
 }
 
@@ -165,7 +182,10 @@ class Model {
   }
 
   keys(kind: 'add' | 'remove'): string[] {
-    return [...this.files].filter(([, a]) => kind in a).map(([k]) => k).sort();
+    return [...this.files]
+      .filter(([, a]) => kind in a)
+      .map(([k]) => k)
+      .sort();
   }
 
   view(version: number): View {
@@ -211,25 +231,70 @@ interface Plan {
 }
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
-  { weight: 4, arbitrary: fc.record({ op: fc.constant('add' as const), part: fc.nat(PART_VALUES.length - 1), stats: fc.boolean(), dv: fc.constantFrom<DvKind | null>(null, null, 'i', 'u') }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('addDv' as const), pick: fc.nat(), dv: fc.constantFrom<DvKind>('i', 'u') }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('updateDv' as const), pick: fc.nat(), dv: fc.constantFrom<DvKind>('i', 'u') }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('remove' as const), pick: fc.nat(), extended: fc.boolean() }) },
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('add' as const),
+      part: fc.nat(PART_VALUES.length - 1),
+      stats: fc.boolean(),
+      dv: fc.constantFrom<DvKind | null>(null, null, 'i', 'u'),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('addDv' as const),
+      pick: fc.nat(),
+      dv: fc.constantFrom<DvKind>('i', 'u'),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('updateDv' as const),
+      pick: fc.nat(),
+      dv: fc.constantFrom<DvKind>('i', 'u'),
+    }),
+  },
+  {
+    weight: 3,
+    arbitrary: fc.record({ op: fc.constant('remove' as const), pick: fc.nat(), extended: fc.boolean() }),
+  },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('readd' as const), pick: fc.nat() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('txn' as const), app: fc.nat(APP_IDS.length - 1), step: fc.nat(2) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('txn' as const),
+      app: fc.nat(APP_IDS.length - 1),
+      step: fc.nat(2),
+    }),
+  },
   {
     weight: 1,
     arbitrary: fc.record({
       op: fc.constant('meta' as const),
-      conf: fc.dictionary(fc.constantFrom('test.k1', 'test.k2', 'test.k3'), fc.string({ maxLength: 6 }), { maxKeys: 3 }),
+      conf: fc.dictionary(fc.constantFrom('test.k1', 'test.k2', 'test.k3'), fc.string({ maxLength: 6 }), {
+        maxKeys: 3,
+      }),
     }),
   },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('domain' as const), domain: fc.nat(DOMAINS.length - 1), removed: fc.boolean(), value: fc.nat(99) }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('domain' as const),
+      domain: fc.nat(DOMAINS.length - 1),
+      removed: fc.boolean(),
+      value: fc.nat(99),
+    }),
+  },
 );
 
 const planArb: fc.Arbitrary<Plan> = fc.record({
   partitioned: fc.boolean(),
-  commits: fc.array(fc.record({ ops: fc.array(opArb, { maxLength: 6 }), seed: fc.integer() }), { minLength: 1, maxLength: 15 }),
+  commits: fc.array(fc.record({ ops: fc.array(opArb, { maxLength: 6 }), seed: fc.integer() }), {
+    minLength: 1,
+    maxLength: 15,
+  }),
   checkpoints: fc.array(fc.nat(), { maxLength: 2 }),
 });
 
@@ -251,10 +316,26 @@ function build(plan: Plan, now: number): Built {
   const freshDv = (kind: DvKind): DeletionVectorDescriptor => {
     const n = dvs++;
     return kind === 'i'
-      ? { storageType: 'i', pathOrInlineDv: `wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L${n}`, sizeInBytes: 40 + n, cardinality: 1 + (n % 5) }
-      : { storageType: 'u', pathOrInlineDv: `ab^-aqEH.-t@S}K{vb[*k^${n >> 1}`, offset: 1 + 37 * (n & 1), sizeInBytes: 34, cardinality: 2 + (n % 3) };
+      ? {
+          storageType: 'i',
+          pathOrInlineDv: `wi5b=000010000siXQKl0rr91000f55c8Xg0@@D72lkbi5=-{L${n}`,
+          sizeInBytes: 40 + n,
+          cardinality: 1 + (n % 5),
+        }
+      : {
+          storageType: 'u',
+          pathOrInlineDv: `ab^-aqEH.-t@S}K{vb[*k^${n >> 1}`,
+          offset: 1 + 37 * (n & 1),
+          sizeInBytes: 34,
+          cardinality: 2 + (n % 3),
+        };
   };
-  const newAdd = (p: string, partitionValues: Record<string, string | null>, dv: DeletionVectorDescriptor | null, stats: boolean): AddFile => {
+  const newAdd = (
+    p: string,
+    partitionValues: Record<string, string | null>,
+    dv: DeletionVectorDescriptor | null,
+    stats: boolean,
+  ): AddFile => {
     const n = files++;
     return {
       path: p,
@@ -262,7 +343,16 @@ function build(plan: Plan, now: number): Built {
       size: 1000 + n,
       modificationTime: 1_700_000_000_000 + n,
       dataChange: true,
-      ...(stats ? { stats: JSON.stringify({ numRecords: 10 + n, minValues: { v: 0 }, maxValues: { v: n }, nullCount: { v: 0 } }) } : {}),
+      ...(stats
+        ? {
+            stats: JSON.stringify({
+              numRecords: 10 + n,
+              minValues: { v: 0 },
+              maxValues: { v: n },
+              nullCount: { v: 0 },
+            }),
+          }
+        : {}),
       ...(dv ? { deletionVector: dv } : {}),
     };
   };
@@ -293,8 +383,17 @@ function build(plan: Plan, now: number): Built {
     for (const op of c.ops) {
       switch (op.op) {
         case 'add': {
-          const pv: Record<string, string | null> = plan.partitioned ? { p: PART_VALUES[op.part] ?? null } : {};
-          add(newAdd(`${plan.partitioned ? 'p-' : ''}part-${String(files).padStart(5, '0')}-ü %20.parquet`, pv, op.dv ? freshDv(op.dv) : null, op.stats));
+          const pv: Record<string, string | null> = plan.partitioned
+            ? { p: PART_VALUES[op.part] ?? null }
+            : {};
+          add(
+            newAdd(
+              `${plan.partitioned ? 'p-' : ''}part-${String(files).padStart(5, '0')}-ü %20.parquet`,
+              pv,
+              op.dv ? freshDv(op.dv) : null,
+              op.stats,
+            ),
+          );
           break;
         }
         case 'addDv': {
@@ -321,27 +420,39 @@ function build(plan: Plan, now: number): Built {
           const k = removed[op.pick % Math.max(1, removed.length)];
           if (k === undefined) break;
           const base = lastAdd.get(k)!;
-          add({ ...newAdd(base.path, base.partitionValues, base.deletionVector ?? null, base.stats != null) });
+          add({
+            ...newAdd(base.path, base.partitionValues, base.deletionVector ?? null, base.stats != null),
+          });
           break;
         }
         case 'txn': {
           const appId = APP_IDS[op.app]!;
           if (touched.has(`txn:${appId}`)) break;
           touched.add(`txn:${appId}`);
-          actions.push({ txn: { appId, version: (model.txns.get(appId) ?? -1) + 1 + op.step, lastUpdated: now } });
+          actions.push({
+            txn: { appId, version: (model.txns.get(appId) ?? -1) + 1 + op.step, lastUpdated: now },
+          });
           break;
         }
         case 'meta': {
           if (v === 0 || touched.has('metaData')) break;
           touched.add('metaData');
-          actions.push({ metaData: metadata(partitionColumns, { ...op.conf, 'test.generation': String(v) }) });
+          actions.push({
+            metaData: metadata(partitionColumns, { ...op.conf, 'test.generation': String(v) }),
+          });
           break;
         }
         case 'domain': {
           const domain = DOMAINS[op.domain]!;
           if (touched.has(`domain:${domain}`)) break;
           touched.add(`domain:${domain}`);
-          actions.push({ domainMetadata: { domain, configuration: JSON.stringify({ value: op.value }), removed: op.removed } });
+          actions.push({
+            domainMetadata: {
+              domain,
+              configuration: JSON.stringify({ value: op.value }),
+              removed: op.removed,
+            },
+          });
           break;
         }
       }
@@ -372,16 +483,24 @@ function shuffled<T>(xs: readonly T[], seed: number): T[] {
 }
 
 async function writeLog(store: LocalStore, commits: readonly (readonly Action[])[]): Promise<void> {
-  for (const [v, actions] of commits.entries()) await store.putIfAbsent(commitKey(v), serializeCommit(actions));
+  for (const [v, actions] of commits.entries())
+    await store.putIfAbsent(commitKey(v), serializeCommit(actions));
 }
 
 /** Loads the snapshot at `version` (latest when undefined) and compares it with the model, naming the case. */
-async function expectSnapshot(store: LocalStore, expected: View, what: string, version?: number): Promise<void> {
+async function expectSnapshot(
+  store: LocalStore,
+  expected: View,
+  what: string,
+  version?: number,
+): Promise<void> {
   const snap = await Snapshot.load(store, engine, version === undefined ? {} : { version });
   try {
     expect(snapshotView(snap)).toEqual(expected);
   } catch (e) {
-    throw new Error(`${what}, ${version === undefined ? 'latest' : `version ${version}`} (segment: checkpoint ${snap.segment.checkpoint?.version ?? 'none'}, ${snap.segment.commits.length} commits):\n${(e as Error).message}`);
+    throw new Error(
+      `${what}, ${version === undefined ? 'latest' : `version ${version}`} (segment: checkpoint ${snap.segment.checkpoint?.version ?? 'none'}, ${snap.segment.commits.length} commits):\n${(e as Error).message}`,
+    );
   }
 }
 
@@ -399,8 +518,14 @@ describe('log replay', () => {
         const reordered = await freshStore();
         try {
           await writeLog(inOrder, commits);
-          await writeLog(reordered, commits.map((actions, v) => shuffled(actions, plan.commits[v]!.seed)));
-          for (const [name, store] of [['commits only', inOrder], ['shuffled commits only', reordered]] as const) {
+          await writeLog(
+            reordered,
+            commits.map((actions, v) => shuffled(actions, plan.commits[v]!.seed)),
+          );
+          for (const [name, store] of [
+            ['commits only', inOrder],
+            ['shuffled commits only', reordered],
+          ] as const) {
             await expectSnapshot(store, views[last]!, name);
             for (let v = 0; v <= last; v++) await expectSnapshot(store, views[v]!, name, v);
           }
@@ -410,7 +535,10 @@ describe('log replay', () => {
             await writeCheckpoint(reordered, engine, cp);
           }
           if (cps.length) {
-            for (const [name, store] of [['with checkpoints ' + cps.join(','), inOrder], ['shuffled, with checkpoints ' + cps.join(','), reordered]] as const) {
+            for (const [name, store] of [
+              ['with checkpoints ' + cps.join(','), inOrder],
+              ['shuffled, with checkpoints ' + cps.join(','), reordered],
+            ] as const) {
               await expectSnapshot(store, views[last]!, name);
               for (let v = 0; v <= last; v++) await expectSnapshot(store, views[v]!, name, v);
             }
@@ -432,7 +560,11 @@ describe('log file names', () => {
     fc.assert(
       fc.property(version, (v) => {
         expect(parseLogKey(commitKey(v))).toEqual({ kind: 'commit', version: v, key: commitKey(v) });
-        expect(parseLogKey(checkpointKey(v))).toEqual({ kind: 'checkpoint', version: v, key: checkpointKey(v) });
+        expect(parseLogKey(checkpointKey(v))).toEqual({
+          kind: 'checkpoint',
+          version: v,
+          key: checkpointKey(v),
+        });
         const multi = `${LOG_DIR}/${pad20(v)}.checkpoint.${String(2).padStart(10, '0')}.${String(3).padStart(10, '0')}.parquet`;
         expect(parseLogKey(multi)).toEqual({ kind: 'checkpoint', version: v, key: multi, part: 2, parts: 3 });
         // Not directly under _delta_log/, or not a log file name: not a log file.
@@ -454,9 +586,18 @@ describe('log file names', () => {
         expect(compareKeys(checkpointKey(lo), commitKey(hi))).toBeLessThan(0);
         // log-segment.ts lists from `<v-1>.~` when a checkpoint hint says v.
         const start = `${LOG_DIR}/${pad20(hi - 1)}.~`;
-        for (const k of [commitKey(hi - 1), checkpointKey(hi - 1), `${LOG_DIR}/${pad20(hi - 1)}.crc`, `${LOG_DIR}/${pad20(hi - 1)}.${pad20(hi)}.compacted.json`])
+        for (const k of [
+          commitKey(hi - 1),
+          checkpointKey(hi - 1),
+          `${LOG_DIR}/${pad20(hi - 1)}.crc`,
+          `${LOG_DIR}/${pad20(hi - 1)}.${pad20(hi)}.compacted.json`,
+        ])
           expect(compareKeys(k, start)).toBeLessThan(0);
-        for (const k of [commitKey(hi), checkpointKey(hi), `${LOG_DIR}/${pad20(hi)}.checkpoint.0000000001.0000000002.parquet`])
+        for (const k of [
+          commitKey(hi),
+          checkpointKey(hi),
+          `${LOG_DIR}/${pad20(hi)}.checkpoint.0000000001.0000000002.parquet`,
+        ])
           expect(compareKeys(k, start)).toBeGreaterThan(0);
       }),
       { numRuns: 500 },
@@ -487,7 +628,17 @@ describe('concurrent commits', () => {
             readVersion: seen,
             operation: 'WRITE',
             isBlindAppend: true,
-            actions: [{ add: { path: pathOf(w, i), partitionValues: {}, size: 100, modificationTime: Date.now(), dataChange: true } }],
+            actions: [
+              {
+                add: {
+                  path: pathOf(w, i),
+                  partitionValues: {},
+                  size: 100,
+                  modificationTime: Date.now(),
+                  dataChange: true,
+                },
+              },
+            ],
           });
           expect(r.kind).toBe('committed');
           versions.push(r.version);
@@ -512,7 +663,11 @@ describe('concurrent commits', () => {
     const snap = await Snapshot.load(store, engine);
     expect(snap.version).toBe(N - 1);
     const paths = snap.files.map((f) => f.path).sort();
-    const expected = Array.from({ length: WRITERS }, (_, w) => Array.from({ length: EACH }, (_, i) => pathOf(w, i))).flat().sort();
+    const expected = Array.from({ length: WRITERS }, (_, w) =>
+      Array.from({ length: EACH }, (_, i) => pathOf(w, i)),
+    )
+      .flat()
+      .sort();
     expect(paths).toEqual(expected); // exactly once each: same length, same multiset
   });
 });

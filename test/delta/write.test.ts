@@ -23,9 +23,22 @@ function jsonl(rows: object[]): string {
   return `read_json(${sqlString(f)}, format = 'newline_delimited')`;
 }
 const localPath = (s: ObjectStore) => new URL(s.url).pathname;
-const ours = async (s: ObjectStore, version?: number) => scanRows(s, await Snapshot.load(s, defaultEngine, { version }));
+const ours = async (s: ObjectStore, version?: number) =>
+  scanRows(s, await Snapshot.load(s, defaultEngine, { version }));
 
-const AWKWARD = ['plain', 'with space', 'a=b', '100%', 'slash/inside', 'ünï 日本', 'colon:x', 'plus+sign', "quote'd", '#hash?', null];
+const AWKWARD = [
+  'plain',
+  'with space',
+  'a=b',
+  '100%',
+  'slash/inside',
+  'ünï 日本',
+  'colon:x',
+  'plus+sign',
+  "quote'd",
+  '#hash?',
+  null,
+];
 
 describe('tables Tributary writes', () => {
   let store: ObjectStore & { cleanup(): Promise<void> };
@@ -35,7 +48,12 @@ describe('tables Tributary writes', () => {
   afterEach(async () => store.cleanup());
 
   test('partitioned appends with awkward partition values: our reader and delta-rs agree', async () => {
-    const rows = AWKWARD.map((p, i) => ({ part: p, id: i, msg: `row ${i}`, ts: `2024-01-0${(i % 9) + 1}T00:00:00.123456Z` }));
+    const rows = AWKWARD.map((p, i) => ({
+      part: p,
+      id: i,
+      msg: `row ${i}`,
+      ts: `2024-01-0${(i % 9) + 1}T00:00:00.123456Z`,
+    }));
     await writeTable(store, { sourceSql: jsonl(rows.slice(0, 6)), partitionBy: ['part'] });
     await writeTable(store, { sourceSql: jsonl(rows.slice(6)) });
     const mine = await ours(store);
@@ -71,16 +89,27 @@ describe('tables Tributary writes', () => {
 
   test('schema evolution: new columns need mergeSchema; then old rows read NULL, also in delta-rs', async () => {
     await writeTable(store, { sourceSql: jsonl([{ a: 1, s: { x: 1 } }]) });
-    const refused = await writeTable(store, { sourceSql: jsonl([{ a: 2, b: 'new' }]) }).catch((e: unknown) => e);
-    expect(isTributaryError(refused, 'BAD_INPUT') && refused.message).toMatch(/column b is not in the table schema/);
-    await writeTable(store, { sourceSql: jsonl([{ a: 2, b: 'new', s: { x: 2, y: 'nested-new' } }]), mergeSchema: true });
+    const refused = await writeTable(store, { sourceSql: jsonl([{ a: 2, b: 'new' }]) }).catch(
+      (e: unknown) => e,
+    );
+    expect(isTributaryError(refused, 'BAD_INPUT') && refused.message).toMatch(
+      /column b is not in the table schema/,
+    );
+    await writeTable(store, {
+      sourceSql: jsonl([{ a: 2, b: 'new', s: { x: 2, y: 'nested-new' } }]),
+      mergeSchema: true,
+    });
     const snap = await Snapshot.load(store, defaultEngine);
     expect(snap.schema.fields.map((f) => f.name)).toEqual(['a', 's', 'b']);
     const mine = await ours(store);
     expect(rowSet(await deltaRsRows(localPath(store)))).toEqual(rowSet(mine));
     expect(mine.find((r) => r.a === '1')?.b).toBeNull();
-    const bad = await writeTable(store, { sourceSql: jsonl([{ a: 'not a number' }]) }).catch((e: unknown) => e);
-    expect(isTributaryError(bad, 'BAD_INPUT') && bad.message).toMatch(/column a: input type string does not fit table type long/);
+    const bad = await writeTable(store, { sourceSql: jsonl([{ a: 'not a number' }]) }).catch(
+      (e: unknown) => e,
+    );
+    expect(isTributaryError(bad, 'BAD_INPUT') && bad.message).toMatch(
+      /column a: input type string does not fit table type long/,
+    );
   });
 
   test('checkpoint every 10 commits: readable by delta-rs, and replay from it equals full replay', async () => {
@@ -112,9 +141,18 @@ describe('tables Tributary writes', () => {
   });
 
   test('txn (appId, version) makes a replayed write a no-op', async () => {
-    const a = await writeTable(store, { sourceSql: jsonl([{ x: 1 }]), txn: { appId: 'ingest-eu', version: 7 } });
-    const b = await writeTable(store, { sourceSql: jsonl([{ x: 1 }]), txn: { appId: 'ingest-eu', version: 7 } });
-    const c = await writeTable(store, { sourceSql: jsonl([{ x: 2 }]), txn: { appId: 'ingest-eu', version: 8 } });
+    const a = await writeTable(store, {
+      sourceSql: jsonl([{ x: 1 }]),
+      txn: { appId: 'ingest-eu', version: 7 },
+    });
+    const b = await writeTable(store, {
+      sourceSql: jsonl([{ x: 1 }]),
+      txn: { appId: 'ingest-eu', version: 7 },
+    });
+    const c = await writeTable(store, {
+      sourceSql: jsonl([{ x: 2 }]),
+      txn: { appId: 'ingest-eu', version: 8 },
+    });
     expect([a.kind, b.kind, c.kind]).toEqual(['committed', 'alreadyCommitted', 'committed']);
     expect(await ours(store)).toHaveLength(2);
     expect((await Snapshot.load(store, defaultEngine)).txnVersion('ingest-eu')).toBe(8);
@@ -123,7 +161,8 @@ describe('tables Tributary writes', () => {
   test('incremental snapshot update equals a full load (adds, removes, schema change, txn, checkpoint)', async () => {
     await writeTable(store, { sourceSql: jsonl([{ a: 1 }, { a: 2 }]) });
     const v0 = await Snapshot.load(store, defaultEngine);
-    for (let i = 0; i < 11; i++) await writeTable(store, { sourceSql: jsonl([{ a: 10 + i }]), txn: { appId: 'app', version: i } });
+    for (let i = 0; i < 11; i++)
+      await writeTable(store, { sourceSql: jsonl([{ a: 10 + i }]), txn: { appId: 'app', version: i } });
     await writeTable(store, { sourceSql: jsonl([{ a: 99, b: 'x' }]), mergeSchema: true });
     await deleteWhere(store, 'a < 12');
     const updated = await v0.update(store, defaultEngine);
@@ -131,7 +170,9 @@ describe('tables Tributary writes', () => {
     expect(updated.version).toBe(full.version);
     expect(updated.schema).toEqual(full.schema);
     expect([...updated.files].map((f) => f.path).sort()).toEqual([...full.files].map((f) => f.path).sort());
-    expect([...updated.tombstones].map((f) => f.path).sort()).toEqual([...full.tombstones].map((f) => f.path).sort());
+    expect([...updated.tombstones].map((f) => f.path).sort()).toEqual(
+      [...full.tombstones].map((f) => f.path).sort(),
+    );
     expect(updated.txnVersion('app')).toBe(10);
     expect(await updated.update(store, defaultEngine)).toBe(updated); // nothing new: same object
     expect(rowSet(await scanRows(store, updated))).toEqual(rowSet(await scanRows(store, full)));
@@ -143,6 +184,8 @@ describe('tables Tributary writes', () => {
     await writeTable(store, { sourceSql: jsonl([{ x: 1 }]) });
     await store.put('_delta_log/00000000000000000001.json', '{"add": {"path": "x.parquet", ');
     const bad = await Snapshot.load(store, defaultEngine).catch((e: unknown) => e);
-    expect(isTributaryError(bad, 'INVALID_LOG') && bad.message).toMatch(/00000000000000000001\.json line 1: not valid JSON/);
+    expect(isTributaryError(bad, 'INVALID_LOG') && bad.message).toMatch(
+      /00000000000000000001\.json line 1: not valid JSON/,
+    );
   });
 });

@@ -8,7 +8,10 @@ let cache: ServiceInfo[] | undefined;
 function all(): ServiceInfo[] {
   if (cache) return cache;
   const file = process.env[ENDPOINTS_ENV];
-  if (!file) throw new Error(`${ENDPOINTS_ENV} is not set: run the tests with \`npm test\` so the test services start`);
+  if (!file)
+    throw new Error(
+      `${ENDPOINTS_ENV} is not set: run the tests with \`npm test\` so the test services start`,
+    );
   cache = JSON.parse(readFileSync(file, 'utf8')) as ServiceInfo[];
   return cache;
 }
@@ -17,6 +20,7 @@ function all(): ServiceInfo[] {
 export function requireService(name: ServiceName): ServiceInfo & { endpoint: string } {
   const s = all().find((x) => x.name === name);
   if (!s) throw new Error(`test service ${name} was not started by the harness`);
-  if (s.error || !s.endpoint) throw new Error(`test service ${name} (${s.product}) is not running: ${s.error}`);
+  if (s.error || !s.endpoint)
+    throw new Error(`test service ${name} (${s.product}) is not running: ${s.error}`);
   return s as ServiceInfo & { endpoint: string };
 }

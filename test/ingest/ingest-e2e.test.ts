@@ -23,7 +23,12 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('ingestion end to end: %s', (kind: B
     const raw = await openStore(rawLoc.url, opts);
     const table = await openStore(`${lakeLoc.url}/regional`, opts);
     const taskQueue = `test-ingest-${kind}-${randomUUID().slice(0, 8)}`;
-    const w = await createRegionWorker({ connection: t.native, taskQueue, storeOptions: opts, workflowBundle: await workflowBundle() });
+    const w = await createRegionWorker({
+      connection: t.native,
+      taskQueue,
+      storeOptions: opts,
+      workflowBundle: await workflowBundle(),
+    });
     const target: IngestTarget = {
       region: `r-${kind}`,
       raw: rawLoc.url,
@@ -35,7 +40,11 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('ingestion end to end: %s', (kind: B
       eventTimeColumn: 'ts',
     };
     const run = () =>
-      t.client.workflow.execute('ingestRegionWorkflow', { taskQueue, workflowId: `ingest-${taskQueue}-${randomUUID()}`, args: [{ target }] }) as Promise<IngestRunSummary>;
+      t.client.workflow.execute('ingestRegionWorkflow', {
+        taskQueue,
+        workflowId: `ingest-${taskQueue}-${randomUUID()}`,
+        args: [{ target }],
+      }) as Promise<IngestRunSummary>;
     try {
       await w.worker.runUntil(async () => {
         const lines = await writeRawFiles(raw, 10, 50);
@@ -53,7 +62,9 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('ingestion end to end: %s', (kind: B
       expect(rows).toHaveLength(512);
       expect(sourceKeys(rows)).toEqual({ unique: 512, total: 512 });
       expect(rows.every((r) => r._region === `r-${kind}`)).toBe(true);
-      expect(new Set(rows.map((r) => r._event_date))).toEqual(new Set(['2024-05-01', '2024-05-02', '2024-05-03']));
+      expect(new Set(rows.map((r) => r._event_date))).toEqual(
+        new Set(['2024-05-01', '2024-05-02', '2024-05-03']),
+      );
       if (kind === 'local' || kind === 's3') {
         const peerUri = kind === 'local' ? new URL(table.url).pathname : table.url;
         const theirs = await deltaRsRows(peerUri, kind);

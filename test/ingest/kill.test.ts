@@ -41,7 +41,11 @@ regions:
 
   let child: ChildProcess | undefined;
   const startWorker = () => {
-    child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), 'worker', '--config', cfgFile, '--region', region], { stdio: 'ignore' });
+    child = spawn(
+      process.execPath,
+      [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), 'worker', '--config', cfgFile, '--region', region],
+      { stdio: 'ignore' },
+    );
   };
   const t = await temporal();
   try {
@@ -71,7 +75,9 @@ regions:
     expect(sourceKeys(rows)).toEqual({ unique: lines, total: lines });
     // The kills landed while work was in flight, not only before or after it.
     expect(progressAtKills).toBeGreaterThanOrEqual(KILLS);
-    process.stdout.write(`kill test: ${kills} kills, ${progressAtKills} with the table part-way, ${lines} lines exactly once\n`);
+    process.stdout.write(
+      `kill test: ${kills} kills, ${progressAtKills} with the table part-way, ${lines} lines exactly once\n`,
+    );
   } finally {
     child?.kill('SIGKILL');
     await t.close();

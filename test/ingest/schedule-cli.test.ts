@@ -20,7 +20,8 @@ import { createTestLocation } from '../harness/stores';
 import { logLines, tableRows, temporal, workflowBundle, writeRawFiles } from './helpers';
 
 const run = promisify(execFile);
-const cli = (...args: string[]) => run(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), ...args], { encoding: 'utf8' });
+const cli = (...args: string[]) =>
+  run(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), ...args], { encoding: 'utf8' });
 jest.setTimeout(300_000);
 
 test('schedules apply + trigger, ingest run, ingest status', async () => {
@@ -42,15 +43,30 @@ regions:
   const config = parseConfig(yaml);
   const r = regionOf(config, region);
   const t = await temporal();
-  const w = await createRegionWorker({ connection: t.native, taskQueue: taskQueueOf(r), storeOptions: storeOptionsOf(config), workflowBundle: await workflowBundle() });
+  const w = await createRegionWorker({
+    connection: t.native,
+    taskQueue: taskQueueOf(r),
+    storeOptions: storeOptionsOf(config),
+    workflowBundle: await workflowBundle(),
+  });
   const table = await openStore(r.table);
   try {
     await w.worker.runUntil(async () => {
-      expect(JSON.parse((await cli('schedules', 'apply', '--config', cfgFile)).stdout)).toEqual({ created: [ingestScheduleId(region)], updated: [] });
-      expect(JSON.parse((await cli('schedules', 'apply', '--config', cfgFile)).stdout)).toEqual({ created: [], updated: [ingestScheduleId(region)] });
+      expect(JSON.parse((await cli('schedules', 'apply', '--config', cfgFile)).stdout)).toEqual({
+        created: [ingestScheduleId(region)],
+        updated: [],
+      });
+      expect(JSON.parse((await cli('schedules', 'apply', '--config', cfgFile)).stdout)).toEqual({
+        created: [],
+        updated: [ingestScheduleId(region)],
+      });
       const sched = t.client.schedule.getHandle(ingestScheduleId(region));
       const d = await sched.describe();
-      expect(d.action).toMatchObject({ type: 'startWorkflow', workflowType: 'ingestRegionWorkflow', taskQueue: `tributary-${region}` });
+      expect(d.action).toMatchObject({
+        type: 'startWorkflow',
+        workflowType: 'ingestRegionWorkflow',
+        taskQueue: `tributary-${region}`,
+      });
       await sched.trigger();
       for (let i = 0; i < 200 && (await tableRows(table)).length < lines; i++) await sleep(250);
       expect((await tableRows(table)).length).toBe(lines);
@@ -60,8 +76,16 @@ regions:
       const out = await cli('ingest', 'run', '--region', region, '--config', cfgFile, '--json');
       expect(JSON.parse(out.stdout)).toMatchObject({ files: 1, rows: 9, quarantined: 0 });
 
-      const status = JSON.parse((await cli('ingest', 'status', '--region', region, '--config', cfgFile, '--json')).stdout);
-      expect(status).toMatchObject({ region, committedBatch: 2, pendingBatches: 0, knownFiles: 7, rows: lines + 9 });
+      const status = JSON.parse(
+        (await cli('ingest', 'status', '--region', region, '--config', cfgFile, '--json')).stdout,
+      );
+      expect(status).toMatchObject({
+        region,
+        committedBatch: 2,
+        pendingBatches: 0,
+        knownFiles: 7,
+        rows: lines + 9,
+      });
       expect(status.recent[0]).toMatchObject({ batch: 2, lines: 9, rows: 9, quarantined: 0 });
       expect(status.recent[0].files[0]).toMatchObject({ key: 'logs/new.jsonl', lines: 9, rows: 9 });
     });

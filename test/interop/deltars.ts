@@ -22,7 +22,8 @@ export function deltaRsOptions(kind: BackendKind): Record<string, string> | unde
       AWS_ALLOW_HTTP: 'true',
       aws_conditional_put: 'etag',
     };
-  if (kind === 'azure') return { azure_storage_account_name: 'devstoreaccount1', azure_storage_account_key: AZURITE_KEY };
+  if (kind === 'azure')
+    return { azure_storage_account_name: 'devstoreaccount1', azure_storage_account_key: AZURITE_KEY };
   return undefined;
 }
 
@@ -33,9 +34,16 @@ export async function deltaRs(args: string[], kind: BackendKind = 'local'): Prom
   return stdout;
 }
 
-export async function deltaRsRows(uri: string, kind: BackendKind = 'local', version?: number): Promise<Record<string, unknown>[]> {
+export async function deltaRsRows(
+  uri: string,
+  kind: BackendKind = 'local',
+  version?: number,
+): Promise<Record<string, unknown>[]> {
   const out = await deltaRs(['read', uri, ...(version === undefined ? [] : [String(version)])], kind);
-  return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  return out
+    .split('\n')
+    .filter(Boolean)
+    .map((l) => JSON.parse(l) as Record<string, unknown>);
 }
 
 export async function deltaRsMeta(uri: string, kind: BackendKind = 'local') {
@@ -44,7 +52,13 @@ export async function deltaRsMeta(uri: string, kind: BackendKind = 'local') {
     files: number;
     partitionColumns: string[];
     schema: { fields: { name: string; type: unknown }[] };
-    history: { version: number; operation: string; readVersion: number | null; isBlindAppend: boolean | null; engineInfo: string | null }[];
+    history: {
+      version: number;
+      operation: string;
+      readVersion: number | null;
+      isBlindAppend: boolean | null;
+      engineInfo: string | null;
+    }[];
   };
 }
 
@@ -52,8 +66,10 @@ export async function deltaRsMeta(uri: string, kind: BackendKind = 'local') {
 export function normalize(v: unknown): unknown {
   if (v === null || v === undefined) return null;
   if (Array.isArray(v)) return v.map(normalize);
-  if (typeof v === 'object') return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, normalize(x)]));
+  if (typeof v === 'object')
+    return Object.fromEntries(Object.entries(v as object).map(([k, x]) => [k, normalize(x)]));
   return String(v);
 }
 
-export const rowSet = (rows: Record<string, unknown>[]): string[] => rows.map((r) => JSON.stringify(normalize(r))).sort();
+export const rowSet = (rows: Record<string, unknown>[]): string[] =>
+  rows.map((r) => JSON.stringify(normalize(r))).sort();

@@ -55,7 +55,11 @@ async function sha256OfStream(r: Readable): Promise<{ hash: string; size: number
   return { hash: h.digest('hex'), size };
 }
 
-async function mapLimit<T>(items: readonly T[], limit: number, fn: (t: T) => Promise<unknown>): Promise<void> {
+async function mapLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<unknown>,
+): Promise<void> {
   let i = 0;
   await Promise.all(
     Array.from({ length: Math.min(limit, items.length) }, async () => {
@@ -101,7 +105,10 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('storage contract: %s', (kind: Backe
   test('missing objects: NOT_FOUND on get/head/getStream; delete is idempotent', async () => {
     await expectCode(store.get('missing/x'), 'NOT_FOUND');
     await expectCode(store.head('missing/x'), 'NOT_FOUND');
-    await expectCode(store.getStream('missing/x').then((s) => sha256OfStream(s)), 'NOT_FOUND');
+    await expectCode(
+      store.getStream('missing/x').then((s) => sha256OfStream(s)),
+      'NOT_FOUND',
+    );
     await store.delete('missing/x');
     await store.put('del/a', 'a');
     await store.put('del/b', 'b');
