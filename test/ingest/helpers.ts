@@ -1,5 +1,9 @@
 /** Shared pieces of the ingestion tests: raw log files, a worker on the dev server, table reads. */
+import { writeFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { gzipSync } from 'node:zlib';
+import { parseConfig } from '../../config/load';
+import type { Config } from '../../config/schema';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { bundleWorkflowCode } from '@temporalio/worker';
@@ -86,4 +90,27 @@ export async function snapshot(store: ObjectStore) {
 export function sourceKeys(rows: Record<string, unknown>[]): { unique: number; total: number } {
   const keys = new Set(rows.map((r) => `${r._source_file}#${r._source_line}`));
   return { unique: keys.size, total: rows.length };
+}
+
+/**
+ * A one-region deployment config on a local test location (raw files under /raw, table under /table),
+ * written as YAML the way an operator would, for tests that drive the CLI.
+ */
+export function writeLocalRegionConfig(
+  locUrl: string,
+  region: string,
+  extra: { taskQueue?: string; ingest: string },
+): { file: string; config: Config } {
+  const yaml = `
+temporal: { address: "${requireService('temporal').endpoint}" }
+regions:
+  - name: ${region}
+    cloud: local
+    raw: ${locUrl}/raw
+    table: ${locUrl}/table
+${extra.taskQueue ? `    taskQueue: ${extra.taskQueue}\n` : ''}    ingest: ${extra.ingest}
+`;
+  const file = path.join(new URL(locUrl).pathname, 'tributary.yaml');
+  writeFileSync(file, yaml);
+  return { file, config: parseConfig(yaml, file) };
 }

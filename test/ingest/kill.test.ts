@@ -4,18 +4,15 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ingestTargetOf, regionOf } from '../../config/targets';
-import { parseConfig } from '../../config/load';
 import { openStore } from '../../lake/storage/open';
 import { workflowIds } from '../../workers/queues';
 import type { IngestRunSummary } from '../../workflows/ingest';
-import { requireService } from '../harness/env';
 import { PROJECT_ROOT } from '../harness/services';
 import { createTestLocation } from '../harness/stores';
-import { sourceKeys, tableRows, temporal, writeRawFiles } from './helpers';
+import { sourceKeys, tableRows, temporal, writeLocalRegionConfig, writeRawFiles } from './helpers';
 
 const KILLS = 20;
 jest.setTimeout(600_000);
@@ -25,19 +22,11 @@ test(`SIGKILL the worker ${KILLS} times mid-ingestion: every line exactly once`,
   const raw = await openStore(`${loc.url}/raw`);
   const lines = await writeRawFiles(raw, 400, 20);
   const region = `kill-${randomUUID().slice(0, 6)}`;
-  const yaml = `
-temporal: { address: "${requireService('temporal').endpoint}" }
-regions:
-  - name: ${region}
-    cloud: local
-    raw: ${loc.url}/raw
-    table: ${loc.url}/table
-    taskQueue: ${region}
-    ingest: { maxFilesPerBatch: 2 }
-`;
-  const cfgFile = path.join(new URL(loc.url).pathname, 'tributary.yaml');
-  writeFileSync(cfgFile, yaml);
-  const r = regionOf(parseConfig(yaml), region);
+  const { file: cfgFile, config } = writeLocalRegionConfig(loc.url, region, {
+    taskQueue: region,
+    ingest: '{ maxFilesPerBatch: 2 }',
+  });
+  const r = regionOf(config, region);
 
   let child: ChildProcess | undefined;
   const startWorker = () => {

@@ -5,19 +5,23 @@
  */
 import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { parseConfig } from '../../config/load';
 import { regionOf, storeOptionsOf, taskQueueOf } from '../../config/targets';
 import { openStore } from '../../lake/storage/open';
 import { createRegionWorker } from '../../workers/region-worker';
 import { ingestScheduleId } from '../../workers/schedules';
-import { requireService } from '../harness/env';
 import { PROJECT_ROOT } from '../harness/services';
 import { createTestLocation } from '../harness/stores';
-import { logLines, tableRows, temporal, workflowBundle, writeRawFiles } from './helpers';
+import {
+  logLines,
+  tableRows,
+  temporal,
+  workflowBundle,
+  writeLocalRegionConfig,
+  writeRawFiles,
+} from './helpers';
 
 const run = promisify(execFile);
 const cli = (...args: string[]) =>
@@ -29,18 +33,9 @@ test('schedules apply + trigger, ingest run, ingest status', async () => {
   const raw = await openStore(`${loc.url}/raw`);
   const lines = await writeRawFiles(raw, 6, 20);
   const region = `sched-${randomUUID().slice(0, 6)}`;
-  const yaml = `
-temporal: { address: "${requireService('temporal').endpoint}" }
-regions:
-  - name: ${region}
-    cloud: local
-    raw: ${loc.url}/raw
-    table: ${loc.url}/table
-    ingest: { maxFilesPerBatch: 4, schedule: { every: 1h } }
-`;
-  const cfgFile = path.join(new URL(loc.url).pathname, 'tributary.yaml');
-  writeFileSync(cfgFile, yaml);
-  const config = parseConfig(yaml);
+  const { file: cfgFile, config } = writeLocalRegionConfig(loc.url, region, {
+    ingest: '{ maxFilesPerBatch: 4, schedule: { every: 1h } }',
+  });
   const r = regionOf(config, region);
   const t = await temporal();
   const w = await createRegionWorker({
