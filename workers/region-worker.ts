@@ -4,6 +4,7 @@
  */
 import type { NativeConnection } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health';
+import { createEgressActivities } from '../activities/egress';
 import { createIngestActivities } from '../activities/ingest';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { type StoreOptions, openStore } from '../lake/storage/open';
@@ -25,7 +26,7 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
 
 export function tributaryActivities(options: StoreOptions) {
   const open = storeOpener(options);
-  return { ...createHealthActivities({}), ...createIngestActivities({ open }) };
+  return { ...createHealthActivities({}), ...createIngestActivities({ open }), ...createEgressActivities({ open }) };
 }
 
 export async function createRegionWorker(opts: {

@@ -1,3 +1,4 @@
 /** Bundle entry: every workflow the workers register. */
 export * from './health';
 export * from './ingest';
+export * from './egress';

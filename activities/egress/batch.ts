@@ -1,0 +1,155 @@
+/**
+ * One egress step: the `add` actions (dataChange = true) of the source commits after the last one central
+ * records for this region, filtered by the egress predicate, appended to central in one commit carrying
+ * txn(egress appId, last source version). A retry or crash at any point re-reads the txn and neither
+ * duplicates nor skips a source commit.
+ */
+import { TributaryError, isTributaryError } from '../../lake/errors';
+import type { AddFile } from '../../lake/delta/actions';
+import { commitKey } from '../../lake/delta/log-path';
+import { readCommit, Snapshot } from '../../lake/delta/snapshot';
+import { dataFileKey } from '../../lake/delta/paths';
+import { loadDeletionVector } from '../../lake/delta/deletion-vectors';
+import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
+import { duckType } from '../../lake/engine/types';
+import { type LocalFile, materialize } from '../../lake/engine/local-files';
+import { fileSelect, relationColumns } from '../../lake/engine/scan';
+import { toDuckDbSql } from '../../lake/predicate';
+import type { ObjectStore } from '../../lake/storage/object-store';
+import { bindPredicate } from '../../lake/table/skipping';
+import {
+  defaultEngine,
+  latestSnapshot,
+  loadSnapshotOrUndefined,
+  writeTable,
+} from '../../lake/table/operations';
+import { type EgressBatchResult, type EgressTarget, egressAppIdFor } from './types';
+
+export interface EgressDeps {
+  open(url: string): Promise<ObjectStore>;
+}
+
+interface Pick {
+  files: AddFile[];
+  skipped: number[];
+}
+
+/** The data-changing adds of source versions from..to, per the change-commit policy. */
+async function pickFiles(source: ObjectStore, from: number, to: number, t: EgressTarget): Promise<Pick> {
+  const pick: Pick = { files: [], skipped: [] };
+  for (let v = from; v <= to; v++) {
+    let actions;
+    try {
+      actions = await readCommit(source, commitKey(v), source.url);
+    } catch (e) {
+      if (isTributaryError(e, 'NOT_FOUND'))
+        throw new TributaryError(
+          'INVALID_LOG',
+          `egress ${t.region}: source ${source.url} no longer has commit ${v} (log cleaned up before egress read it); re-seed egress from a snapshot`,
+          { cause: e, retryable: false },
+        );
+      throw e;
+    }
+    const changes = actions.some((a) => 'remove' in a && a.remove.dataChange);
+    if (changes) {
+      if (t.onChangeCommits === 'fail')
+        throw new TributaryError(
+          'BAD_INPUT',
+          `egress ${t.region}: source version ${v} removes data (DELETE/UPDATE/overwrite); egress is append-only. Set onChangeCommits: skip to skip such commits.`,
+          { retryable: false },
+        );
+      pick.skipped.push(v);
+      continue;
+    }
+    for (const a of actions) if ('add' in a && a.add.dataChange) pick.files.push(a.add);
+  }
+  return pick;
+}
+
+export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<EgressBatchResult> {
+  const appId = egressAppIdFor(t.region);
+  const [source, central] = await Promise.all([deps.open(t.source), deps.open(t.central)]);
+  const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
+  const done = centralSnap?.txnVersion(appId) ?? -1;
+  const latest = (await latestSnapshot(source, defaultEngine)).version;
+  const base = {
+    latestSourceVersion: latest,
+    filesRead: 0,
+    rowsEgressed: 0,
+    skippedChangeCommits: [] as number[],
+  };
+  if (done >= latest)
+    return { ...base, sourceVersion: done, centralVersion: centralSnap?.version ?? null, caughtUp: true };
+  const to = Math.min(latest, done + t.maxVersionsPerBatch);
+  const pick = await pickFiles(source, done + 1, to, t);
+  // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
+  const snap = await Snapshot.load(source, defaultEngine, { version: to });
+  let filterSql: string;
+  try {
+    filterSql = toDuckDbSql(bindPredicate(t.filter, snap));
+  } catch (e) {
+    // A filter column the source has never had: every row's value is NULL, so nothing is approved.
+    if (!(isTributaryError(e, 'BAD_INPUT') && /unknown column/.test(e.message))) throw e;
+    filterSql = 'false';
+  }
+  const locals: LocalFile[] = [];
+  try {
+    const result = await withConnection(async (c) => {
+      const selects: string[] = [];
+      for (const add of pick.files) {
+        const local = await materialize(source, dataFileKey(add.path, source.url));
+        locals.push(local);
+        const deleted = add.deletionVector
+          ? (await loadDeletionVector(source, source.url, add.deletionVector)).toSortedArray()
+          : undefined;
+        selects.push(
+          fileSelect(
+            snap,
+            add,
+            local.path,
+            await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
+            deleted,
+          ),
+        );
+      }
+      const empty = `SELECT * FROM (${fileSelectEmpty(snap)}) WHERE false`;
+      return {
+        sql: `(SELECT * FROM (${selects.length ? selects.join(' UNION ALL BY NAME ') : empty}) q WHERE (${filterSql}) IS TRUE)`,
+      };
+    });
+    const w = await writeTable(central, {
+      sourceSql: result.sql,
+      mergeSchema: true,
+      partitionBy: centralSnap
+        ? undefined
+        : snap.partitionColumns.length
+          ? [...snap.partitionColumns]
+          : undefined,
+      txn: { appId, version: to },
+      operation: 'STREAMING UPDATE',
+      operationParameters: {
+        appId,
+        region: t.region,
+        sourceVersions: `${done + 1}..${to}`,
+        skippedChangeCommits: pick.skipped,
+      },
+      namePrefix: `part-${t.region}-v${to}`,
+    });
+    return {
+      ...base,
+      sourceVersion: to,
+      centralVersion: w.version,
+      filesRead: pick.files.length,
+      rowsEgressed: w.addedRows,
+      skippedChangeCommits: pick.skipped,
+      caughtUp: to >= latest,
+    };
+  } finally {
+    for (const l of locals) await l.release();
+  }
+}
+
+/** A relation with the snapshot's logical columns and no rows (for batches whose commits added nothing). */
+function fileSelectEmpty(snap: Snapshot): string {
+  return `SELECT ${snap.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')}`;
+}

@@ -1,0 +1,31 @@
+/** Plain, serialisable inputs and outputs of egress (regional table → central table). */
+export interface EgressTarget {
+  region: string;
+  /** The regional Delta table (read incrementally, like a Delta streaming source). */
+  source: string;
+  /** The central Delta table all regions append to. */
+  central: string;
+  /** Rows pass when this predicate is TRUE (NULL is not approved). */
+  filter: string;
+  /**
+   * Source commits that remove data (DELETE, overwrite): 'skip' them entirely (Delta's skipChangeCommits)
+   * or 'fail' clearly. Never silently half-handled.
+   */
+  onChangeCommits: 'skip' | 'fail';
+  /** Source versions per central commit. */
+  maxVersionsPerBatch: number;
+}
+
+export interface EgressBatchResult {
+  /** Last source version now reflected in central (-1: none yet). */
+  sourceVersion: number;
+  /** Latest source version seen. */
+  latestSourceVersion: number;
+  centralVersion: number | null;
+  filesRead: number;
+  rowsEgressed: number;
+  skippedChangeCommits: number[];
+  caughtUp: boolean;
+}
+
+export const egressAppIdFor = (region: string): string => `tributary-egress-${region}`;
