@@ -14,7 +14,7 @@ import os
 import sys
 
 import pyarrow as pa
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
 
 def opts():
@@ -70,7 +70,9 @@ def main():
         writer, count = sys.argv[3], int(sys.argv[4])
         for i in range(count):
             t = pa.table({"writer": pa.array([writer]), "seq": pa.array([i], pa.int64())})
-            write_deltalake(uri, t, mode="append", storage_options=so)
+            # delta-rs gives up after 15 commit attempts by default (delta-rs#1595); under the contention of this
+            # test on a slow emulator that is too few, so it gets a budget like ours.
+            write_deltalake(uri, t, mode="append", storage_options=so, commit_properties=CommitProperties(max_commit_retries=200))
     else:
         raise SystemExit(f"unknown command {cmd}")
 
