@@ -3,7 +3,10 @@ import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@tempo
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
-import { ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
+import { egressTargetOf, ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
+import { egressAppIdFor } from '../activities/egress/types';
+import { commitTimestamps } from '../lake/delta/snapshot';
+import type { EgressRunSummary } from '../workflows/egress';
 import { appIdFor } from '../activities/ingest/types';
 import { loadKnownFiles } from '../activities/ingest/file-state';
 import { TributaryError } from '../lake/errors';
@@ -182,5 +185,78 @@ export function registerPipelineCommands(program: Command): void {
           `  batch ${b.batch} @v${b.version} ${b.at}: lines ${b.lines} = rows ${b.rows} + quarantined ${b.quarantined} (rescued ${b.rescued})\n`,
         );
       }
+    });
+
+  const egress = program
+    .command('egress')
+    .description('approved rows from regional tables into the central table');
+  egress
+    .command('run')
+    .description('egress one region now and follow it')
+    .requiredOption('--region <name>', 'region')
+    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--json', 'print the summary as JSON')
+    .action(async (o: { region: string; config: string; json?: boolean }) => {
+      const config = loadConfig(o.config);
+      const r = regionOf(config, o.region);
+      const target = egressTargetOf(config, r);
+      const c = await client(config);
+      try {
+        const workflowId = workflowIds.egress(r.name, 'central');
+        let handle;
+        try {
+          handle = await c.client.workflow.start('egressRegionWorkflow', {
+            taskQueue: taskQueueOf(r),
+            workflowId,
+            args: [{ target }],
+          });
+        } catch (e) {
+          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+          process.stderr.write(`an egress of ${r.name} is already running (${workflowId}); following it\n`);
+          handle = c.client.workflow.getHandle(workflowId);
+        }
+        const s = (await handle.result()) as EgressRunSummary;
+        process.stdout.write(
+          o.json
+            ? `${JSON.stringify(s)}\n`
+            : `[${r.name}] egressed ${s.rows} rows; source v${s.sourceVersion} of ${s.latestSourceVersion}\n`,
+        );
+      } finally {
+        await c.close();
+      }
+    });
+
+  egress
+    .command('status')
+    .description('per region: last source version in central, lag in versions and seconds')
+    .option('--region <name>', 'only this region')
+    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--json', 'JSON output')
+    .action(async (o: { region?: string; config: string; json?: boolean }) => {
+      const config = loadConfig(o.config);
+      const opts = storeOptionsOf(config);
+      const regions = o.region ? [regionOf(config, o.region)] : config.regions;
+      const central = await openStore(egressTargetOf(config, regions[0]!).central, opts);
+      const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
+      const out = [];
+      for (const r of regions) {
+        const source = await openStore(r.table, opts);
+        const times = await commitTimestamps(source).catch(() => []);
+        const latest = times.length ? times[times.length - 1]!.version : -1;
+        const done = centralSnap?.txnVersion(egressAppIdFor(r.name)) ?? -1;
+        const firstPending = times.find((t) => t.version > done);
+        out.push({
+          region: r.name,
+          processedSourceVersion: done,
+          latestSourceVersion: latest,
+          lagVersions: Math.max(0, latest - done),
+          lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
+        });
+      }
+      if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      for (const x of out)
+        process.stdout.write(
+          `${x.region}: source v${x.processedSourceVersion} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
+        );
     });
 }

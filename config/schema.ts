@@ -85,6 +85,9 @@ export const Config = z
         table: storeUrl,
         /** Egress filter, in the predicate language; NULL is not approved. */
         filter: predicate.default('egress_approved = true'),
+        /** Source commits that remove data: 'fail' (Delta streaming's default) or 'skip' (skipChangeCommits). */
+        onChangeCommits: z.enum(['fail', 'skip']).default('fail'),
+        maxVersionsPerBatch: z.number().int().positive().default(100),
         schedule: ScheduleConfig.prefault({}),
       })
       .optional(),

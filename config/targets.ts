@@ -1,4 +1,5 @@
 /** Config → the plain inputs workflows carry, and store options for workers. */
+import type { EgressTarget } from '../activities/egress/types';
 import type { IngestTarget } from '../activities/ingest/types';
 import { TributaryError } from '../lake/errors';
 import type { StoreOptions } from '../lake/storage/open';
@@ -44,4 +45,20 @@ export function storeOptionsOf(config: Config, env: NodeJS.ProcessEnv = process.
   const gcs = env.TRIBUTARY_GCS_ENDPOINT ?? config.storage.gcs?.endpoint;
   if (gcs) o.gcs = { endpoint: gcs };
   return o;
+}
+
+export function egressTargetOf(config: Config, r: RegionConfig): EgressTarget {
+  if (!config.central)
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      'config has no central table: add central: { table: … } to egress',
+    );
+  return {
+    region: r.name,
+    source: r.table,
+    central: config.central.table,
+    filter: config.central.filter,
+    onChangeCommits: config.central.onChangeCommits,
+    maxVersionsPerBatch: config.central.maxVersionsPerBatch,
+  };
 }

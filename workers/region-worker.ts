@@ -26,7 +26,11 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
 
 export function tributaryActivities(options: StoreOptions) {
   const open = storeOpener(options);
-  return { ...createHealthActivities({}), ...createIngestActivities({ open }), ...createEgressActivities({ open }) };
+  return {
+    ...createHealthActivities({}),
+    ...createIngestActivities({ open }),
+    ...createEgressActivities({ open }),
+  };
 }
 
 export async function createRegionWorker(opts: {

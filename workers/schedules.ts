@@ -8,11 +8,12 @@ import {
   ScheduleOverlapPolicy,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { ingestTargetOf, taskQueueOf } from '../config/targets';
+import { egressTargetOf, ingestTargetOf, taskQueueOf } from '../config/targets';
 import { type Config, type RegionConfig, parseDurationMs } from '../config/schema';
 import { workflowIds } from './queues';
 
 export const ingestScheduleId = (region: string) => `ingest-${region}`;
+export const egressScheduleId = (region: string) => `egress-${region}`;
 
 export function ingestScheduleOptions(r: RegionConfig): ScheduleOptions {
   return {
@@ -33,6 +34,23 @@ export function ingestScheduleOptions(r: RegionConfig): ScheduleOptions {
   };
 }
 
+export function egressScheduleOptions(config: Config, r: RegionConfig): ScheduleOptions {
+  const sched = config.central!.schedule;
+  return {
+    scheduleId: egressScheduleId(r.name),
+    spec: { intervals: [{ every: parseDurationMs(sched.every) }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'egressRegionWorkflow',
+      taskQueue: taskQueueOf(r),
+      workflowId: workflowIds.egress(r.name, 'central'),
+      args: [{ target: egressTargetOf(config, r) }],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: parseDurationMs(sched.catchupWindow) },
+    state: { paused: sched.paused, note: 'managed by tributary schedules apply' },
+  };
+}
+
 export interface ApplyResult {
   created: string[];
   updated: string[];
@@ -40,8 +58,11 @@ export interface ApplyResult {
 
 export async function applySchedules(client: Client, config: Config): Promise<ApplyResult> {
   const res: ApplyResult = { created: [], updated: [] };
-  for (const r of config.regions) {
-    const opts = ingestScheduleOptions(r);
+  const all = config.regions.flatMap((r) => [
+    ingestScheduleOptions(r),
+    ...(config.central ? [egressScheduleOptions(config, r)] : []),
+  ]);
+  for (const opts of all) {
     const handle = client.schedule.getHandle(opts.scheduleId);
     try {
       await handle.describe();
@@ -50,7 +71,7 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
         spec: opts.spec,
         action: opts.action,
         policies: { ...prev.policies, ...opts.policies },
-        state: { ...prev.state, paused: r.ingest.schedule.paused },
+        state: { ...prev.state, paused: opts.state?.paused ?? false },
       }));
       res.updated.push(opts.scheduleId);
     } catch (e) {

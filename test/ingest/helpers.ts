@@ -99,7 +99,7 @@ export function sourceKeys(rows: Record<string, unknown>[]): { unique: number; t
 export function writeLocalRegionConfig(
   locUrl: string,
   region: string,
-  extra: { taskQueue?: string; ingest: string },
+  extra: { taskQueue?: string; ingest: string; central?: string },
 ): { file: string; config: Config } {
   const yaml = `
 temporal: { address: "${requireService('temporal').endpoint}" }
@@ -109,7 +109,7 @@ regions:
     raw: ${locUrl}/raw
     table: ${locUrl}/table
 ${extra.taskQueue ? `    taskQueue: ${extra.taskQueue}\n` : ''}    ingest: ${extra.ingest}
-`;
+${extra.central ? `central: ${extra.central}\n` : ''}`;
   const file = path.join(new URL(locUrl).pathname, 'tributary.yaml');
   writeFileSync(file, yaml);
   return { file, config: parseConfig(yaml, file) };
