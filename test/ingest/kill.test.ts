@@ -12,6 +12,7 @@ import { workflowIds } from '../../workers/queues';
 import type { IngestRunSummary } from '../../workflows/ingest';
 import { PROJECT_ROOT } from '../harness/services';
 import { createTestLocation } from '../harness/stores';
+import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/operations';
 import { sourceKeys, tableRows, temporal, writeLocalRegionConfig, writeRawFiles } from './helpers';
 
 const KILLS = 20;
@@ -49,9 +50,15 @@ test(`SIGKILL the worker ${KILLS} times mid-ingestion: every line exactly once`,
     let progressAtKills = 0;
     const table = await openStore(r.table);
     // Kill at random moments while the workflow runs, until 20 kills have landed with the table part-way.
-    while (progressAtKills < KILLS && (await handle.describe()).status.name === 'RUNNING') {
-      await sleep(2000 + Math.random() * 2000); // the worker needs ~2 s to bundle workflows and start polling
-      const before = (await tableRows(table)).length;
+    const committed = async () => (await loadSnapshotOrUndefined(table, defaultEngine))?.numRecords ?? 0;
+    const running = async () => (await handle.describe()).status.name === 'RUNNING';
+    while (progressAtKills < KILLS && (await running())) {
+      // Wait until this worker has committed something (it needs a moment to bundle workflows and poll),
+      // then kill it at a random moment while it works: every kill lands mid-ingestion.
+      const start = await committed();
+      for (let i = 0; i < 600 && (await committed()) === start && (await running()); i++) await sleep(100);
+      await sleep(Math.random() * 1500);
+      const before = await committed();
       child!.kill('SIGKILL');
       await new Promise((res) => child!.once('exit', res));
       kills++;
