@@ -2,15 +2,18 @@
  * Shared bench plumbing: knobs from env, timing with median, the emulators started for the run, and
  * ratio lines. Benches print results; they never assert on timing (that belongs nowhere in jest).
  */
+import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { createInterface } from 'node:readline';
 import { ENDPOINTS_ENV } from '../test/harness/env';
 import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from '../test/harness/services';
 
 /** Scratch space for bench artefacts (git-ignored). */
 export const BENCH_OUT = path.join(PROJECT_ROOT, 'bench', 'out');
 export const PYTHON = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+const DELTARS_BENCH = path.join(__dirname, 'deltars_bench.py');
 
 export const MiB = 1024 * 1024;
 
@@ -115,4 +118,41 @@ export async function startBenchServices(names: readonly ServiceName[]): Promise
         : `  ${s.name}: ${s.product} at ${s.endpoint} (ready in ${s.startupMs} ms)`,
     );
   return { services, stop };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// delta-rs side (bench:delta, bench:ingest)
+
+export type DeltaRsReply = Record<string, unknown> & { ms: number };
+
+/** bench/deltars_bench.py as a long-lived worker: one JSON request/reply per line. */
+export class DeltaRs {
+  private readonly child: ChildProcessWithoutNullStreams;
+  private readonly replies: AsyncIterator<string>;
+  private stderr = '';
+
+  constructor() {
+    this.child = spawn(PYTHON, [DELTARS_BENCH], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stderr.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-4000)));
+    this.child.on('error', () => {});
+    process.once('exit', () => this.child.kill('SIGKILL'));
+    this.replies = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
+  }
+
+  async call(req: Record<string, unknown>): Promise<DeltaRsReply> {
+    this.child.stdin.write(`${JSON.stringify(req)}\n`);
+    const next = await this.replies.next();
+    if (next.done)
+      throw new Error(`deltars_bench.py exited (code ${this.child.exitCode}): ${this.stderr.trim()}`);
+    const res = JSON.parse(next.value) as DeltaRsReply & { error?: string };
+    if (res.error) throw new Error(`delta-rs ${String(req.op)} failed: ${res.error}`);
+    return res;
+  }
+
+  async close(): Promise<void> {
+    if (this.child.exitCode !== null) return;
+    const exited = new Promise((r) => this.child.once('exit', r));
+    this.child.stdin.end();
+    await exited;
+  }
 }

@@ -14,11 +14,9 @@
  * Tables are built under bench/out/ (git-ignored) and removed after use; the generated Parquet file is kept
  * there and reused by later runs with the same BENCH_ROWS.
  */
-import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { createInterface } from 'node:readline';
 import type { Action, AddFile } from '../lake/delta/actions';
 import { serializeCommit } from '../lake/delta/actions';
 import { writeCheckpoint } from '../lake/delta/checkpoint';
@@ -30,7 +28,7 @@ import { duckdbParquetActions } from '../lake/engine/checkpoint-io';
 import { sqlString, withConnection } from '../lake/engine/duckdb';
 import { openStore } from '../lake/storage/open';
 import { writeTable } from '../lake/table/operations';
-import { BENCH_OUT, MiB, PYTHON, fmt, knob, median, ratio, rounds, timeMs } from './common';
+import { BENCH_OUT, DeltaRs, MiB, PYTHON, fmt, knob, median, ratio, rounds, timeMs } from './common';
 
 const COMMITS = knob('BENCH_COMMITS', 10_000);
 const TT_VERSION = knob('BENCH_TT_VERSION', Math.floor(COMMITS / 2));
@@ -39,7 +37,6 @@ const ROWS = knob('BENCH_ROWS', 2_000_000);
 const APPEND_REPS = knob('BENCH_REPS', 3);
 const PARTS = (process.env.BENCH_PARTS ?? 'load,append').split(',');
 const CHECKPOINT_EVERY = 10;
-const DELTARS_BENCH = path.join(__dirname, 'deltars_bench.py');
 
 const engine: DeltaEngine = { parquet: duckdbParquetActions };
 
@@ -69,43 +66,6 @@ const LOG_SCHEMA: StructType = {
     { name: 'egress_approved', type: 'boolean', nullable: true, metadata: {} },
   ],
 };
-
-// ---------------------------------------------------------------------------------------------------------
-// delta-rs side
-
-type Reply = Record<string, unknown> & { ms: number };
-
-/** bench/deltars_bench.py as a long-lived worker: one JSON request/reply per line. */
-class DeltaRs {
-  private readonly child: ChildProcessWithoutNullStreams;
-  private readonly replies: AsyncIterator<string>;
-  private stderr = '';
-
-  constructor() {
-    this.child = spawn(PYTHON, [DELTARS_BENCH], { stdio: ['pipe', 'pipe', 'pipe'] });
-    this.child.stderr.on('data', (d) => (this.stderr = (this.stderr + String(d)).slice(-4000)));
-    this.child.on('error', () => {});
-    process.once('exit', () => this.child.kill('SIGKILL'));
-    this.replies = createInterface({ input: this.child.stdout })[Symbol.asyncIterator]();
-  }
-
-  async call(req: Record<string, unknown>): Promise<Reply> {
-    this.child.stdin.write(`${JSON.stringify(req)}\n`);
-    const next = await this.replies.next();
-    if (next.done)
-      throw new Error(`deltars_bench.py exited (code ${this.child.exitCode}): ${this.stderr.trim()}`);
-    const res = JSON.parse(next.value) as Reply & { error?: string };
-    if (res.error) throw new Error(`delta-rs ${String(req.op)} failed: ${res.error}`);
-    return res;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null) return;
-    const exited = new Promise((r) => this.child.once('exit', r));
-    this.child.stdin.end();
-    await exited;
-  }
-}
 
 // ---------------------------------------------------------------------------------------------------------
 // a. Snapshot load

@@ -12,6 +12,12 @@ Node side interleave delta-rs runs with its own. Each request times itself; time
       codec sets WriterProperties(compression=...), null keeps delta-rs's default (snappy)
       -> {"ms" (read + write), "read_ms", "write_ms", "rows", "arrow_bytes"}
   {"op": "files", "uri": ...} -> {"files", "bytes"} from get_add_actions
+  {"op": "ingest_json", "uri": ..., "files": [...], "codec": null | "ZSTD"}   (bench/ingest.ts)
+      pyarrow.json.read_json of each JSON Lines file (.gz decompressed by pyarrow), concat_tables with
+      permissive type promotion (files may differ in their occasional fields), then one
+      write_deltalake(uri, table, mode="append") to a new table
+      -> {"ms" (read + write), "read_ms", "write_ms", "rows", "arrow_bytes", "files_written", "rows_written", "bytes_written"}
+  {"op": "versions"} -> {"pyarrow", "deltalake", "python"} (also imports everything, out of any timing)
 
 Run with /work/main/.venv/bin/python.
 """
@@ -20,7 +26,10 @@ import os
 import sys
 import time
 
+import pyarrow as pa
+import pyarrow.json as pj
 import pyarrow.parquet as pq
+import deltalake
 from deltalake import DeltaTable, WriterProperties, write_deltalake
 
 
@@ -54,7 +63,35 @@ def files(req):
     return {"files": adds.num_rows, "bytes": sum(adds.column("size_bytes").to_pylist())}
 
 
-OPS = {"load": load, "append": append, "files": files}
+def ingest_json(req):
+    codec = req.get("codec")
+    props = WriterProperties(compression=codec) if codec else None
+    t0 = time.perf_counter()
+    tables = [pj.read_json(f) for f in req["files"]]
+    tbl = pa.concat_tables(tables, promote_options="permissive") if len(tables) > 1 else tables[0]
+    read_ms = ms_since(t0)
+    t1 = time.perf_counter()
+    write_deltalake(req["uri"], tbl, mode="append", writer_properties=props)
+    write_ms = ms_since(t1)
+    adds = DeltaTable(req["uri"]).get_add_actions(flatten=True)
+    return {
+        "ms": read_ms + write_ms,
+        "read_ms": read_ms,
+        "write_ms": write_ms,
+        "rows": tbl.num_rows,
+        "arrow_bytes": tbl.nbytes,
+        "files_written": adds.num_rows,
+        "rows_written": sum(adds.column("num_records").to_pylist()),
+        "bytes_written": sum(adds.column("size_bytes").to_pylist()),
+        "schema": [f"{f.name}: {f.type}" for f in tbl.schema],
+    }
+
+
+def versions(_req):
+    return {"pyarrow": pa.__version__, "deltalake": deltalake.__version__, "python": sys.version.split()[0]}
+
+
+OPS = {"load": load, "append": append, "files": files, "ingest_json": ingest_json, "versions": versions}
 
 
 def main():

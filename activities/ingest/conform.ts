@@ -42,6 +42,27 @@ export function inferType(v: JsonValue): DataType | undefined {
   return { type: 'struct', fields };
 }
 
+/**
+ * name → first field of that name (what `fields.find` gives), per struct type, kept in step as fields are
+ * pushed; rebuilt if the field list changed length behind its back.
+ */
+interface FieldIndex {
+  /** fields.length when last synced. */
+  n: number;
+  map: Map<string, StructField>;
+}
+const indexes = new WeakMap<StructType, FieldIndex>();
+function fieldIndex(st: StructType): FieldIndex {
+  let ix = indexes.get(st);
+  if (!ix || ix.n !== st.fields.length) {
+    const map = new Map<string, StructField>();
+    for (const f of st.fields) if (!map.has(f.name)) map.set(f.name, f);
+    ix = { n: st.fields.length, map };
+    indexes.set(st, ix);
+  }
+  return ix;
+}
+
 const MISFIT = Symbol('misfit');
 type Fitted = JsonValue | typeof MISFIT;
 
@@ -66,12 +87,14 @@ export class Conformer {
 
   private conformStruct(rec: Obj, st: StructType, rescued: Obj, prefix: string): Obj {
     const out: Obj = {};
-    for (const [k, v] of Object.entries(rec)) {
+    const byName = fieldIndex(st);
+    for (const k of Object.keys(rec)) {
+      const v = rec[k] as JsonValue;
       if (!prefix && this.reserved.has(k)) {
         rescued[k] = v; // a source field named like one of our metadata columns is kept, not overwritten
         continue;
       }
-      let f = st.fields.find((x) => x.name === k);
+      let f = byName.map.get(k);
       if (!f) {
         if (st.fields.some((x) => x.name.toLowerCase() === k.toLowerCase())) {
           rescued[k] = v; // differs only in case from a column (Auto Loader rescues these too)
@@ -81,6 +104,8 @@ export class Conformer {
         if (!t) continue; // null: nothing to keep beyond absence
         f = { name: k, type: t, nullable: true, metadata: {} };
         st.fields.push(f);
+        byName.map.set(k, f); // k matched no field, so it is new in the index too
+        byName.n = st.fields.length;
         this.added.push(prefix + k);
       }
       if (isStruct(f.type) && isObj(v)) {

@@ -1,10 +1,13 @@
 /** A buffered, backpressure-aware writer of newline-delimited text to a local staging file. */
 import { createWriteStream, type WriteStream } from 'node:fs';
 
+/** Lines are encoded straight into a buffer of this size, handed to the stream when full. */
+const BUFFER_BYTES = 4 << 20;
+
 export class LineWriter {
   private readonly out: WriteStream;
-  private buf: string[] = [];
-  private size = 0;
+  private buf: Buffer | undefined;
+  private pos = 0;
   private pending: Promise<void> = Promise.resolve();
   lines = 0;
 
@@ -14,18 +17,29 @@ export class LineWriter {
 
   /** Queue one line; call `drain()` now and then (e.g. per chunk) to respect backpressure. */
   push(line: string): void {
-    this.buf.push(line);
-    this.size += line.length;
     this.lines++;
-    if (this.size > 1 << 20) this.flushBuffer();
+    // UTF-8 takes at most 3 bytes per UTF-16 code unit, so a line always fits in that much room.
+    const room = 3 * line.length + 1;
+    if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
+    if (room > BUFFER_BYTES) {
+      this.write(Buffer.from(`${line}\n`, 'utf8'));
+      return;
+    }
+    this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
+    this.pos += this.buf.write(line, this.pos, 'utf8');
+    this.buf[this.pos++] = 0x0a;
   }
 
   private flushBuffer(): void {
-    if (!this.buf.length) return;
-    const text = this.buf.join('\n') + '\n';
-    this.buf = [];
-    this.size = 0;
-    if (!this.out.write(text)) this.pending = new Promise((r) => this.out.once('drain', r));
+    if (!this.buf || this.pos === 0) return;
+    const chunk = this.buf.subarray(0, this.pos);
+    this.buf = undefined; // the stream keeps `chunk` until written: never reuse it
+    this.pos = 0;
+    this.write(chunk);
+  }
+
+  private write(chunk: Buffer): void {
+    if (!this.out.write(chunk)) this.pending = new Promise((r) => this.out.once('drain', r));
   }
 
   async drain(): Promise<void> {
