@@ -19,7 +19,14 @@ import { LineWriter } from './staging';
 import { type FileReconciliation, type IngestBatchRequest, type IngestBatchResult, appIdFor } from './types';
 
 /** Columns Tributary adds to every row; source fields with these names are rescued, never overwritten. */
-export const METADATA_COLUMNS = ['_rescued_data', '_source_file', '_source_line', '_ingested_at', '_region', '_event_date'] as const;
+export const METADATA_COLUMNS = [
+  '_rescued_data',
+  '_source_file',
+  '_source_line',
+  '_ingested_at',
+  '_region',
+  '_event_date',
+] as const;
 const METADATA_FIELDS: StructType['fields'] = [
   { name: '_rescued_data', type: 'string', nullable: true, metadata: {} },
   { name: '_source_file', type: 'string', nullable: true, metadata: {} },
@@ -35,23 +42,51 @@ export interface BatchDeps {
   progress?(p: { filesDone: number; files: number; bytes: number; rows: number }): void;
 }
 
-const columnsSpec = (s: StructType) => `{${s.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckType(f.type))}`).join(', ')}}`;
+const columnsSpec = (s: StructType) =>
+  `{${s.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckType(f.type))}`).join(', ')}}`;
 
 export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Promise<IngestBatchResult> {
   const t = req.target;
   const appId = appIdFor(t.region);
-  const [raw, table, quarantine] = await Promise.all([deps.open(t.raw), deps.open(t.table), deps.open(t.quarantine)]);
+  const [raw, table, quarantine] = await Promise.all([
+    deps.open(t.raw),
+    deps.open(t.table),
+    deps.open(t.quarantine),
+  ]);
   const manifest = await readManifest(table, appId, req.seq).catch((e: unknown) => {
-    if (isTributaryError(e, 'NOT_FOUND')) throw new TributaryError('BAD_INPUT', `batch ${req.seq} of region ${t.region} has no manifest in ${table.url}; plan it first`, { cause: e });
+    if (isTributaryError(e, 'NOT_FOUND'))
+      throw new TributaryError(
+        'BAD_INPUT',
+        `batch ${req.seq} of region ${t.region} has no manifest in ${table.url}; plan it first`,
+        { cause: e },
+      );
     throw e;
   });
   const snap = await loadSnapshotOrUndefined(table, defaultEngine);
   const done = snap?.txnVersion(appId);
-  const base = { seq: req.seq, files: manifest.files.length, bytes: manifest.files.reduce((n, f) => n + f.size, 0), addedColumns: [] as string[] };
+  const base = {
+    seq: req.seq,
+    files: manifest.files.length,
+    bytes: manifest.files.reduce((n, f) => n + f.size, 0),
+    addedColumns: [] as string[],
+  };
   if (snap && done !== undefined && done >= req.seq)
-    return { ...base, version: snap.version, alreadyCommitted: true, lines: 0, rows: 0, quarantined: 0, rescued: 0 };
+    return {
+      ...base,
+      version: snap.version,
+      alreadyCommitted: true,
+      lines: 0,
+      rows: 0,
+      quarantined: 0,
+      rescued: 0,
+    };
 
-  const userBase: StructType = { type: 'struct', fields: (snap?.schema.fields ?? []).filter((f) => !(METADATA_COLUMNS as readonly string[]).includes(f.name)) };
+  const userBase: StructType = {
+    type: 'struct',
+    fields: (snap?.schema.fields ?? []).filter(
+      (f) => !(METADATA_COLUMNS as readonly string[]).includes(f.name),
+    ),
+  };
   const conformer = new Conformer(userBase, new Set(METADATA_COLUMNS));
   const rowsOut = new LineWriter((await stageOutput('.jsonl')).path);
   const quarOut = new LineWriter((await stageOutput('.jsonl')).path);
@@ -59,9 +94,26 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
   try {
     let rows = 0;
     for (const [i, f] of manifest.files.entries()) {
-      const r: FileReconciliation = { key: f.key, size: f.size, etag: f.etag, lines: 0, rows: 0, quarantined: 0, rescued: 0, blank: 0 };
+      const r: FileReconciliation = {
+        key: f.key,
+        size: f.size,
+        etag: f.etag,
+        lines: 0,
+        rows: 0,
+        quarantined: 0,
+        rescued: 0,
+        blank: 0,
+      };
       const q = (e: QuarantineEntry) =>
-        quarOut.push(JSON.stringify({ source_file: f.key, line: e.line, byte_offset: e.byteOffset, reason: e.reason, raw_base64: e.raw.toString('base64') }));
+        quarOut.push(
+          JSON.stringify({
+            source_file: f.key,
+            line: e.line,
+            byte_offset: e.byteOffset,
+            reason: e.reason,
+            raw_base64: e.raw.toString('base64'),
+          }),
+        );
       let body;
       try {
         body = await raw.getStream(f.key);
@@ -74,27 +126,44 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         recon.push(r);
         continue;
       }
-      const stats = await decodeLines(body, { gzip: isGzip(f.key), maxLineBytes: t.maxLineBytes }, {
-        record: (v, line) => {
-          const { row, rescued } = conformer.conform(v);
-          if (rescued) r.rescued++;
-          row._rescued_data = rescued ? stringifyJson(rescued) : null;
-          row._source_file = f.key;
-          row._source_line = line;
-          rowsOut.push(stringifyJson(row));
+      const stats = await decodeLines(
+        body,
+        { gzip: isGzip(f.key), maxLineBytes: t.maxLineBytes },
+        {
+          record: (v, line) => {
+            const { row, rescued } = conformer.conform(v);
+            if (rescued) r.rescued++;
+            row._rescued_data = rescued ? stringifyJson(rescued) : null;
+            row._source_file = f.key;
+            row._source_line = line;
+            rowsOut.push(stringifyJson(row));
+          },
+          quarantine: q,
         },
-        quarantine: q,
-      });
+      );
       await rowsOut.drain();
       await quarOut.drain();
-      Object.assign(r, { lines: stats.lines, rows: stats.records, quarantined: stats.quarantined, blank: stats.blank });
+      Object.assign(r, {
+        lines: stats.lines,
+        rows: stats.records,
+        quarantined: stats.quarantined,
+        blank: stats.blank,
+      });
       rows += stats.records;
       recon.push(r);
       deps.progress?.({ filesDone: i + 1, files: manifest.files.length, bytes: base.bytes, rows });
     }
     await rowsOut.close();
     await quarOut.close();
-    const totals = recon.reduce((a, r) => ({ lines: a.lines + r.lines, rows: a.rows + r.rows, quarantined: a.quarantined + r.quarantined, rescued: a.rescued + r.rescued }), { lines: 0, rows: 0, quarantined: 0, rescued: 0 });
+    const totals = recon.reduce(
+      (a, r) => ({
+        lines: a.lines + r.lines,
+        rows: a.rows + r.rows,
+        quarantined: a.quarantined + r.quarantined,
+        rescued: a.rescued + r.rescued,
+      }),
+      { lines: 0, rows: 0, quarantined: 0, rescued: 0 },
+    );
     const txn = { appId, version: req.seq };
     const now = new Date().toISOString();
 
@@ -113,8 +182,16 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     }
 
     // 2. The rows, with the file reconciliation in the same atomic commit.
-    const staged: StructType = { type: 'struct', fields: [...conformer.schema.fields, ...METADATA_FIELDS.filter((m) => ['_rescued_data', '_source_file', '_source_line'].includes(m.name))] };
-    const eventCol = conformer.schema.fields.find((f) => f.name === t.eventTimeColumn && f.type === 'timestamp');
+    const staged: StructType = {
+      type: 'struct',
+      fields: [
+        ...conformer.schema.fields,
+        ...METADATA_FIELDS.filter((m) => ['_rescued_data', '_source_file', '_source_line'].includes(m.name)),
+      ],
+    };
+    const eventCol = conformer.schema.fields.find(
+      (f) => f.name === t.eventTimeColumn && f.type === 'timestamp',
+    );
     const eventDate = eventCol
       ? `CAST(COALESCE(${sqlIdent(eventCol.name)}, TIMESTAMPTZ ${sqlString(now)}) AS DATE)`
       : `CAST(TIMESTAMPTZ ${sqlString(now)} AS DATE)`;
@@ -132,7 +209,13 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       operationParameters: { appId, batch: req.seq, files: JSON.stringify(recon), ...totals },
       namePrefix: `part-b${req.seq}`,
     });
-    return { ...base, ...totals, version: w.version, alreadyCommitted: w.kind === 'alreadyCommitted', addedColumns: conformer.added };
+    return {
+      ...base,
+      ...totals,
+      version: w.version,
+      alreadyCommitted: w.kind === 'alreadyCommitted',
+      addedColumns: conformer.added,
+    };
   } finally {
     await rowsOut.close().catch(() => {});
     await quarOut.close().catch(() => {});

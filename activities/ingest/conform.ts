@@ -10,7 +10,11 @@ import type { JsonValue } from './lossless-json';
 
 const ISO_TS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
-const INT_RANGE: Record<string, [number, number]> = { byte: [-128, 127], short: [-32768, 32767], integer: [-2147483648, 2147483647] };
+const INT_RANGE: Record<string, [number, number]> = {
+  byte: [-128, 127],
+  short: [-32768, 32767],
+  integer: [-2147483648, 2147483647],
+};
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
 
@@ -32,7 +36,11 @@ export function inferType(v: JsonValue): DataType | undefined {
   }
   if (Array.isArray(v)) {
     const first = v.find((x) => x !== null);
-    return { type: 'array', elementType: (first === undefined ? undefined : inferType(first)) ?? 'string', containsNull: true };
+    return {
+      type: 'array',
+      elementType: (first === undefined ? undefined : inferType(first)) ?? 'string',
+      containsNull: true,
+    };
   }
   const fields: StructField[] = [];
   for (const [k, x] of Object.entries(v)) {
@@ -75,7 +83,10 @@ export class Conformer {
   /** Dotted names of fields added by this batch. */
   readonly added: string[] = [];
 
-  constructor(base: StructType, private readonly reserved: ReadonlySet<string>) {
+  constructor(
+    base: StructType,
+    private readonly reserved: ReadonlySet<string>,
+  ) {
     this.schema = structuredClone(base);
   }
 
@@ -144,7 +155,9 @@ function fit(v: JsonValue, t: DataType): Fitted {
         return typeof v === 'number' ? v : MISFIT;
       case 'timestamp':
       case 'timestamp_ntz':
-        return typeof v === 'string' && ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))) ? v : MISFIT;
+        return typeof v === 'string' && ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T')))
+          ? v
+          : MISFIT;
       case 'date':
         return typeof v === 'string' && ISO_DATE.test(v) && !Number.isNaN(Date.parse(v)) ? v : MISFIT;
       default:

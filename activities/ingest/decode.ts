@@ -36,7 +36,11 @@ const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 export const isGzip = (key: string, head?: Uint8Array): boolean =>
   key.endsWith('.gz') || (head !== undefined && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
 
-export async function decodeLines(body: Readable, opts: { gzip: boolean; maxLineBytes: number }, sink: LineSink): Promise<DecodeStats> {
+export async function decodeLines(
+  body: Readable,
+  opts: { gzip: boolean; maxLineBytes: number },
+  sink: LineSink,
+): Promise<DecodeStats> {
   const stats: DecodeStats = { lines: 0, records: 0, quarantined: 0, blank: 0, bytesIn: 0 };
   let lineNo = 0;
   let offset = 0; // byte offset of the current line's start
@@ -65,12 +69,17 @@ export async function decodeLines(body: Readable, opts: { gzip: boolean; maxLine
     if (buf.length && buf[buf.length - 1] === 0x0d) buf = buf.subarray(0, buf.length - 1);
     const wasOverLong = overLong;
     overLong = false;
-    if (!wasOverLong && (buf.length === 0 || ((buf[0] === 0x20 || buf[0] === 0x09) && buf.every((b) => b === 0x20 || b === 0x09)))) {
+    if (
+      !wasOverLong &&
+      (buf.length === 0 ||
+        ((buf[0] === 0x20 || buf[0] === 0x09) && buf.every((b) => b === 0x20 || b === 0x09)))
+    ) {
       stats.blank++;
       return;
     }
     stats.lines++;
-    if (wasOverLong || fullLen > opts.maxLineBytes) return quarantine(`line of ${fullLen} bytes exceeds the limit of ${opts.maxLineBytes}`, buf, start);
+    if (wasOverLong || fullLen > opts.maxLineBytes)
+      return quarantine(`line of ${fullLen} bytes exceeds the limit of ${opts.maxLineBytes}`, buf, start);
     if (!isUtf8(buf)) return quarantine('invalid UTF-8', buf, start);
     let v: JsonValue;
     try {
@@ -78,7 +87,8 @@ export async function decodeLines(body: Readable, opts: { gzip: boolean; maxLine
     } catch (e) {
       return quarantine(`invalid JSON: ${(e as Error).message}`, buf, start);
     }
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return quarantine('not a JSON object', buf, start);
+    if (v === null || typeof v !== 'object' || Array.isArray(v))
+      return quarantine('not a JSON object', buf, start);
     stats.records++;
     sink.record(v, lineNo);
   };
@@ -113,7 +123,11 @@ export async function decodeLines(body: Readable, opts: { gzip: boolean; maxLine
     stats.lines++;
     parts = [];
     partLen = 0;
-    quarantine(`unreadable gzip tail (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); partial line bytes kept`, raw, offset);
+    quarantine(
+      `unreadable gzip tail (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); partial line bytes kept`,
+      raw,
+      offset,
+    );
     return stats;
   }
   if (partLen > 0) finishLine(Buffer.alloc(0), false);

@@ -29,7 +29,11 @@ async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
   try {
     return JSON.parse(text) as T;
   } catch (e) {
-    throw new TributaryError('INVALID_LOG', `ingest state file ${store.url}/${key} is corrupt: ${(e as Error).message}`, { cause: e });
+    throw new TributaryError(
+      'INVALID_LOG',
+      `ingest state file ${store.url}/${key} is corrupt: ${(e as Error).message}`,
+      { cause: e },
+    );
   }
 }
 
@@ -65,11 +69,21 @@ export async function loadKnownFiles(store: ObjectStore, appId: string): Promise
   const later = manifests.filter((s) => s > compactedThrough).sort((a, b) => a - b);
   const read = await Promise.all(later.map((s) => readManifest(store, appId, s)));
   for (const m of read) for (const f of m.files) files.set(f.key, f.etag);
-  return { files, maxSeq: Math.max(compactedThrough, ...manifests, -1), sinceCompaction: later, compactedThrough };
+  return {
+    files,
+    maxSeq: Math.max(compactedThrough, ...manifests, -1),
+    sinceCompaction: later,
+    compactedThrough,
+  };
 }
 
 /** Writes the manifest of batch `seq`; if another planner got there first, returns theirs. */
-export async function createManifest(store: ObjectStore, appId: string, seq: number, files: SourceFile[]): Promise<Manifest> {
+export async function createManifest(
+  store: ObjectStore,
+  appId: string,
+  seq: number,
+  files: SourceFile[],
+): Promise<Manifest> {
   const m: Manifest = { seq, createdAt: new Date().toISOString(), files };
   try {
     await store.putIfAbsent(manifestKey(appId, seq), JSON.stringify(m));
@@ -81,14 +95,22 @@ export async function createManifest(store: ObjectStore, appId: string, seq: num
 }
 
 /** Folds committed manifests into one state file once enough have accumulated. */
-export async function maybeCompact(store: ObjectStore, appId: string, known: KnownFiles, committedSeq: number): Promise<boolean> {
+export async function maybeCompact(
+  store: ObjectStore,
+  appId: string,
+  known: KnownFiles,
+  committedSeq: number,
+): Promise<boolean> {
   const done = known.sinceCompaction.filter((s) => s <= committedSeq);
   if (done.length < COMPACT_EVERY) return false;
   const through = Math.max(...done);
   // Only files of manifests ≤ through (pending manifests stay separate).
   const files = new Map<string, string>();
   if (known.compactedThrough >= 0)
-    for (const [k, e] of (await readJson<{ files: [string, string][] }>(store, stateKey(appId, known.compactedThrough))).files) files.set(k, e);
+    for (const [k, e] of (
+      await readJson<{ files: [string, string][] }>(store, stateKey(appId, known.compactedThrough))
+    ).files)
+      files.set(k, e);
   for (const s of done) for (const f of (await readManifest(store, appId, s)).files) files.set(f.key, f.etag);
   try {
     await store.putIfAbsent(stateKey(appId, through), JSON.stringify({ through, files: [...files] }));

@@ -65,7 +65,11 @@ class Parser {
     if (c === '[') return this.array();
     if (c === '"') return this.string();
     if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return this.number();
-    for (const [lit, v] of [['true', true], ['false', false], ['null', null]] as const) {
+    for (const [lit, v] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (this.s.startsWith(lit, this.i)) {
         this.i += lit.length;
         return v;
@@ -78,7 +82,7 @@ class Parser {
     const o: Record<string, JsonValue> = {};
     this.i++;
     this.ws();
-    if (this.s[this.i] === '}') return this.i++, o;
+    if (this.s[this.i] === '}') return (this.i++, o);
     for (;;) {
       this.ws();
       if (this.s[this.i] !== '"') this.fail('expected a string key');
@@ -97,7 +101,7 @@ class Parser {
     const a: JsonValue[] = [];
     this.i++;
     this.ws();
-    if (this.s[this.i] === ']') return this.i++, a;
+    if (this.s[this.i] === ']') return (this.i++, a);
     for (;;) {
       a.push(this.value());
       this.ws();
@@ -160,4 +164,7 @@ function stringifyExact(v: JsonValue): string {
 }
 
 export const hasBigInt = (v: JsonValue): boolean =>
-  typeof v === 'bigint' || (v !== null && typeof v === 'object' && (Array.isArray(v) ? v.some(hasBigInt) : Object.values(v).some(hasBigInt)));
+  typeof v === 'bigint' ||
+  (v !== null &&
+    typeof v === 'object' &&
+    (Array.isArray(v) ? v.some(hasBigInt) : Object.values(v).some(hasBigInt)));

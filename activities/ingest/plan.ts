@@ -11,7 +11,10 @@ import { type PlanRequest, type PlanResult, type SourceFile, appIdFor } from './
 /** Keys under hidden segments (`_…`, `.…`) are not log files (e.g. upload temp files, markers). */
 const isHidden = (key: string) => key.split('/').some((s) => s.startsWith('_') || s.startsWith('.'));
 
-export async function planBatches(deps: { open(url: string): Promise<ObjectStore> }, req: PlanRequest): Promise<PlanResult> {
+export async function planBatches(
+  deps: { open(url: string): Promise<ObjectStore> },
+  req: PlanRequest,
+): Promise<PlanResult> {
   const t = req.target;
   const appId = appIdFor(t.region);
   const [raw, table] = await Promise.all([deps.open(t.raw), deps.open(t.table)]);
@@ -33,7 +36,11 @@ export async function planBatches(deps: { open(url: string): Promise<ObjectStore
   while (i < fresh.length && pending.length < req.maxBatches) {
     const files: SourceFile[] = [];
     let bytes = 0;
-    while (i < fresh.length && files.length < t.maxFilesPerBatch && (files.length === 0 || bytes + fresh[i]!.size <= t.maxBytesPerBatch)) {
+    while (
+      i < fresh.length &&
+      files.length < t.maxFilesPerBatch &&
+      (files.length === 0 || bytes + fresh[i]!.size <= t.maxBytesPerBatch)
+    ) {
       bytes += fresh[i]!.size;
       files.push(fresh[i++]!);
     }
@@ -42,5 +49,10 @@ export async function planBatches(deps: { open(url: string): Promise<ObjectStore
     next++;
   }
   const rest = fresh.slice(i);
-  return { committedSeq, pending, backlogFiles: rest.length, backlogBytes: rest.reduce((n, f) => n + f.size, 0) };
+  return {
+    committedSeq,
+    pending,
+    backlogFiles: rest.length,
+    backlogBytes: rest.reduce((n, f) => n + f.size, 0),
+  };
 }

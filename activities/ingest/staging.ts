@@ -49,6 +49,8 @@ export class LineWriter {
   async close(): Promise<void> {
     this.flushBuffer();
     await this.pending;
-    await new Promise<void>((resolve, reject) => this.out.end((e?: Error | null) => (e ? reject(e) : resolve())));
+    await new Promise<void>((resolve, reject) =>
+      this.out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+    );
   }
 }
