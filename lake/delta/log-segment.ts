@@ -40,7 +40,8 @@ interface Listed {
   checkpoints: Map<number, { keys: string[]; complete: boolean }>;
 }
 
-async function listLog(store: ObjectStore, fromVersion: number): Promise<Listed> {
+/** Lists log files from `fromVersion`; with `untilVersion`, stops at the first file past it (keys sort by version). */
+async function listLog(store: ObjectStore, fromVersion: number, untilVersion?: number): Promise<Listed> {
   const commits = new Map<number, CommitFile>();
   const multi = new Map<string, { files: LogFile[]; parts: number }>();
   const checkpoints = new Map<number, { keys: string[]; complete: boolean }>();
@@ -48,6 +49,7 @@ async function listLog(store: ObjectStore, fromVersion: number): Promise<Listed>
   for await (const m of store.list(`${LOG_DIR}/`, { startAfter })) {
     const f = parseLogKey(m.key);
     if (!f) continue;
+    if (untilVersion !== undefined && f.version > untilVersion) break;
     if (f.kind === 'commit')
       commits.set(f.version, { version: f.version, key: f.key, lastModified: m.lastModified });
     else if (f.kind === 'checkpoint') {
@@ -83,8 +85,8 @@ export async function buildLogSegment(
 ): Promise<LogSegment> {
   const hint = await readLastCheckpoint(store);
   const from = hint && (version === undefined || hint.version <= version) ? hint.version : 0;
-  let listed = await listLog(store, from);
-  if (from > 0 && !listed.checkpoints.has(from)) listed = await listLog(store, 0);
+  let listed = await listLog(store, from, version);
+  if (from > 0 && !listed.checkpoints.has(from)) listed = await listLog(store, 0, version);
   const versions = [...listed.commits.keys(), ...listed.checkpoints.keys()];
   if (versions.length === 0)
     throw new TributaryError('NOT_FOUND', `no Delta table at ${table} (no ${LOG_DIR}/ entries)`);
