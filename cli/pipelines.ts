@@ -1,4 +1,4 @@
-/** `tributary worker`, `tributary schedules apply`, `tributary ingest run|status`. */
+/** `tributary worker`, `tributary schedules apply`, `tributary ingest run|status`, `tributary egress run|status`. */
 import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
@@ -34,6 +34,23 @@ async function client(config: Config): Promise<{ client: Client; close(): Promis
     client: new Client({ connection, namespace: config.temporal.namespace }),
     close: () => connection.close(),
   };
+}
+
+/** Starts a workflow under its business-key id, or follows the run already in progress. */
+async function startOrFollow(
+  client: Client,
+  workflowType: string,
+  taskQueue: string,
+  workflowId: string,
+  input: object,
+) {
+  try {
+    return await client.workflow.start(workflowType, { taskQueue, workflowId, args: [input] });
+  } catch (e) {
+    if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
+    process.stderr.write(`${workflowId} is already running; following it\n`);
+    return client.workflow.getHandle(workflowId);
+  }
 }
 
 const progressLine = (s: IngestRunSummary) =>
@@ -96,20 +113,9 @@ export function registerPipelineCommands(program: Command): void {
       const c = await client(config);
       try {
         const workflowId = workflowIds.ingest(r.name, 'regional');
-        let handle;
-        try {
-          handle = await c.client.workflow.start('ingestRegionWorkflow', {
-            taskQueue: taskQueueOf(r),
-            workflowId,
-            args: [{ target: ingestTargetOf(r) }],
-          });
-        } catch (e) {
-          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-          process.stderr.write(
-            `an ingestion of ${r.name} is already running (${workflowId}); following it\n`,
-          );
-          handle = c.client.workflow.getHandle(workflowId);
-        }
+        const handle = await startOrFollow(c.client, 'ingestRegionWorkflow', taskQueueOf(r), workflowId, {
+          target: ingestTargetOf(r),
+        });
         const t0 = Date.now();
         const timer = setInterval(() => {
           void handle
@@ -203,18 +209,9 @@ export function registerPipelineCommands(program: Command): void {
       const c = await client(config);
       try {
         const workflowId = workflowIds.egress(r.name, 'central');
-        let handle;
-        try {
-          handle = await c.client.workflow.start('egressRegionWorkflow', {
-            taskQueue: taskQueueOf(r),
-            workflowId,
-            args: [{ target }],
-          });
-        } catch (e) {
-          if (!(e instanceof WorkflowExecutionAlreadyStartedError)) throw e;
-          process.stderr.write(`an egress of ${r.name} is already running (${workflowId}); following it\n`);
-          handle = c.client.workflow.getHandle(workflowId);
-        }
+        const handle = await startOrFollow(c.client, 'egressRegionWorkflow', taskQueueOf(r), workflowId, {
+          target,
+        });
         const s = (await handle.result()) as EgressRunSummary;
         process.stdout.write(
           o.json

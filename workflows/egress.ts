@@ -1,24 +1,9 @@
 /** egressRegionWorkflow: egress batches until central reflects the region's latest source version. */
-import {
-  type ActivityOptions,
-  continueAsNew,
-  defineQuery,
-  proxyActivities,
-  setHandler,
-  workflowInfo,
-} from '@temporalio/workflow';
+import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { EgressActivities, EgressTarget } from '../activities/egress';
+import { pipelineIo } from './activity-options';
 
-const io: ActivityOptions = {
-  startToCloseTimeout: '1 hour',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['CONFIG_INVALID', 'AUTH', 'PROTOCOL_UNSUPPORTED', 'BAD_INPUT', 'INVALID_LOG'],
-  },
-};
+const io = pipelineIo('1 hour');
 const { egressBatch } = proxyActivities<EgressActivities>(io);
 
 export interface EgressRegionInput {

@@ -12,18 +12,10 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { IngestActivities, IngestBatchResult, IngestTarget } from '../activities/ingest';
+import { pipelineIo } from './activity-options';
 
-const shortIo: ActivityOptions = {
-  startToCloseTimeout: '10 minutes',
-  heartbeatTimeout: '2 minutes',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: ['CONFIG_INVALID', 'AUTH', 'PROTOCOL_UNSUPPORTED', 'BAD_INPUT', 'INVALID_LOG'],
-  },
-};
-const bulkIo: ActivityOptions = { ...shortIo, startToCloseTimeout: '2 hours' };
+const shortIo = pipelineIo('10 minutes');
+const bulkIo = pipelineIo('2 hours');
 
 export interface IngestRegionInput {
   target: IngestTarget;
