@@ -74,6 +74,19 @@ export function checkDate(text: string): Checked {
   return { ok: true, canonical: dateText(f), micros: toMicros(f) };
 }
 
+/** Date-time fields from a match whose groups 1–7 are year … fraction; fractions beyond µs are truncated. */
+function fieldsOf(m: RegExpExecArray) {
+  return {
+    year: +m[1]!,
+    month: +m[2]!,
+    day: +m[3]!,
+    hour: +(m[4] ?? 0),
+    minute: +(m[5] ?? 0),
+    second: +(m[6] ?? 0),
+    micros: +(m[7] ?? '').padEnd(6, '0').slice(0, 6),
+  };
+}
+
 /**
  * Validates the text of a `TIMESTAMP '…'` literal: `YYYY-MM-DD[( |T)HH:MM:SS[.f{1,6}]]`. Time zone
  * offsets are refused: the literal is a timestamp without time zone.
@@ -90,15 +103,7 @@ export function checkTimestamp(text: string): Checked {
       reason: `TIMESTAMP literal '${text}' is not in the form YYYY-MM-DD HH:MM:SS[.ffffff]${hint}`,
     };
   }
-  const f = {
-    year: +m[1]!,
-    month: +m[2]!,
-    day: +m[3]!,
-    hour: +(m[4] ?? 0),
-    minute: +(m[5] ?? 0),
-    second: +(m[6] ?? 0),
-    micros: +(m[7] ?? '').padEnd(6, '0'),
-  };
+  const f = fieldsOf(m);
   const bad = checkFields(f);
   if (bad) return { ok: false, reason: `TIMESTAMP literal '${text}' is not a valid timestamp: ${bad}` };
   return { ok: true, canonical: timestampText(f), micros: toMicros(f) };
@@ -116,15 +121,7 @@ const ISO_RE =
 export function parseIsoMicros(text: string): bigint | undefined {
   const m = ISO_RE.exec(text.trim());
   if (!m) return undefined;
-  const f = {
-    year: +m[1]!,
-    month: +m[2]!,
-    day: +m[3]!,
-    hour: +(m[4] ?? 0),
-    minute: +(m[5] ?? 0),
-    second: +(m[6] ?? 0),
-    micros: +(m[7] ?? '').padEnd(6, '0').slice(0, 6),
-  };
+  const f = fieldsOf(m);
   if (checkFields(f) !== undefined) return undefined;
   let micros = toMicros(f);
   const zone = m[8];
