@@ -11,7 +11,7 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { IngestActivities, IngestBatchResult, IngestTarget } from '../activities/ingest';
+import type { IngestActivities, IngestBatchResult, IngestCounts, IngestTarget } from '../activities/ingest';
 import { pipelineIo } from './activity-options';
 
 const shortIo = pipelineIo('10 minutes');
@@ -27,14 +27,8 @@ export interface IngestRegionInput {
   carried?: IngestRunSummary;
 }
 
-export interface IngestRunSummary {
+export interface IngestRunSummary extends IngestCounts {
   batches: number;
-  files: number;
-  bytes: number;
-  lines: number;
-  rows: number;
-  quarantined: number;
-  rescued: number;
   lastSeq: number;
   lastVersion: number;
   backlogFiles: number;

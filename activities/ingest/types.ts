@@ -54,17 +54,21 @@ export interface FileReconciliation {
   blank: number;
 }
 
-export interface IngestBatchResult {
-  seq: number;
-  /** Table version holding the batch (its commit, or the one found already holding it). */
-  version: number;
-  alreadyCommitted: boolean;
+/** What a batch (or a run of batches) moved; lines = rows + quarantined. */
+export interface IngestCounts {
   files: number;
   bytes: number;
   lines: number;
   rows: number;
   quarantined: number;
   rescued: number;
+}
+
+export interface IngestBatchResult extends IngestCounts {
+  seq: number;
+  /** Table version holding the batch (its commit, or the one found already holding it). */
+  version: number;
+  alreadyCommitted: boolean;
   addedColumns: string[];
 }
 
