@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { ENDPOINTS_ENV } from '../test/harness/env';
-import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from '../test/harness/services';
+import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from '../deploy/local-services';
 
 /** Scratch space for bench artefacts (git-ignored). */
 export const BENCH_OUT = path.join(PROJECT_ROOT, 'bench', 'out');

@@ -36,7 +36,7 @@ import {
   emulatorOptions,
 } from '../test/harness/stores';
 import { requireService } from '../test/harness/env';
-import type { ServiceName } from '../test/harness/services';
+import type { ServiceName } from '../deploy/local-services';
 import { MiB, fmt, knob, median, ratio, rounds, startBenchServices, timeMs } from './common';
 
 const SIZE_MB = knob('BENCH_MB', 64);
