@@ -77,6 +77,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
     filesRead: 0,
     rowsEgressed: 0,
     skippedChangeCommits: [] as number[],
+    commitAttempts: 0,
   };
   if (done >= latest)
     return { ...base, sourceVersion: done, centralVersion: centralSnap?.version ?? null, caughtUp: true };
@@ -143,6 +144,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       rowsEgressed: w.addedRows,
       skippedChangeCommits: pick.skipped,
       caughtUp: to >= latest,
+      commitAttempts: w.kind === 'committed' ? w.attempts : 0,
     };
   } finally {
     for (const l of locals) await l.release();

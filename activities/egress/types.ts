@@ -26,6 +26,11 @@ export interface EgressBatchResult {
   rowsEgressed: number;
   skippedChangeCommits: number[];
   caughtUp: boolean;
+  /**
+   * Tries of the central commit under optimistic concurrency (1 = no race lost; counted within the last
+   * plan, see writeTable). 0 when nothing was committed by this call (caught up, or the txn had already landed).
+   */
+  commitAttempts: number;
 }
 
 export const egressAppIdFor = (region: string): string => `tributary-egress-${region}`;
