@@ -9,7 +9,7 @@ import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-export const PROJECT_ROOT = path.resolve(__dirname, '..', '..');
+export const PROJECT_ROOT = path.resolve(__dirname, '..');
 const VENV = path.join(PROJECT_ROOT, '.venv');
 
 export type ServiceName = 's3' | 'azure' | 'gcs' | 'temporal';
@@ -288,10 +288,7 @@ export async function startTemporal(
   });
 }
 
-const STARTERS: Record<
-  ServiceName,
-  (logDir: string, opts: StartOptions) => Promise<RunningService>
-> = {
+const STARTERS: Record<ServiceName, (logDir: string, opts: StartOptions) => Promise<RunningService>> = {
   s3: startMoto,
   azure: startAzurite,
   gcs: startFakeGcs,
