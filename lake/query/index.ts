@@ -1,0 +1,351 @@
+/**
+ * SQL over Delta tables by catalog name: `query("SELECT … FROM central.all_logs WHERE …", { catalog, open })`
+ * returns an apache-arrow Table.
+ *
+ * Each query gets its own in-memory DuckDB instance (a sandbox). For every catalog table the SQL names, the
+ * snapshot (current, or as of a version / instant) is loaded, files that cannot hold a row the WHERE clause
+ * keeps are skipped (partition values and min/max/null-count stats; see analyze.ts), the remaining files are
+ * made local (remote objects downloaded in parallel, once per query) and the table becomes a view
+ * `schema.table` — a UNION ALL of one SELECT per file (partition values, column mapping, deletion vectors,
+ * type widening, see lake/engine/scan.ts). Then the sandbox is locked before the user's SQL runs in it:
+ * `allowed_paths` = exactly those data files, `enable_external_access = false` (no other files, no network,
+ * no ATTACH/COPY/extension loading), `lock_configuration = true` (no SET to undo it). The SQL must be a single
+ * SELECT, checked twice: from DuckDB's parse tree before anything is read, and from the prepared statement.
+ */
+import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, StatementType } from '@duckdb/node-api';
+import type { Table } from 'apache-arrow';
+import type { AddFile } from '../delta/actions';
+import { loadDeletionVector } from '../delta/deletion-vectors';
+import type { DeltaEngine } from '../delta/engine';
+import { dataFileKey } from '../delta/paths';
+import { Snapshot } from '../delta/snapshot';
+import { sqlIdent, sqlString } from '../engine/duckdb';
+import { type LocalFile, materialize } from '../engine/local-files';
+import { fileSelect, relationColumns } from '../engine/scan';
+import { duckType } from '../engine/types';
+import { TributaryError } from '../errors';
+import { type Expr, formatPredicate } from '../predicate';
+import type { ObjectStore } from '../storage/object-store';
+import { defaultEngine, latestSnapshot } from '../table/operations';
+import { fileMightMatch } from '../table/skipping';
+import { type Analysis, UnknownTableError, analyzeSql, wherePredicate } from './analyze';
+import { type Columns, toArrowTable } from './arrow';
+
+export { toArrowTable, arrowType } from './arrow';
+export type { Columns } from './arrow';
+
+export type AsOf = { version: number } | { timestamp: Date };
+
+export interface QueryOptions {
+  /** `schema.table` → table URI (names are case-insensitive, as in SQL). */
+  catalog: Readonly<Record<string, string>>;
+  /** Opens a table's store. The caller owns the stores (query() does not close them). */
+  open: (url: string) => Promise<ObjectStore>;
+  /**
+   * Time travel. A timestamp applies to every table in the query (each at its latest version committed at
+   * or before the instant); a version only to queries that name a single table.
+   */
+  asOf?: AsOf;
+  /** Skip files using the WHERE clause (default true). Results are the same either way. */
+  prune?: boolean;
+  /** Parallel downloads of remote data files (default 8). */
+  concurrency?: number;
+  /** DuckDB threads for the query (default TRIBUTARY_DUCKDB_THREADS or 2). */
+  threads?: number;
+  engine?: DeltaEngine;
+}
+
+export interface TableScan {
+  /** Catalog name as resolved (lower case). */
+  name: string;
+  url: string;
+  version: number;
+  filesTotal: number;
+  filesScanned: number;
+  filesSkipped: number;
+  bytesTotal: number;
+  bytesScanned: number;
+  /** The predicate files were skipped by, in the predicate language; absent when none applied. */
+  prunedBy?: string;
+}
+
+export interface QueryStats {
+  tables: TableScan[];
+  filesTotal: number;
+  filesSkipped: number;
+  rows: number;
+  /** Wall time: planning (snapshots, pruning), staging files, running the SQL. */
+  planMs: number;
+  stageMs: number;
+  executeMs: number;
+}
+
+export interface QueryResult extends Columns {
+  stats: QueryStats;
+}
+
+/** Runs a SELECT over catalog tables; the result as an Arrow table. */
+export async function query(sql: string, opts: QueryOptions): Promise<Table> {
+  return toArrowTable(await runQuery(sql, opts));
+}
+
+/** Like query(), with scan statistics (files total / skipped per table, timings). */
+export async function queryWithStats(
+  sql: string,
+  opts: QueryOptions,
+): Promise<{ table: Table; stats: QueryStats }> {
+  const r = await runQuery(sql, opts);
+  return { table: toArrowTable(r), stats: r.stats };
+}
+
+/** What a query would read (tables, versions, pruning), without reading any data file. */
+export async function explainQuery(sql: string, opts: QueryOptions): Promise<TableScan[]> {
+  return withSandbox(opts, async (c) => (await plan(c, sql, opts)).map((p) => p.scan));
+}
+
+/** Runs a SELECT over catalog tables; columns as DuckDB values (see toArrowTable). */
+export async function runQuery(sql: string, opts: QueryOptions): Promise<QueryResult> {
+  return withSandbox(opts, async (c, inst) => {
+    const t0 = Date.now();
+    const plans = await plan(c, sql, opts);
+    const t1 = Date.now();
+    const staged = new Map<string, LocalFile>();
+    try {
+      const views = await stage(inst, plans, staged, opts.concurrency ?? 8);
+      for (const sch of new Set(plans.map((p) => p.schema)))
+        await c.run(`CREATE SCHEMA IF NOT EXISTS ${sqlIdent(sch)}`);
+      for (const [i, p] of plans.entries())
+        await c.run(`CREATE VIEW ${sqlIdent(p.schema)}.${sqlIdent(p.table)} AS ${views[i]}`);
+      await lock(
+        c,
+        [...staged.values()].map((f) => f.path),
+      );
+      const t2 = Date.now();
+      const cols = await execute(c, sql);
+      const t3 = Date.now();
+      const rows = cols.values[0]?.length ?? 0;
+      const scans = plans.map((p) => p.scan);
+      return {
+        ...cols,
+        stats: {
+          tables: scans,
+          filesTotal: scans.reduce((n, s) => n + s.filesTotal, 0),
+          filesSkipped: scans.reduce((n, s) => n + s.filesSkipped, 0),
+          rows,
+          planMs: t1 - t0,
+          stageMs: t2 - t1,
+          executeMs: t3 - t2,
+        },
+      };
+    } finally {
+      await Promise.all([...staged.values()].map((f) => f.release().catch(() => {})));
+    }
+  });
+}
+
+// ---- sandbox ----------------------------------------------------------------------------------------
+
+async function withSandbox<T>(
+  opts: QueryOptions,
+  fn: (c: DuckDBConnection, inst: DuckDBInstance) => Promise<T>,
+): Promise<T> {
+  const threads = opts.threads ?? Math.max(1, Number(process.env.TRIBUTARY_DUCKDB_THREADS ?? 2));
+  const inst = await DuckDBInstance.create(':memory:', {
+    threads: String(threads),
+    autoinstall_known_extensions: 'false',
+    autoload_known_extensions: 'false',
+  });
+  const c = await inst.connect();
+  try {
+    // Instants render in UTC, and TIMESTAMP literals compare with timestamp columns as UTC (as skipping assumes).
+    await c.run(`SET TimeZone = 'UTC'`);
+    return await fn(c, inst);
+  } finally {
+    c.closeSync();
+    inst.closeSync();
+  }
+}
+
+async function lock(c: DuckDBConnection, paths: string[]): Promise<void> {
+  await c.run(`SET allowed_paths = [${paths.map(sqlString).join(', ')}]`);
+  await c.run(`SET enable_external_access = false`);
+  await c.run(`SET lock_configuration = true`);
+}
+
+async function execute(c: DuckDBConnection, sql: string): Promise<Columns> {
+  try {
+    const statements = await c.extractStatements(sql);
+    if (statements.count !== 1)
+      throw new TributaryError('BAD_INPUT', `expected exactly one SQL statement, got ${statements.count}`);
+    const prepared = await statements.prepare(0);
+    if (prepared.statementType !== StatementType.SELECT)
+      throw new TributaryError('BAD_INPUT', 'only SELECT queries are allowed');
+    const r = await prepared.runAndReadAll();
+    return { names: r.columnNames(), types: r.columnTypes(), values: r.getColumns() as DuckDBValue[][] };
+  } catch (e) {
+    if (e instanceof TributaryError) throw e;
+    throw new TributaryError('BAD_INPUT', `query failed: ${(e as Error).message}`, { cause: e });
+  }
+}
+
+// ---- planning -----------------------------------------------------------------------------------
+
+interface TablePlan {
+  schema: string;
+  table: string;
+  store: ObjectStore;
+  snapshot: Snapshot;
+  files: readonly AddFile[];
+  scan: TableScan;
+}
+
+/** Catalog names, lower-cased, each with its URI. */
+function normalizedCatalog(catalog: Readonly<Record<string, string>>): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const [k, v] of Object.entries(catalog)) m.set(k.toLowerCase(), v);
+  return m;
+}
+
+const unknownTable = (name: string, catalog: Map<string, string>) =>
+  new TributaryError(
+    'BAD_INPUT',
+    `unknown table ${name}; the catalog has ${catalog.size ? [...catalog.keys()].sort().join(', ') : 'no tables'}`,
+  );
+
+async function analyze(c: DuckDBConnection, sql: string, catalog: Map<string, string>): Promise<Analysis> {
+  try {
+    return await analyzeSql(c, sql);
+  } catch (e) {
+    if (e instanceof UnknownTableError) throw unknownTable(e.table, catalog);
+    throw e;
+  }
+}
+
+async function plan(c: DuckDBConnection, sql: string, opts: QueryOptions): Promise<TablePlan[]> {
+  const catalog = normalizedCatalog(opts.catalog);
+  const { uses } = await analyze(c, sql, catalog);
+  const names = [...new Set(uses.map((u) => u.name))];
+  for (const n of names) if (!catalog.has(n)) throw unknownTable(n, catalog);
+  if (opts.asOf && 'version' in opts.asOf && names.length > 1)
+    throw new TributaryError(
+      'BAD_INPUT',
+      `a version applies to one table, but the query reads ${names.length} (${names.join(', ')}); time travel by timestamp instead`,
+    );
+  const engine = opts.engine ?? defaultEngine;
+  return Promise.all(
+    names.map(async (name): Promise<TablePlan> => {
+      const url = catalog.get(name)!;
+      const store = await opts.open(url);
+      const snapshot = await loadSnapshot(store, engine, opts.asOf, name);
+      // One predicate per occurrence; a file is read if any occurrence may need it.
+      let predicate: Expr | undefined;
+      if (opts.prune !== false) {
+        const preds: Expr[] = [];
+        let all = true;
+        for (const u of uses.filter((x) => x.name === name)) {
+          const p = wherePredicate(u.where, u.qualifiers, snapshot.schema.fields);
+          if (p) preds.push(p);
+          else all = false;
+        }
+        if (all && preds.length) predicate = preds.length === 1 ? preds[0] : { kind: 'or', args: preds };
+      }
+      const files = predicate
+        ? snapshot.files.filter((f) => fileMightMatch(predicate, f, snapshot))
+        : snapshot.files;
+      const bytes = (fs: readonly AddFile[]) => fs.reduce((n, f) => n + (f.size ?? 0), 0);
+      const [schema, table] = name.split('.') as [string, string];
+      return {
+        schema,
+        table,
+        store,
+        snapshot,
+        files,
+        scan: {
+          name,
+          url,
+          version: snapshot.version,
+          filesTotal: snapshot.files.length,
+          filesScanned: files.length,
+          filesSkipped: snapshot.files.length - files.length,
+          bytesTotal: bytes(snapshot.files),
+          bytesScanned: bytes(files),
+          ...(predicate ? { prunedBy: formatPredicate(predicate) } : {}),
+        },
+      };
+    }),
+  );
+}
+
+async function loadSnapshot(
+  store: ObjectStore,
+  engine: DeltaEngine,
+  asOf: AsOf | undefined,
+  name: string,
+): Promise<Snapshot> {
+  try {
+    if (!asOf) return await latestSnapshot(store, engine);
+    return await Snapshot.load(store, engine, asOf);
+  } catch (e) {
+    if (e instanceof TributaryError && e.code === 'NOT_FOUND')
+      throw new TributaryError('NOT_FOUND', `table ${name} (${store.url}): ${e.message}`, { cause: e });
+    throw e;
+  }
+}
+
+// ---- staging ------------------------------------------------------------------------------------
+
+/**
+ * Makes every planned file local (once per query, `concurrency` at a time) and returns each table's view
+ * SQL. The parquet footer of each file is read here, before the sandbox is locked.
+ */
+async function stage(
+  inst: DuckDBInstance,
+  plans: TablePlan[],
+  staged: Map<string, LocalFile>,
+  concurrency: number,
+): Promise<string[]> {
+  const jobs = plans.flatMap((p, t) => p.files.map((add, i) => ({ p, t, i, add })));
+  const selects: string[][] = plans.map((p) => new Array<string>(p.files.length));
+  const pending = new Map<string, Promise<LocalFile>>();
+  let next = 0;
+  let failed = false;
+  const worker = async () => {
+    const c = await inst.connect();
+    try {
+      while (!failed && next < jobs.length) {
+        const { p, t, i, add } = jobs[next++]!;
+        const key = dataFileKey(add.path, p.store.url);
+        const id = `${p.store.url}\n${key}`;
+        let local = pending.get(id);
+        if (!local) {
+          local = materialize(p.store, key);
+          pending.set(id, local);
+          staged.set(id, await local);
+        }
+        const file = await local;
+        const deleted = add.deletionVector
+          ? (await loadDeletionVector(p.store, p.store.url, add.deletionVector)).toSortedArray()
+          : undefined;
+        const cols = await relationColumns(c, `read_parquet(${sqlString(file.path)})`);
+        selects[t]![i] = fileSelect(p.snapshot, add, file.path, cols, deleted);
+      }
+    } catch (e) {
+      failed = true;
+      throw e;
+    } finally {
+      c.closeSync();
+    }
+  };
+  // Every worker settles before returning, so the caller releases every file that was staged.
+  const settled = await Promise.allSettled(
+    Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, worker),
+  );
+  for (const s of settled) if (s.status === 'rejected') throw s.reason;
+  return plans.map((p, t) => (p.files.length ? selects[t]!.join('\nUNION ALL\n') : emptySelect(p.snapshot)));
+}
+
+/** A relation with the table's columns and no rows. */
+function emptySelect(s: Snapshot): string {
+  const cols = s.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`);
+  return `SELECT ${cols.join(', ')} WHERE false`;
+}
