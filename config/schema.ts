@@ -27,6 +27,9 @@ const name = z
     'lowercase letters, digits and dashes, starting with a letter or digit',
   );
 
+/** A top-level column name. */
+const columnName = z.string().min(1).max(255);
+
 /** "5m", "30s", "1h", "2d". */
 export const duration = z.string().regex(/^\d+(ms|s|m|h|d)$/, 'a duration such as 30s, 5m, 1h');
 
@@ -88,6 +91,26 @@ export const Config = z
         /** Source commits that remove data: 'fail' (Delta streaming's default) or 'skip' (skipChangeCommits). */
         onChangeCommits: z.enum(['fail', 'skip']).default('fail'),
         maxVersionsPerBatch: z.number().int().positive().default(100),
+        /** Source columns to keep (default all); `_region`, `_source_file`, `_source_line` and partition columns always stay. */
+        columns: z.array(columnName).min(1).optional(),
+        /** Source name → central name, applied after the filter (which uses source names). */
+        rename: z
+          .record(columnName, columnName)
+          .optional()
+          .superRefine((m, ctx) => {
+            if (!m) return;
+            const targets = Object.values(m);
+            for (const [from, to] of Object.entries(m)) {
+              if (['_region', '_source_file', '_source_line'].includes(from))
+                ctx.addIssue({
+                  code: 'custom',
+                  path: [from],
+                  message: `lineage column ${from} cannot be renamed`,
+                });
+              if (targets.indexOf(to) !== targets.lastIndexOf(to))
+                ctx.addIssue({ code: 'custom', path: [from], message: `two columns renamed to ${to}` });
+            }
+          }),
         schedule: ScheduleConfig.prefault({}),
       })
       .optional(),

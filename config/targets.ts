@@ -60,5 +60,7 @@ export function egressTargetOf(config: Config, r: RegionConfig): EgressTarget {
     filter: config.central.filter,
     onChangeCommits: config.central.onChangeCommits,
     maxVersionsPerBatch: config.central.maxVersionsPerBatch,
+    ...(config.central.columns ? { columns: config.central.columns } : {}),
+    ...(config.central.rename ? { rename: config.central.rename } : {}),
   };
 }

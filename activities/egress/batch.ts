@@ -17,16 +17,14 @@ import { fileSelect, relationColumns } from '../../lake/engine/scan';
 import { toDuckDbSql } from '../../lake/predicate';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { bindPredicate } from '../../lake/table/skipping';
-import {
-  defaultEngine,
-  latestSnapshot,
-  loadSnapshotOrUndefined,
-  writeTable,
-} from '../../lake/table/operations';
+import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
+import { projectionSql } from './projection';
 import { type EgressBatchResult, type EgressTarget, egressAppIdFor } from './types';
 
 export interface EgressDeps {
   open(url: string): Promise<ObjectStore>;
+  /** Progress callback (the activity heartbeats from it, so a short heartbeat timeout only catches dead workers). */
+  progress?(p: { stage: 'read' | 'write'; sourceVersion?: number; filesRead?: number }): void;
 }
 
 interface Pick {
@@ -35,9 +33,16 @@ interface Pick {
 }
 
 /** The data-changing adds of source versions from..to, per the change-commit policy. */
-async function pickFiles(source: ObjectStore, from: number, to: number, t: EgressTarget): Promise<Pick> {
+async function pickFiles(
+  source: ObjectStore,
+  from: number,
+  to: number,
+  t: EgressTarget,
+  progress: EgressDeps['progress'],
+): Promise<Pick> {
   const pick: Pick = { files: [], skipped: [] };
   for (let v = from; v <= to; v++) {
+    progress?.({ stage: 'read', sourceVersion: v });
     let actions;
     try {
       actions = await readCommit(source, commitKey(v), source.url);
@@ -71,7 +76,8 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   const [source, central] = await Promise.all([deps.open(t.source), deps.open(t.central)]);
   const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
   const done = centralSnap?.txnVersion(appId) ?? -1;
-  const latest = (await latestSnapshot(source, defaultEngine)).version;
+  // A region whose first ingestion has not committed yet has no table: nothing to egress, not an error.
+  const latest = (await loadSnapshotOrUndefined(source, defaultEngine))?.version ?? -1;
   const base = {
     latestSourceVersion: latest,
     filesRead: 0,
@@ -82,9 +88,10 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   if (done >= latest)
     return { ...base, sourceVersion: done, centralVersion: centralSnap?.version ?? null, caughtUp: true };
   const to = Math.min(latest, done + t.maxVersionsPerBatch);
-  const pick = await pickFiles(source, done + 1, to, t);
+  const pick = await pickFiles(source, done + 1, to, t, deps.progress);
   // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
   const snap = await Snapshot.load(source, defaultEngine, { version: to });
+  const projection = projectionSql(snap.schema, snap.partitionColumns, t);
   let filterSql: string;
   try {
     filterSql = toDuckDbSql(bindPredicate(t.filter, snap));
@@ -100,6 +107,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       for (const add of pick.files) {
         const local = await materialize(source, dataFileKey(add.path, source.url));
         locals.push(local);
+        deps.progress?.({ stage: 'read', filesRead: locals.length });
         const deleted = add.deletionVector
           ? (await loadDeletionVector(source, source.url, add.deletionVector)).toSortedArray()
           : undefined;
@@ -115,16 +123,17 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       }
       const empty = `SELECT * FROM (${fileSelectEmpty(snap)}) WHERE false`;
       return {
-        sql: `(SELECT * FROM (${selects.length ? selects.join(' UNION ALL BY NAME ') : empty}) q WHERE (${filterSql}) IS TRUE)`,
+        sql: `(SELECT ${projection} FROM (${selects.length ? selects.join(' UNION ALL BY NAME ') : empty}) q WHERE (${filterSql}) IS TRUE)`,
       };
     });
+    deps.progress?.({ stage: 'write', filesRead: locals.length });
     const w = await writeTable(central, {
       sourceSql: result.sql,
       mergeSchema: true,
       partitionBy: centralSnap
         ? undefined
         : snap.partitionColumns.length
-          ? [...snap.partitionColumns]
+          ? snap.partitionColumns.map((c) => t.rename?.[c] ?? c)
           : undefined,
       txn: { appId, version: to },
       operation: 'STREAMING UPDATE',

@@ -14,6 +14,13 @@ export interface EgressTarget {
   onChangeCommits: 'skip' | 'fail';
   /** Source versions per central commit. */
   maxVersionsPerBatch: number;
+  /**
+   * Source columns to keep (default: all). Lineage columns (`_region`, `_source_file`, `_source_line`) and
+   * the source's partition columns are always kept.
+   */
+  columns?: string[];
+  /** Renames applied after the filter and projection: source name → central name. */
+  rename?: Record<string, string>;
 }
 
 export interface EgressBatchResult {
