@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { TributaryError } from '../lake/errors';
 import { registerPipelineCommands } from './pipelines';
+import { registerQueryCommand } from './query';
 import { registerTableCommands } from './table';
 
 export function buildProgram(): Command {
@@ -14,6 +15,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions();
   registerTableCommands(program);
   registerPipelineCommands(program);
+  registerQueryCommand(program);
   return program;
 }
 
