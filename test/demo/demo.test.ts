@@ -1,0 +1,112 @@
+/**
+ * `npm run demo` as a user runs it (small size): the demo starts its own emulators and Temporal dev server,
+ * ingests and egresses through Schedules and per-region workers, and must end with `reconciliation: OK`
+ * and leave nothing running — also when stopped with Ctrl-C half-way.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { PROJECT_ROOT } from '../harness/services';
+
+const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
+
+function runDemo(
+  dir: string,
+  extra: string[] = [],
+): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
+  let out = '';
+  const child = spawn(
+    TSX,
+    [
+      'deploy/demo.ts',
+      '--cycles',
+      '2',
+      '--files',
+      '2',
+      '--lines',
+      '300',
+      '--every',
+      '2s',
+      '--timeout',
+      '4m',
+      '--dir',
+      dir,
+      ...extra,
+    ],
+    { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  child.stdout!.on('data', (b: Buffer) => (out += b.toString()));
+  child.stderr!.on('data', (b: Buffer) => (out += b.toString()));
+  const exit = new Promise<number | null>((resolve) =>
+    child.on('exit', (code, sig) => resolve(code ?? (sig ? 128 : null))),
+  );
+  return { child, output: () => out, exit };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitFor(cond: () => boolean, ms: number, what: string): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+describe('npm run demo', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'tributary-demo-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  test('runs the whole system and ends with reconciliation: OK, leaving nothing running', async () => {
+    const demo = runDemo(dir);
+    const code = await demo.exit;
+    const out = demo.output();
+    const lines = out.trimEnd().split('\n');
+    if (code !== 0 || lines.at(-1) !== 'reconciliation: OK')
+      throw new Error(`demo exited ${code}; output:\n${out}`);
+    // Three clouds on their emulators, a Temporal UI, the per-region table and a sample query.
+    expect(out).toMatch(/s3:\/\/raw-us-east-1/);
+    expect(out).toMatch(/az:\/\/devstoreaccount1\/raw-westeurope/);
+    expect(out).toMatch(/gs:\/\/raw-europe-west1/);
+    expect(out).toMatch(/Temporal UI: http:\/\/127\.0\.0\.1:\d+/);
+    const table = lines.filter((l) => /^ {2}\S+\s+\d+\s+\d+\s+\d+\s+\d+\s+\d+$/.test(l));
+    expect(table).toHaveLength(6);
+    for (const row of table) {
+      const [, generated, ingested, quarantined, approved, egressed] = row.trim().split(/\s+/).map(Number);
+      expect(generated).toBe(1200);
+      expect(ingested! + quarantined!).toBe(generated);
+      expect(quarantined).toBeGreaterThan(0);
+      expect(egressed).toBe(approved);
+    }
+    const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
+    expect(pids.length).toBe(4);
+    for (const p of pids) expect(alive(p.pid)).toBe(false);
+  }, 300_000);
+
+  test('Ctrl-C stops workers and services cleanly', async () => {
+    const demo = runDemo(dir, ['--cycles', '50']);
+    await waitFor(
+      () => /cycle 2\/50/.test(demo.output()),
+      120_000,
+      `the second cycle; output:\n${demo.output()}`,
+    );
+    demo.child.kill('SIGINT');
+    const code = await demo.exit;
+    expect(code).toBe(130);
+    expect(demo.output()).toMatch(/stopped; nothing left running/);
+    const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
+    expect(pids.length).toBe(4);
+    for (const p of pids) expect(alive(p.pid)).toBe(false);
+  }, 180_000);
+});
