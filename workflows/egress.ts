@@ -1,13 +1,21 @@
 /** egressRegionWorkflow: egress batches until central reflects the region's latest source version. */
-import { continueAsNew, defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  continueAsNew,
+  defineQuery,
+  proxyActivities,
+  setHandler,
+  workflowInfo,
+} from '@temporalio/workflow';
 import type { EgressActivities, EgressTarget } from '../activities/egress';
 import { pipelineIo } from './activity-options';
 
 const io = pipelineIo('1 hour');
-const { egressBatch } = proxyActivities<EgressActivities>(io);
 
 export interface EgressRegionInput {
   target: EgressTarget;
+  /** Heartbeat timeout of the egress activity (how soon a dead worker's batch is retried elsewhere). Default 2 minutes. */
+  heartbeatTimeout?: string;
   carried?: EgressRunSummary;
 }
 
@@ -30,6 +38,10 @@ export async function egressRegionWorkflow(input: EgressRegionInput): Promise<Eg
     skippedChangeCommits: [],
   };
   setHandler(egressProgressQuery, () => s);
+  const hb: Partial<ActivityOptions> = input.heartbeatTimeout
+    ? { heartbeatTimeout: input.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] }
+    : {};
+  const { egressBatch } = proxyActivities<EgressActivities>({ ...io, ...hb });
   for (;;) {
     const r = await egressBatch(input.target);
     if (r.filesRead > 0 || r.sourceVersion > s.sourceVersion) s.batches++;

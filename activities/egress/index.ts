@@ -5,8 +5,9 @@ import type { EgressBatchResult, EgressTarget } from './types';
 
 export const createEgressActivities = (deps: EgressDeps) => ({
   async egressBatch(target: EgressTarget): Promise<EgressBatchResult> {
-    Context.current().heartbeat({ region: target.region });
-    return runBatch(deps, target);
+    const ctx = Context.current();
+    ctx.heartbeat({ region: target.region, stage: 'start' });
+    return runBatch({ ...deps, progress: (p) => ctx.heartbeat({ region: target.region, ...p }) }, target);
   },
 });
 
