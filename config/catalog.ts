@@ -3,9 +3,11 @@
  *
  * Besides the names the config's `catalog:` lists, two defaults, each only when `catalog:` does not define
  * the same name: `central.all_logs` is the central table, and `regional.<region>` each region's table (a
- * region name with dashes also answers to the underscored form, `regional.eu_west_1`, so it needs no quotes).
+ * region name with dashes also answers to the underscored form, `regional.eu_west_1`, so it needs no quotes),
+ * and `quarantine.<region>` its quarantine table (the lines ingestion could not read).
  */
 import type { Config } from './schema';
+import { quarantineUrlOf } from './targets';
 
 export function queryCatalogOf(config: Config): Record<string, string> {
   const out: Record<string, string> = {};
@@ -17,6 +19,10 @@ export function queryCatalogOf(config: Config): Record<string, string> {
   for (const r of config.regions) {
     add(`regional.${r.name}`, r.table);
     if (r.name.includes('-')) add(`regional.${r.name.replace(/-/g, '_')}`, r.table);
+  }
+  for (const r of config.regions) {
+    add(`quarantine.${r.name}`, quarantineUrlOf(r));
+    if (r.name.includes('-')) add(`quarantine.${r.name.replace(/-/g, '_')}`, quarantineUrlOf(r));
   }
   return out;
 }

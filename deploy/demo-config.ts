@@ -89,10 +89,9 @@ export function demoLayout(opts: {
       maxVersionsPerBatch: 20,
       schedule: { every: opts.every, catchupWindow: '1m' },
     },
-    catalog: {
-      'central.all_logs': central,
-      ...Object.fromEntries(regions.map((r) => [`regional.${r.name.replace(/-/g, '_')}`, r.table])),
-    },
+    // central.all_logs, regional.<region> and quarantine.<region> are default catalog names
+    // (config/catalog.ts); other tables would be listed here.
+    catalog: { 'central.all_logs': central },
   };
   return { config: Config.parse(raw), yaml: stringify(raw), buckets };
 }

@@ -4,7 +4,7 @@
  * quarantine holds exactly the unreadable lines, approved = egressed, and central = the sum of approved.
  */
 import type { Config } from '../config/schema';
-import { quarantineUrlOf } from '../config/targets';
+import { queryCatalogOf } from '../config/catalog';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { isTributaryError } from '../lake/errors';
 import { query } from '../lake/query';
@@ -36,11 +36,7 @@ export async function countTables(
   config: Config,
   open: (url: string) => Promise<ObjectStore>,
 ): Promise<DemoCounts> {
-  const catalog: Record<string, string> = { ...config.catalog, 'central.all_logs': config.central!.table };
-  for (const r of config.regions) {
-    catalog[`regional.${r.name.replace(/-/g, '_')}`] = r.table;
-    catalog[`quarantine.${r.name.replace(/-/g, '_')}`] = quarantineUrlOf(r);
-  }
+  const catalog = queryCatalogOf(config);
   const q = async (sql: string) =>
     (await query(sql, { catalog, open })).toArray().map((r) => r.toJSON() as Record<string, unknown>);
   const regions = new Map<string, TableCounts>();

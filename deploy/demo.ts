@@ -370,4 +370,5 @@ async function main(): Promise<number> {
   }
 }
 
-void main().then((code) => process.exit(code));
+// Exit once stdout has taken the last lines (the summary must never be cut off).
+void main().then((code) => process.stdout.write('', () => process.exit(code)));

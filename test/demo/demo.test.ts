@@ -9,16 +9,18 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../harness/services';
 
-const TSX = path.join(PROJECT_ROOT, 'node_modules', '.bin', 'tsx');
 
 function runDemo(
   dir: string,
   extra: string[] = [],
 ): { child: ChildProcess; output: () => string; exit: Promise<number | null> } {
   let out = '';
+  // One process, as `npm run demo` runs it (node -r tsx/cjs): a signal reaches the demo itself.
   const child = spawn(
-    TSX,
+    process.execPath,
     [
+      '-r',
+      'tsx/cjs',
       'deploy/demo.ts',
       '--cycles',
       '2',
