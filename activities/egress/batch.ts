@@ -16,8 +16,8 @@ import { type LocalFile, materialize } from '../../lake/engine/local-files';
 import { fileSelect, relationColumns } from '../../lake/engine/scan';
 import { toDuckDbSql } from '../../lake/predicate';
 import type { ObjectStore } from '../../lake/storage/object-store';
-import { bindPredicate } from '../../lake/table/skipping';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
+import { parseFilter } from './filter';
 import { projectionSql } from './projection';
 import { type EgressBatchResult, type EgressTarget, egressAppIdFor } from './types';
 
@@ -92,14 +92,9 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
   const snap = await Snapshot.load(source, defaultEngine, { version: to });
   const projection = projectionSql(snap.schema, snap.partitionColumns, t);
-  let filterSql: string;
-  try {
-    filterSql = toDuckDbSql(bindPredicate(t.filter, snap));
-  } catch (e) {
-    // A filter column the source has never had: every row's value is NULL, so nothing is approved.
-    if (!(isTributaryError(e, 'BAD_INPUT') && /unknown column/.test(e.message))) throw e;
-    filterSql = 'false';
-  }
+  // A filter column the source lacks reads as NULL for every row (not "nothing is approved": `a OR gone`
+  // keeps the rows where a holds), the same verdict the rows get once a later schema adds the column.
+  const filterSql = toDuckDbSql(parseFilter(t.filter, snap.schema));
   const locals: LocalFile[] = [];
   try {
     const result = await withConnection(async (c) => {

@@ -1,0 +1,49 @@
+/**
+ * The egress filter bound to the source schema of a batch. A column the source does not have (a top-level
+ * column or a struct field) reads as NULL, as in evaluate() and as older files read a column added later,
+ * so a row's verdict never depends on which batch carries it: `a = true OR gone = 1` still keeps the rows
+ * where a is true, and `gone IS NULL` keeps every row.
+ */
+import type { DataType, StructType } from '../../lake/delta/schema';
+import { isStruct } from '../../lake/delta/schema';
+import { type Expr, type Operand, parsePredicate } from '../../lake/predicate';
+
+const NULL: Operand = { kind: 'literal', type: 'null', value: null };
+
+function resolves(schema: StructType, path: readonly string[]): boolean {
+  let t: DataType = schema;
+  for (const seg of path) {
+    if (!isStruct(t)) return false;
+    const f: { type: DataType } | undefined = t.fields.find((x) => x.name === seg);
+    if (!f) return false;
+    t = f.type;
+  }
+  return true;
+}
+
+/** The predicate with every column the schema lacks replaced by a NULL literal. */
+export function bindFilter(e: Expr, schema: StructType): Expr {
+  const op = (o: Operand): Operand => (o.kind === 'column' && !resolves(schema, o.path) ? NULL : o);
+  switch (e.kind) {
+    case 'column':
+    case 'literal':
+      return op(e);
+    case 'cmp':
+      return { ...e, left: op(e.left), right: op(e.right) };
+    case 'in':
+      return { ...e, arg: op(e.arg), list: e.list.map(op) };
+    case 'isNull':
+    case 'like':
+      return { ...e, arg: op(e.arg) };
+    case 'between':
+      return { ...e, arg: op(e.arg), low: op(e.low), high: op(e.high) };
+    case 'not':
+      return { ...e, arg: bindFilter(e.arg, schema) };
+    case 'and':
+    case 'or':
+      return { ...e, args: e.args.map((a) => bindFilter(a, schema)) };
+  }
+}
+
+export const parseFilter = (text: string, schema: StructType): Expr =>
+  bindFilter(parsePredicate(text), schema);
