@@ -18,7 +18,7 @@ import { toDuckDbSql } from '../../lake/predicate';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
 import { parseFilter } from './filter';
-import { projectionSql } from './projection';
+import { projection as projectionOf } from './projection';
 import { type EgressBatchResult, type EgressTarget, egressAppIdFor } from './types';
 
 export interface EgressDeps {
@@ -91,7 +91,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   const pick = await pickFiles(source, done + 1, to, t, deps.progress);
   // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
   const snap = await Snapshot.load(source, defaultEngine, { version: to });
-  const projection = projectionSql(snap.schema, snap.partitionColumns, t);
+  const projection = projectionOf(snap.schema, snap.partitionColumns, t);
   // A filter column the source lacks reads as NULL for every row (not "nothing is approved": `a OR gone`
   // keeps the rows where a holds), the same verdict the rows get once a later schema adds the column.
   const filterSql = toDuckDbSql(parseFilter(t.filter, snap.schema));
@@ -118,7 +118,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       }
       const empty = `SELECT * FROM (${fileSelectEmpty(snap)}) WHERE false`;
       return {
-        sql: `(SELECT ${projection} FROM (${selects.length ? selects.join(' UNION ALL BY NAME ') : empty}) q WHERE (${filterSql}) IS TRUE)`,
+        sql: `(SELECT ${projection.sql} FROM (${selects.length ? selects.join(' UNION ALL BY NAME ') : empty}) q WHERE (${filterSql}) IS TRUE)`,
       };
     });
     deps.progress?.({ stage: 'write', filesRead: locals.length });

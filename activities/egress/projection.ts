@@ -3,19 +3,26 @@
  * source does not have it. The filter is evaluated on source names before this projection.
  */
 import { TributaryError } from '../../lake/errors';
-import type { StructType } from '../../lake/delta/schema';
+import { type StructField, type StructType, withoutFieldMetadata } from '../../lake/delta/schema';
 import { sqlIdent, sqlString } from '../../lake/engine/duckdb';
 import type { EgressTarget } from './types';
 
 /** Columns egress always keeps: how a central row is traced back to its region, file and line. */
 export const LINEAGE_COLUMNS = ['_region', '_source_file', '_source_line'] as const;
 
-/** The SELECT list over a relation with the source's logical columns. */
-export function projectionSql(
+export interface Projection {
+  /** The SELECT list over a relation with the source's logical columns. */
+  sql: string;
+  /** The schema of what that SELECT yields (central's input schema). */
+  schema: StructType;
+}
+
+/** The kept source columns, renamed, plus `_region` when the source has none. */
+export function projection(
   schema: StructType,
   partitionColumns: readonly string[],
   t: Pick<EgressTarget, 'region' | 'columns' | 'rename'>,
-): string {
+): Projection {
   const names = schema.fields.map((f) => f.name);
   const have = new Set(names);
   const rename = t.rename ?? {};
@@ -35,21 +42,23 @@ export function projectionSql(
         { retryable: false },
       );
   const keep = new Set<string>([...(t.columns ?? names), ...LINEAGE_COLUMNS, ...partitionColumns]);
-  const kept = names.filter((n) => keep.has(n));
-  const out = kept.map((n) => `${sqlIdent(n)}${rename[n] ? ` AS ${sqlIdent(rename[n])}` : ''}`);
-  const outNames = kept.map((n) => rename[n] ?? n);
+  const kept = schema.fields.filter((f) => keep.has(f.name));
+  const nameOf = (n: string): string => rename[n] ?? n;
+  const out = kept.map(
+    (f) => `${sqlIdent(f.name)}${nameOf(f.name) !== f.name ? ` AS ${sqlIdent(nameOf(f.name))}` : ''}`,
+  );
+  const fields: StructField[] = kept.map((f) => ({ ...f, name: nameOf(f.name) }));
   if (!have.has('_region')) {
     out.push(`${sqlString(t.region)} AS ${sqlIdent('_region')}`);
-    outNames.push('_region');
+    fields.push({ name: '_region', type: 'string', nullable: true, metadata: {} });
   }
+  const outNames = fields.map((f) => f.name);
   const dup = outNames.find((n, i) => outNames.indexOf(n) !== i);
   if (dup)
     throw new TributaryError(
       'BAD_INPUT',
       `egress ${t.region}: two central columns would be named ${JSON.stringify(dup)}`,
-      {
-        retryable: false,
-      },
+      { retryable: false },
     );
-  return out.join(', ');
+  return { sql: out.join(', '), schema: withoutFieldMetadata({ type: 'struct', fields }) };
 }

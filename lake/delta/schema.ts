@@ -124,6 +124,24 @@ export function fieldId(f: StructField): number | undefined {
   return typeof id === 'number' ? id : undefined;
 }
 
+/**
+ * The type as another table would declare it: column-mapping metadata (ids, physical names) and other
+ * table-specific field metadata dropped, at every depth. For copying a schema into a new table.
+ */
+export function withoutFieldMetadata<T extends DataType>(t: T): T {
+  const strip = (x: DataType): DataType => {
+    if (isStruct(x))
+      return {
+        type: 'struct',
+        fields: x.fields.map((f) => ({ ...f, type: strip(f.type), metadata: {} })),
+      };
+    if (isArray(x)) return { ...x, elementType: strip(x.elementType) };
+    if (isMap(x)) return { ...x, keyType: strip(x.keyType), valueType: strip(x.valueType) };
+    return x;
+  };
+  return strip(t) as T;
+}
+
 export function typeToString(t: DataType): string {
   if (typeof t === 'string') return t;
   if (isStruct(t)) return `struct<${t.fields.map((f) => `${f.name}:${typeToString(f.type)}`).join(',')}>`;
