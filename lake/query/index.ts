@@ -181,7 +181,10 @@ async function execute(c: DuckDBConnection, sql: string): Promise<Columns> {
     if (prepared.statementType !== StatementType.SELECT)
       throw new TributaryError('BAD_INPUT', 'only SELECT queries are allowed');
     const r = await prepared.runAndReadAll();
-    return { names: r.columnNames(), types: r.columnTypes(), values: r.getColumns() as DuckDBValue[][] };
+    const names = r.columnNames();
+    const values = r.getColumns() as DuckDBValue[][];
+    // No chunks at all when the result is empty: still one (empty) array per column.
+    return { names, types: r.columnTypes(), values: names.map((_, i) => values[i] ?? []) };
   } catch (e) {
     if (e instanceof TributaryError) throw e;
     throw new TributaryError('BAD_INPUT', `query failed: ${(e as Error).message}`, { cause: e });
