@@ -15,7 +15,7 @@ import { TributaryError } from '../errors';
 import type { StructField } from '../delta/schema';
 import { decimalOf } from '../delta/schema';
 import type { CmpOp, Expr, LiteralExpr, Operand } from '../predicate';
-import { checkDate, checkTimestamp } from '../predicate/datetime';
+import { checkDate, checkTimestamp, parseIsoMicros } from '../predicate/datetime';
 import { likePatternError } from '../predicate/like';
 
 /** A node of DuckDB's serialized parse tree (only the fields we read are typed). */
@@ -292,6 +292,17 @@ export function wherePredicate(
   return translate(where, true, 0);
 }
 
+/** Microseconds since the epoch as `YYYY-MM-DD HH:MM:SS.ffffff` (UTC), or undefined outside years 1..9999. */
+function utcText(micros: bigint): string | undefined {
+  let frac = micros % 1_000_000n;
+  if (frac < 0n) frac += 1_000_000n;
+  const d = new Date(Number((micros - frac) / 1000n));
+  const y = d.getUTCFullYear();
+  if (Number.isNaN(d.getTime()) || y < 1 || y > 9999) return undefined;
+  const p = (n: number, w = 2) => String(n).padStart(w, '0');
+  return `${p(y, 4)}-${p(d.getUTCMonth() + 1)}-${p(d.getUTCDate())} ${p(d.getUTCHours())}:${p(d.getUTCMinutes())}:${p(d.getUTCSeconds())}.${String(frac).padStart(6, '0')}`;
+}
+
 /** A constant of the parse tree as a predicate literal, exactly, or undefined. */
 function literal(n: Node): LiteralExpr | undefined {
   if (n.type === 'OPERATOR_CAST') {
@@ -306,6 +317,16 @@ function literal(n: Node): LiteralExpr | undefined {
     if (to === 'TIMESTAMP') {
       const c = checkTimestamp(child.value);
       return c.ok ? { kind: 'literal', type: 'timestamp', value: c.canonical } : undefined;
+    }
+    if (to === 'TIMESTAMP WITH TIME ZONE') {
+      // An instant; the sandbox's session time zone is UTC, so it equals the UTC wall-clock TIMESTAMP
+      // wherever it meets a date or timestamp column (and compatible() keeps it away from other columns).
+      const m = /\.(\d+)/.exec(child.value);
+      if (m && m[1]!.length > 6) return undefined;
+      const micros = parseIsoMicros(child.value);
+      const text = micros === undefined ? undefined : utcText(micros);
+      const c = text === undefined ? undefined : checkTimestamp(text);
+      return c?.ok ? { kind: 'literal', type: 'timestamp', value: c.canonical } : undefined;
     }
     if (to === 'BOOLEAN') {
       // TRUE and FALSE are parsed as CAST('t' AS BOOLEAN) and CAST('f' AS BOOLEAN).

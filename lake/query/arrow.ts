@@ -338,7 +338,9 @@ export function toArrowTable(cols: Columns): Table {
   const fields = cols.names.map((n, i) => new Field(n, arrowType(cols.types[i]!), true));
   const schema = new Schema(fields);
   const length = cols.values[0]?.length ?? 0;
-  const children = cols.names.map((_, i) => columnData(cols.types[i]!, fields[i]!.type, cols.values[i] ?? []));
+  const children = cols.names.map((_, i) =>
+    columnData(cols.types[i]!, fields[i]!.type, cols.values[i] ?? []),
+  );
   const data = makeData({ type: new Struct(fields), length, nullCount: 0, children });
   return new Table([new RecordBatch(schema, data)]);
 }

@@ -204,6 +204,17 @@ describe.each([['local'], ['s3']] as [BackendKind][])('query over %s tables', (k
     closeTo(aggOf(st.table), expectedAgg(eu.filter((r) => Date.parse(r.ts) >= lo && Date.parse(r.ts) < hi)));
     expect(st.stats.tables[0]).toMatchObject({ filesTotal: 4, filesScanned: 2, filesSkipped: 2 });
 
+    // TIMESTAMPTZ literals with an offset are instants: the same window written another way
+    const tz = await queryWithStats(
+      AGG_SQL(
+        'regional.eu',
+        `WHERE ts >= TIMESTAMPTZ '2024-03-02 14:00:00+02:00' AND ts < TIMESTAMPTZ '2024-03-03 01:00:00-05'`,
+      ),
+      opts,
+    );
+    closeTo(aggOf(tz.table), aggOf(st.table));
+    expect(tz.stats.tables[0]).toMatchObject({ filesScanned: 2, filesSkipped: 2 });
+
     // an OR across partitions, a NOT, BETWEEN and IS NULL, qualified by alias
     const mixed = await queryWithStats(
       `SELECT count(*) AS n FROM central.all_logs c WHERE (c.day = '2024-03-01' OR c.day = '2024-03-04') AND NOT (c.latency_ms BETWEEN 100 AND 400) AND msg IS NOT NULL`,
