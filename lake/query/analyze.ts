@@ -122,8 +122,14 @@ function tableUses(root: Node): TableUse[] {
     const qualifiers = alias
       ? [[alias]]
       : [[table.toLowerCase()], [schema.toLowerCase(), table.toLowerCase()]];
+    // Column aliases (`FROM t AS x(a, b)`) rename columns: the WHERE's names are then not the table's.
+    const renamed = Array.isArray(ref.column_name_alias) && ref.column_name_alias.length > 0;
     const filtered =
-      owner !== undefined && owner.sample == null && ref.sample == null && isNode(owner.where_clause);
+      owner !== undefined &&
+      owner.sample == null &&
+      ref.sample == null &&
+      !renamed &&
+      isNode(owner.where_clause);
     uses.push({ name, qualifiers, where: filtered ? (owner.where_clause as Node) : undefined });
   }
   return uses;

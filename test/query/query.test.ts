@@ -229,6 +229,14 @@ describe.each([['local'], ['s3']] as [BackendKind][])('query over %s tables', (k
     expect(rowsOf(mixed.table)).toEqual([{ n: BigInt(wantMixed) }]);
     expect(mixed.stats.tables[0]).toMatchObject({ filesScanned: 2, filesSkipped: 2 });
 
+    // column aliases rename columns: never pruned by the renamed names
+    const renamed = await queryWithStats(
+      `SELECT count(*) AS n FROM central.all_logs AS c(ts, day) WHERE ts = DATE '2024-03-01'`,
+      opts,
+    );
+    expect(rowsOf(renamed.table)).toEqual([{ n: BigInt(PER_DAY) }]);
+    expect(renamed.stats.filesSkipped).toBe(0);
+
     // a table read twice: one unfiltered use means every file is read
     const twice = await queryWithStats(
       `SELECT (SELECT count(*) FROM central.all_logs WHERE day = '2024-03-01') AS a, (SELECT count(*) FROM central.all_logs) AS b`,
