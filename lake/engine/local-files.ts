@@ -46,6 +46,12 @@ export async function stageOutput(ext: string): Promise<{ path: string; discard(
   return { path: file, discard: () => fs.rm(file, { force: true }) };
 }
 
+/** A temp directory path (not yet created) for a writer that creates it, e.g. a partitioned COPY. */
+export async function stageDir(): Promise<{ path: string; discard(): Promise<void> }> {
+  const dir = path.join(await scratch(), randomUUID());
+  return { path: dir, discard: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
 export async function uploadFile(store: ObjectStore, localPath: string, key: string): Promise<number> {
   const size = (await fs.stat(localPath)).size;
   await store.putStream(key, createReadStream(localPath));

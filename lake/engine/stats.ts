@@ -95,3 +95,63 @@ export async function fileStats(
   });
   return { numRecords, json: JSON.stringify({ numRecords, minValues, maxValues, nullCount }) };
 }
+
+/** Column statistics of one written file as COPY … (RETURN_STATS) reports them: column key → stat → text. */
+export type CopyColumnStats = Record<string, Record<string, string | null>>;
+
+/** `"a"."b"`: how COPY … (RETURN_STATS) names the leaf at `path`. */
+const copyStatsKey = (path: readonly string[]) => path.map((p) => `"${p.replace(/"/g, '""')}"`).join('.');
+
+const TS_TEXT = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,6}))?(\+00)?$/;
+
+/** Microseconds since the epoch (as a decimal string) of a DuckDB timestamp rendering, else undefined. */
+function micros(text: string, tz: boolean): string | undefined {
+  const m = TS_TEXT.exec(text);
+  if (!m || (m[8] !== undefined) !== tz) return undefined;
+  const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number(m[1]) < 100 || Number.isNaN(ms)) return undefined; // Date.UTC maps years 0–99 to 1900+
+  return String(BigInt(ms) * 1000n + BigInt((m[7] ?? '').padEnd(6, '0')));
+}
+
+/** A footer min/max text as the value `jsonStat` takes for that type (undefined: leave the bound out). */
+function copyValue(text: string | null | undefined, t: DataType): unknown {
+  if (text === null || text === undefined) return undefined;
+  if (t === 'timestamp' || t === 'timestamp_ntz') return micros(text, t === 'timestamp');
+  if (t === 'date') {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(text)) return undefined;
+    const ms = Date.parse(`${text}T00:00:00Z`);
+    return Number.isNaN(ms) ? undefined : ms / 86_400_000;
+  }
+  if (t === 'long' || decimalOf(t)) return text;
+  if (t === 'string') return text;
+  if (t === 'float') return Math.fround(Number(text));
+  if (t === 'double' || t === 'integer' || t === 'short' || t === 'byte') return Number(text);
+  return undefined;
+}
+
+/**
+ * The stats JSON of a file from the statistics COPY … (RETURN_STATS) reported while writing it (no rescan),
+ * the same as `fileStats` would compute; undefined when a leaf's null count is missing (then rescan).
+ */
+export function statsFromCopy(
+  numRecords: number,
+  cols: CopyColumnStats,
+  schema: StructType,
+): { numRecords: number; json: string } | undefined {
+  const minValues: Record<string, unknown> = {};
+  const maxValues: Record<string, unknown> = {};
+  const nullCount: Record<string, unknown> = {};
+  for (const l of leaves(schema)) {
+    const st = cols[copyStatsKey(l.path)];
+    const nulls = st?.null_count;
+    if (nulls === undefined || nulls === null) return undefined;
+    setPath(nullCount, l.path, Number(nulls));
+    if (SKIP_MINMAX.has(l.type as string)) continue;
+    const mn = jsonStat(copyValue(st!.min, l.type), l.type, 'min');
+    // NaN sorts above every number, so a column holding one has no finite max (as fileStats finds).
+    const mx = st!.has_nan === 'true' ? undefined : jsonStat(copyValue(st!.max, l.type), l.type, 'max');
+    if (mn !== undefined) setPath(minValues, l.path, mn);
+    if (mx !== undefined) setPath(maxValues, l.path, mx);
+  }
+  return { numRecords, json: JSON.stringify({ numRecords, minValues, maxValues, nullCount }) };
+}

@@ -2,16 +2,22 @@
  * Writes rows (any DuckDB relation) as Delta data files: one Parquet file (zstd) per partition value
  * tuple, Spark-compatible physical types (timestamps as INT64 micros, UTC-adjusted), plus add actions
  * with statistics. Files get unique names, so a failed attempt leaves only unreferenced files that vacuum removes.
+ *
+ * One COPY … (PARTITION_BY, RETURN_STATS) writes every partition in a single pass over the source and
+ * reports each file's footer statistics, so files are not scanned again for their stats. Partition
+ * columns whose DuckDB rendering is not the Delta one (timestamps, decimals, floats, binary) take a
+ * COPY per partition value instead.
  */
 import { randomUUID } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { ObjectStore } from '../storage/object-store';
 import type { AddFile } from '../delta/actions';
 import { encodeDataPath, partitionDir } from '../delta/paths';
-import type { StructType } from '../delta/schema';
+import type { DataType, StructType } from '../delta/schema';
 import { sqlIdent, sqlString } from './duckdb';
-import { stageOutput, uploadFile } from './local-files';
-import { fileStats } from './stats';
+import { stageDir, uploadFile } from './local-files';
+import { type CopyColumnStats, fileStats, statsFromCopy } from './stats';
 import { duckType, losslessExpr } from './types';
 import { formatDays, formatMicros } from './canonical';
 
@@ -24,6 +30,21 @@ export interface WriteFilesRequest {
   rowGroupSize?: number;
   /** Prefix inside the table for the file names (e.g. a batch id), for traceability. */
   namePrefix?: string;
+  /**
+   * When set, the rows written must number exactly this many, else nothing is uploaded and a
+   * RowCountMismatchError is thrown (callers use it to verify a filtered source against their own count).
+   */
+  expectRows?: number;
+}
+
+/** The source held a different number of rows than the caller expected (WriteFilesRequest.expectRows). */
+export class RowCountMismatchError extends Error {
+  constructor(
+    readonly expected: number,
+    readonly written: number,
+  ) {
+    super(`wrote ${written} rows where ${expected} were expected`);
+  }
 }
 
 /** Partition value serialization (PROTOCOL.md "Partition Value Serialization"). */
@@ -39,6 +60,55 @@ function partitionString(v: unknown, type: string): string | null {
   return String(v);
 }
 
+/** Partition types whose DuckDB text (COPY's partition_keys) is already the Delta partition value. */
+const DIRECT_PARTITION_TYPES = new Set<DataType>([
+  'string',
+  'date',
+  'byte',
+  'short',
+  'integer',
+  'long',
+  'boolean',
+]);
+
+interface WrittenFile {
+  path: string;
+  rows: number;
+  stats: { numRecords: number; json: string };
+  partitionValues: Record<string, string | null>;
+}
+
+type CopyRow = {
+  filename: string;
+  count: string;
+  column_statistics: { key: string; value: { key: string; value: string | null }[] }[] | null;
+  partition_keys: { key: string; value: string | null }[] | null;
+};
+
+/** Runs COPY … (RETURN_STATS) and reads its per-file report. */
+async function copyWithStats(
+  c: DuckDBConnection,
+  select: string,
+  target: string,
+  options: string[],
+  dataSchema: StructType,
+): Promise<WrittenFile[]> {
+  const r = await c.runAndReadAll(
+    `COPY (${select}) TO ${sqlString(target)} (FORMAT parquet, COMPRESSION zstd, RETURN_STATS, ${options.join(', ')})`,
+  );
+  const out: WrittenFile[] = [];
+  for (const row of r.getRowObjectsJson() as unknown as CopyRow[]) {
+    const rows = Number(row.count);
+    const cols: CopyColumnStats = {};
+    for (const col of row.column_statistics ?? [])
+      cols[col.key] = Object.fromEntries(col.value.map((s) => [s.key, s.value]));
+    const stats = statsFromCopy(rows, cols, dataSchema) ?? (await fileStats(c, row.filename, dataSchema));
+    const partitionValues = Object.fromEntries((row.partition_keys ?? []).map((p) => [p.key, p.value]));
+    out.push({ path: row.filename, rows, stats, partitionValues });
+  }
+  return out;
+}
+
 export async function writeDataFiles(
   c: DuckDBConnection,
   store: ObjectStore,
@@ -52,49 +122,82 @@ export async function writeDataFiles(
   const projection = dataFields
     .map((f) => `CAST(${sqlIdent(f.name)} AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`)
     .join(', ');
-
-  let tuples: Record<string, unknown>[] = [{}];
-  if (parts.length) {
-    const sel = partFields.map(
-      (f) =>
-        `${losslessExpr(`CAST(${sqlIdent(f.name)} AS ${duckType(f.type)})`, f.type)} AS ${sqlIdent(f.name)}`,
-    );
-    tuples = (
-      await c.runAndReadAll(`SELECT DISTINCT ${sel.join(', ')} FROM ${req.source}`)
-    ).getRowObjectsJS() as Record<string, unknown>[];
-  }
-  const adds: AddFile[] = [];
-  for (const tuple of tuples) {
-    const values: Record<string, string | null> = {};
-    const conds: string[] = [];
-    for (const f of partFields) {
-      const v = partitionString(tuple[f.name], f.type as string);
-      values[f.name] = v;
-      const lhs = losslessExpr(`CAST(${sqlIdent(f.name)} AS ${duckType(f.type)})`, f.type);
-      conds.push(tuple[f.name] === null ? `${lhs} IS NULL` : `${lhs} = ${sqlString(String(tuple[f.name]))}`);
+  const rowGroup = `ROW_GROUP_SIZE ${req.rowGroupSize ?? 1_000_000}`;
+  const dir = await stageDir();
+  await mkdir(dir.path, { recursive: true });
+  try {
+    const written: WrittenFile[] = [];
+    if (partFields.every((f) => DIRECT_PARTITION_TYPES.has(f.type))) {
+      const cols = [
+        projection || '1 AS __empty',
+        ...partFields.map((f) => `CAST(${sqlIdent(f.name)} AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`),
+      ];
+      const opts = parts.length ? [rowGroup, `PARTITION_BY (${parts.map(sqlIdent).join(', ')})`] : [rowGroup];
+      const target = parts.length ? `${dir.path}/p` : `${dir.path}/data.parquet`;
+      const select = `SELECT ${cols.join(', ')} FROM ${req.source}`;
+      written.push(...(await copyWithStats(c, select, target, opts, dataSchema)));
+    } else {
+      written.push(...(await perPartition(c, req, dir.path, projection, rowGroup, dataSchema)));
     }
-    const where = conds.length ? ` WHERE ${conds.join(' AND ')}` : '';
-    const out = await stageOutput('.parquet');
-    try {
-      await c.run(
-        `COPY (SELECT ${projection || '1 AS __empty'} FROM ${req.source}${where}) TO ${sqlString(out.path)} ` +
-          `(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE ${req.rowGroupSize ?? 1_000_000})`,
-      );
-      const stats = await fileStats(c, out.path, dataSchema);
-      if (stats.numRecords === 0) continue;
+    const total = written.reduce((n, w) => n + w.rows, 0);
+    if (req.expectRows !== undefined && total !== req.expectRows)
+      throw new RowCountMismatchError(req.expectRows, total);
+    const adds: AddFile[] = [];
+    for (const w of written) {
+      if (w.rows === 0) continue;
+      const values: Record<string, string | null> = {};
+      for (const f of partFields) values[f.name] = w.partitionValues[f.name] ?? null;
       const key = `${partitionDir(parts, values)}${req.namePrefix ?? 'part'}-${randomUUID()}.c000.zstd.parquet`;
-      const size = await uploadFile(store, out.path, key);
+      const size = await uploadFile(store, w.path, key);
       adds.push({
         path: encodeDataPath(key),
         partitionValues: values,
         size,
         modificationTime: Date.now(),
         dataChange: true,
-        stats: stats.json,
+        stats: w.stats.json,
       });
-    } finally {
-      await out.discard();
     }
+    return adds;
+  } finally {
+    await dir.discard();
   }
-  return adds;
+}
+
+/** One COPY per partition value tuple (partition types whose values need our own rendering). */
+async function perPartition(
+  c: DuckDBConnection,
+  req: WriteFilesRequest,
+  dir: string,
+  projection: string,
+  rowGroup: string,
+  dataSchema: StructType,
+): Promise<WrittenFile[]> {
+  const partFields = req.partitionColumns.map((p) => req.schema.fields.find((f) => f.name === p)!);
+  const sel = partFields.map(
+    (f) =>
+      `${losslessExpr(`CAST(${sqlIdent(f.name)} AS ${duckType(f.type)})`, f.type)} AS ${sqlIdent(f.name)}`,
+  );
+  const tuples = (
+    await c.runAndReadAll(`SELECT DISTINCT ${sel.join(', ')} FROM ${req.source}`)
+  ).getRowObjectsJS() as Record<string, unknown>[];
+  const out: WrittenFile[] = [];
+  for (const [i, tuple] of tuples.entries()) {
+    const values: Record<string, string | null> = {};
+    const conds: string[] = [];
+    for (const f of partFields) {
+      values[f.name] = partitionString(tuple[f.name], f.type as string);
+      const lhs = losslessExpr(`CAST(${sqlIdent(f.name)} AS ${duckType(f.type)})`, f.type);
+      conds.push(tuple[f.name] === null ? `${lhs} IS NULL` : `${lhs} = ${sqlString(String(tuple[f.name]))}`);
+    }
+    const files = await copyWithStats(
+      c,
+      `SELECT ${projection || '1 AS __empty'} FROM ${req.source} WHERE ${conds.join(' AND ')}`,
+      `${dir}/part-${i}.parquet`,
+      [rowGroup],
+      dataSchema,
+    );
+    out.push(...files.map((f) => ({ ...f, partitionValues: values })));
+  }
+  return out;
 }

@@ -65,6 +65,14 @@ export interface WriteRequest {
   configuration?: Record<string, string>;
   /** Prefix of written file names. */
   namePrefix?: string;
+  /**
+   * The logical schema of sourceSql when the caller knows it exactly (its columns already have these
+   * DuckDB types): the source is then read once, straight into the data files, instead of being
+   * materialised first to learn its schema and narrow wide integers.
+   */
+  inputSchema?: StructType;
+  /** The source must yield exactly this many rows, else RowCountMismatchError and nothing is committed. */
+  expectRows?: number;
   engine?: DeltaEngine;
 }
 
@@ -100,9 +108,16 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
   const engine = req.engine ?? defaultEngine;
   const mode = req.mode ?? 'append';
   return withConnection(async (c) => {
-    await c.run(`CREATE OR REPLACE TEMP TABLE __tributary_src AS SELECT * FROM ${req.sourceSql}`);
-    await narrowWideIntegers(c, '__tributary_src');
-    const input = await inputSchema(c, '__tributary_src');
+    let source = '__tributary_src';
+    let input: StructType;
+    if (req.inputSchema) {
+      source = req.sourceSql;
+      input = req.inputSchema;
+    } else {
+      await c.run(`CREATE OR REPLACE TEMP TABLE __tributary_src AS SELECT * FROM ${req.sourceSql}`);
+      await narrowWideIntegers(c, '__tributary_src');
+      input = await inputSchema(c, '__tributary_src');
+    }
     let snap = await loadSnapshotOrUndefined(store, engine);
     if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
       return {
@@ -138,18 +153,19 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
       // (a column missing from a data file reads as NULL).
       if (!adds) {
-        const cols = await relationColumns(c, '__tributary_src');
+        const cols = await relationColumns(c, source);
         const src = `(SELECT ${merged.schema.fields
           .map(
             (f) =>
               `${cols.has(f.name) ? typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name)) : `CAST(NULL AS ${duckType(f.type)})`} AS ${sqlIdent(f.name)}`,
           )
-          .join(', ')} FROM __tributary_src)`;
+          .join(', ')} FROM ${source})`;
         adds = await writeDataFiles(c, store, {
           source: src,
           schema: merged.schema,
           partitionColumns: partitionBy,
           namePrefix: req.namePrefix,
+          expectRows: req.expectRows,
         });
       }
       const actions: Action[] = [];
