@@ -84,7 +84,7 @@ function tableUses(root: Node): TableUse[] {
   const refs: { ref: Node; owner?: Node }[] = [];
   const owners = new Map<Node, Node>();
   const walk = (x: unknown, depth: number): void => {
-    if (depth > 10_000) throw new TributaryError('BAD_INPUT', 'the query nests too deeply');
+    if (depth > 3_000) throw new TributaryError('BAD_INPUT', 'the query nests too deeply');
     if (Array.isArray(x)) {
       for (const y of x) walk(y, depth + 1);
       return;
