@@ -14,10 +14,9 @@ import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
 import { duckType } from '../../lake/engine/types';
 import { type LocalFile, materialize } from '../../lake/engine/local-files';
 import { fileSelect, relationColumns } from '../../lake/engine/scan';
-import { toDuckDbSql } from '../../lake/predicate';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
-import { parseFilter } from './filter';
+import { filterSql as egressFilterSql } from './filter';
 import { projection as projectionOf } from './projection';
 import { type EgressBatchResult, type EgressTarget, egressAppIdFor } from './types';
 
@@ -94,7 +93,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   const projection = projectionOf(snap.schema, snap.partitionColumns, t);
   // A filter column the source lacks reads as NULL for every row (not "nothing is approved": `a OR gone`
   // keeps the rows where a holds), the same verdict the rows get once a later schema adds the column.
-  const filterSql = toDuckDbSql(parseFilter(t.filter, snap.schema));
+  const filterSql = egressFilterSql(t.filter, snap.schema, 'q'); // the alias of the rows in the SELECT below
   const locals: LocalFile[] = [];
   try {
     const result = await withConnection(async (c) => {

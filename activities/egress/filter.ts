@@ -6,7 +6,7 @@
  */
 import type { DataType, StructType } from '../../lake/delta/schema';
 import { isStruct } from '../../lake/delta/schema';
-import { type Expr, type Operand, parsePredicate } from '../../lake/predicate';
+import { type Expr, type Operand, parsePredicate, quoteIdentifier, toDuckDbSql } from '../../lake/predicate';
 
 const NULL: Operand = { kind: 'literal', type: 'null', value: null };
 
@@ -47,3 +47,12 @@ export function bindFilter(e: Expr, schema: StructType): Expr {
 
 export const parseFilter = (text: string, schema: StructType): Expr =>
   bindFilter(parsePredicate(text), schema);
+
+/**
+ * The filter as DuckDB SQL over a relation aliased `alias`. Columns are qualified with the alias: bare
+ * `"q"."x"` would name column x of relation q when the relation has a column x, not field x of struct q.
+ */
+export const filterSql = (text: string, schema: StructType, alias: string): string =>
+  toDuckDbSql(parseFilter(text, schema), {
+    columnSql: (path) => [alias, ...path].map(quoteIdentifier).join('.'),
+  });

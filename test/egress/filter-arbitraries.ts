@@ -16,6 +16,9 @@ export interface Cells {
   ts: Date | null;
   /** The struct n: null, or { x } with x possibly null. */
   n: { x: bigint | null } | null;
+  /** A top-level x and a struct q with a field x: `q.x` must mean the field, whatever SQL aliases egress uses. */
+  x: bigint | null;
+  q: { x: bigint | null } | null;
 }
 
 const pad = (n: number) => String(n).padStart(2, '0');
@@ -56,6 +59,8 @@ export const cellsArb: fc.Arbitrary<Cells> = fc.record({
       .map(({ n, h, ms }) => new Date(Date.UTC(2024, 0, 1 + n, h, 0, 0, ms))),
   ),
   n: fc.option(fc.record({ x: orNull(fc.bigInt({ min: -2n, max: 2n })) }), { nil: null, freq: 8 }),
+  x: orNull(fc.bigInt({ min: -2n, max: 2n })),
+  q: fc.option(fc.record({ x: orNull(fc.bigInt({ min: -2n, max: 2n })) }), { nil: null, freq: 8 }),
 });
 
 /** The row as evaluate() reads it. */
@@ -78,6 +83,8 @@ export function rowSql(id: number, c: Cells): string {
     `${c.d === null ? 'NULL::DATE' : `DATE '${dateText(c.d)}'`} AS d`,
     `${c.ts === null ? 'NULL::TIMESTAMP' : `TIMESTAMP '${tsText(c.ts)}'`} AS ts`,
     `${c.n === null ? 'NULL::STRUCT(x BIGINT)' : `{'x': ${num(c.n.x)}}::STRUCT(x BIGINT)`} AS n`,
+    `${num(c.x)} AS x`,
+    `${c.q === null ? 'NULL::STRUCT(x BIGINT)' : `{'x': ${num(c.q.x)}}::STRUCT(x BIGINT)`} AS q`,
   ].join(', ');
 }
 
@@ -92,6 +99,8 @@ const COLS: [string[], ColType][] = [
   [['d'], 'date'],
   [['ts'], 'ts'],
   [['n', 'x'], 'int'],
+  [['x'], 'int'],
+  [['q', 'x'], 'int'],
 ];
 const lit =
   <T extends LiteralExpr['type']>(type: T) =>

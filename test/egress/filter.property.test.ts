@@ -16,7 +16,7 @@ import { storeOpener } from '../../workers/region-worker';
 import { tableRows } from '../ingest/helpers';
 import { type Cells, cellsArb, jsRow, predicateArb, rowSql } from './filter-arbitraries';
 
-const ALL_NULL: Cells = { i: null, f: null, s: null, b: null, d: null, ts: null, n: null };
+const ALL_NULL: Cells = { i: null, f: null, s: null, b: null, d: null, ts: null, n: null, x: null, q: null };
 
 /** Writes the commits, egresses them (maxVersionsPerBatch at a time) and returns central's rows by id. */
 async function egressThrough(
