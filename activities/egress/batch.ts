@@ -123,6 +123,8 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
     deps.progress?.({ stage: 'write', filesRead: locals.length });
     const w = await writeTable(central, {
       sourceSql: result.sql,
+      // Known exactly (the source snapshot's types, projected): written in one pass, no staging table.
+      inputSchema: projection.schema,
       mergeSchema: true,
       partitionBy: centralSnap
         ? undefined

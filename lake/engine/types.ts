@@ -45,11 +45,64 @@ let lambdaN = 0;
 /** The shape of a stored value, as DuckDB reports it (only what conforming needs). */
 type SourceType = {
   typeId: number;
+  /** DECIMAL only. */
+  width?: number;
+  scale?: number;
   entryNames?: readonly string[];
   entryTypes?: readonly SourceType[];
   valueType?: SourceType;
   keyType?: SourceType;
 };
+
+/** DuckDB type ids (DuckDBTypeId) of the Delta primitives, as duckType maps them. */
+const PRIM_ID: Record<string, number> = {
+  string: 17,
+  long: 5,
+  integer: 4,
+  short: 3,
+  byte: 2,
+  float: 10,
+  double: 11,
+  boolean: 1,
+  binary: 18,
+  date: 13,
+  timestamp: 31,
+  timestamp_ntz: 12,
+};
+const STRUCT_ID = 25;
+const LIST_ID = 24;
+const MAP_ID = 26;
+const DECIMAL_ID = 19;
+
+/**
+ * Whether a stored value already has exactly the logical type, with logical field names at every depth:
+ * then it needs no conversion at all (rebuilding structs and lists row by row is the costly part of a scan).
+ */
+function alreadyTyped(t: DataType, mode: ColumnMappingMode, s: SourceType | undefined): boolean {
+  if (!s) return false;
+  if (typeof t === 'string') {
+    const d = decimalOf(t);
+    if (d) return s.typeId === DECIMAL_ID && s.width === d.precision && s.scale === d.scale;
+    return PRIM_ID[t] === s.typeId;
+  }
+  if (isStruct(t))
+    return (
+      s.typeId === STRUCT_ID &&
+      s.entryNames?.length === t.fields.length &&
+      t.fields.every(
+        (f, i) =>
+          s.entryNames![i] === f.name &&
+          physicalName(f, mode) === f.name &&
+          alreadyTyped(f.type, mode, s.entryTypes?.[i]),
+      )
+    );
+  if (isArray(t)) return s.typeId === LIST_ID && alreadyTyped(t.elementType, mode, s.valueType);
+  return (
+    s.typeId === MAP_ID &&
+    alreadyTyped(t.keyType, mode, s.keyType) &&
+    alreadyTyped(t.valueType, mode, s.valueType)
+  );
+}
 
 /**
  * SQL turning a stored value (a data file column, or an input column) into the table's logical type:
@@ -57,6 +110,7 @@ type SourceType = {
  * names, and fills struct fields the source lacks (older files after schema evolution) with NULL.
  */
 export function typedExpr(x: string, t: DataType, mode: ColumnMappingMode, source?: SourceType): string {
+  if (alreadyTyped(t, mode, source)) return x;
   if (typeof t === 'string') return `CAST(${x} AS ${duckType(t)})`;
   if (isStruct(t)) {
     const fields = t.fields.map((f) => {
