@@ -10,6 +10,7 @@
  *   npm run demo                                      6 regions, 3 cycles
  *   npm run demo -- --regions 9 --cycles 5 --lines 5000
  *   npm run demo -- --temporal 127.0.0.1:7233        reuse a running Temporal server
+ *   npm run demo -- --emulators s3              only moto; Azure and GCP regions on local folders
  *   npm run demo -- --keep                           keep services and workers up after the summary (Ctrl-C ends)
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
@@ -46,6 +47,7 @@ const { values: args } = parseArgs({
     'bad-every': { type: 'string', default: '250' },
     seed: { type: 'string', default: '1' },
     temporal: { type: 'string' },
+    emulators: { type: 'string', default: 's3,azure,gcs' },
     timeout: { type: 'string', default: '10m' },
     dir: { type: 'string', default: path.join(PROJECT_ROOT, '.tributary', 'demo') },
     keep: { type: 'boolean', default: false },
@@ -142,7 +144,20 @@ async function main(): Promise<number> {
     );
 
     // 1. Services.
-    const wanted: ServiceName[] = ['s3', 'azure', 'gcs', ...(args.temporal ? [] : ['temporal' as const])];
+    const emulators = args.emulators!.split(',').filter(Boolean) as ServiceName[];
+    for (const e of emulators)
+      if (!['s3', 'azure', 'gcs'].includes(e)) {
+        say(`demo: --emulators takes s3, azure and gcs, not ${e}`);
+        return 2;
+      }
+    for (const [name, cloud] of [
+      ['s3', 'AWS'],
+      ['azure', 'Azure'],
+      ['gcs', 'GCP'],
+    ] as const)
+      if (!emulators.includes(name))
+        say(`  ${name.padEnd(8)} not started (--emulators): ${cloud} regions use local folders`);
+    const wanted: ServiceName[] = [...emulators, ...(args.temporal ? [] : ['temporal' as const])];
     const services = await startServices(wanted, path.join(DIR, 'services'), { temporalUi: true });
     for (const s of services) cleanup.add(`stop ${s.product}`, () => s.stop());
     // For whoever checks that nothing is left running after the demo (its test does).

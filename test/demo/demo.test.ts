@@ -9,7 +9,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { PROJECT_ROOT } from '../harness/services';
 
-
 function runDemo(
   dir: string,
   extra: string[] = [],
@@ -93,6 +92,22 @@ describe('npm run demo', () => {
     }
     const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
     expect(pids.length).toBe(4);
+    for (const p of pids) expect(alive(p.pid)).toBe(false);
+  }, 300_000);
+
+  test('without emulators the regions run on local folders, and the demo says so', async () => {
+    const demo = runDemo(dir, ['--emulators', 's3', '--regions', '3', '--cycles', '1']);
+    const code = await demo.exit;
+    const out = demo.output();
+    if (code !== 0 || !out.trimEnd().endsWith('reconciliation: OK'))
+      throw new Error(`demo exited ${code}; output:\n${out}`);
+    expect(out).toMatch(/azure +not started \(--emulators\): Azure regions use local folders/);
+    expect(out).toMatch(/gcs +not started \(--emulators\): GCP regions use local folders/);
+    expect(out).toMatch(/s3:\/\/raw-us-east-1/);
+    expect(out).toContain(`file://${dir}/local/azure/raw-westeurope/logs`);
+    expect(out).toContain(`file://${dir}/local/gcp/raw-europe-west1/logs`);
+    const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
+    expect(pids.length).toBe(2);
     for (const p of pids) expect(alive(p.pid)).toBe(false);
   }, 300_000);
 
