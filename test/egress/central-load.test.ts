@@ -1,6 +1,7 @@
 /**
  * Fifty regions egress at once into one central table, on every backend, while queries read central.
- * Egress runs in separate OS processes (real optimistic-concurrency races on the store), a reader process
+ * Egress runs in separate OS processes (real optimistic-concurrency races on the store; every region's
+ * schema grows by a column part-way, so central's schema evolves concurrently too), a reader process
  * loads and scans snapshots throughout. Afterwards central holds exactly the approved rows, each once;
  * every region's txn is at its source's latest version, every source version is in exactly one central
  * commit, and central's log is contiguous. Every query saw a consistent snapshot. Commit retries are
@@ -17,7 +18,7 @@ import { isTributaryError } from '../../lake/errors';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine } from '../../lake/table/operations';
 import { ALL_BACKENDS, type BackendKind, createTestLocation, emulatorOptions } from '../harness/stores';
-import { approvedKeys, rowKey } from './load-rows';
+import { EVOLVES_AT, approvedKeys, rowKey } from './load-rows';
 
 const RUNNER = path.join(__dirname, 'fixtures', 'egress-runner.ts');
 const READER = path.join(__dirname, 'fixtures', 'central-reader.ts');
@@ -131,6 +132,14 @@ describe.each(kinds.map((k) => [k]))('50 regions egress concurrently into one ce
       expect(new Set(keys).size).toBe(rows.length);
       expect([...keys].sort()).toEqual([...expected].sort());
       expect(rows.every((r) => r.egress_approved === true)).toBe(true);
+      // The schema grew concurrently in every region (trace_id from source commit EVOLVES_AT on): central
+      // has the column once, rows from before it read NULL.
+      expect(snap.schema.fields.filter((f) => f.name === 'trace_id')).toHaveLength(1);
+      for (const r of rows) {
+        const commit = Number(/part-(\d+)/.exec(String(r._source_file))![1]);
+        const want = commit >= EVOLVES_AT ? `trace-${String(r._region)}-${Number(r._source_line) - 1}` : null;
+        if (r.trace_id !== want) expect([rowKey(r), r.trace_id]).toEqual([rowKey(r), want]);
+      }
 
       // No lost commit: every region's txn is at its source's last version; the log is contiguous.
       for (const r of regions) expect([r, snap.txnVersion(egressAppIdFor(r))]).toEqual([r, COMMITS - 1]);

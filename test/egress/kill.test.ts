@@ -35,7 +35,7 @@ test(`SIGKILL the worker ${KILLS} times mid-egress: central = the approved rows,
   const target = egressTargetOf(config, regionOf(config, region));
   const source = await openStore(target.source);
   for (let c = 0; c < SOURCE_COMMITS; c++)
-    await writeTable(source, { sourceSql: regionalCommitSql(region, c, ROWS) });
+    await writeTable(source, { sourceSql: regionalCommitSql(region, c, ROWS), mergeSchema: true });
   const last = SOURCE_COMMITS - 1;
 
   let child: ChildProcess | undefined;

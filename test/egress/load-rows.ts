@@ -11,7 +11,13 @@ const seedOf = (region: string, commit: number) =>
 
 export const sourceFileOf = (commit: number) => `logs/part-${String(commit).padStart(4, '0')}.jsonl`;
 
-/** A parenthesised SELECT of `rows` log rows for source commit `commit` of `region`. */
+/** From this source commit on, rows carry a new column (`trace_id`): the schema evolves in every region. */
+export const EVOLVES_AT = 2;
+
+/**
+ * A parenthesised SELECT of `rows` log rows for source commit `commit` of `region` (write it with
+ * mergeSchema: true, the schema grows at EVOLVES_AT).
+ */
 export function regionalCommitSql(region: string, commit: number, rows: number): string {
   const seed = seedOf(region, commit);
   return `(SELECT
@@ -24,7 +30,12 @@ export function regionalCommitSql(region: string, commit: number, rows: number):
     CASE (i + ${seed}) % 3 WHEN 0 THEN true WHEN 1 THEN false ELSE NULL END AS egress_approved,
     '${region}' AS _region,
     '${sourceFileOf(commit)}' AS _source_file,
-    (i + 1)::BIGINT AS _source_line
+    (i + 1)::BIGINT AS _source_line${
+      commit >= EVOLVES_AT
+        ? `,
+    'trace-${region}-' || i AS trace_id`
+        : ''
+    }
   FROM range(${rows}) t(i))`;
 }
 
