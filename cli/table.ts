@@ -6,7 +6,7 @@ import { TributaryError } from '../lake/errors';
 import { Snapshot } from '../lake/delta/snapshot';
 import { sqlString } from '../lake/engine/duckdb';
 import { scanRows } from '../lake/engine/scan';
-import { parsePredicate, toDuckDbSql } from '../lake/predicate';
+import { parsePredicate } from '../lake/predicate';
 import { openStore } from '../lake/storage/open';
 import { deleteWhere } from '../lake/table/delete';
 import { history, tableInfo, vacuum } from '../lake/table/maintenance';
@@ -62,7 +62,7 @@ export function registerTableCommands(program: Command): void {
         });
         const expr = o.where ? bindPredicate(o.where, snap) : undefined;
         const files = expr ? snap.files.filter((f) => fileMightMatch(expr, f, snap)) : undefined;
-        const rows = await scanRows(store, snap, { whereSql: expr ? toDuckDbSql(expr) : undefined, files });
+        const rows = await scanRows(store, snap, { where: expr, files });
         await writeRows(process.stdout, rows, snap.schema, o.format as Format);
       },
     );

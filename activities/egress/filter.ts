@@ -6,7 +6,7 @@
  */
 import type { DataType, StructType } from '../../lake/delta/schema';
 import { isStruct } from '../../lake/delta/schema';
-import { type Expr, type Operand, parsePredicate, quoteIdentifier, toDuckDbSql } from '../../lake/predicate';
+import { type Expr, type Operand, parsePredicate, toDuckDbSqlOver } from '../../lake/predicate';
 
 const NULL: Operand = { kind: 'literal', type: 'null', value: null };
 
@@ -53,6 +53,4 @@ export const parseFilter = (text: string, schema: StructType): Expr =>
  * `"q"."x"` would name column x of relation q when the relation has a column x, not field x of struct q.
  */
 export const filterSql = (text: string, schema: StructType, alias: string): string =>
-  toDuckDbSql(parseFilter(text, schema), {
-    columnSql: (path) => [alias, ...path].map(quoteIdentifier).join('.'),
-  });
+  toDuckDbSqlOver(parseFilter(text, schema), alias);

@@ -10,14 +10,15 @@ import { loadDeletionVector } from '../delta/deletion-vectors';
 import { dataFileKey } from '../delta/paths';
 import type { Snapshot } from '../delta/snapshot';
 import { type StructField, physicalName } from '../delta/schema';
+import { type Expr, toDuckDbSqlOver } from '../predicate';
 import { renderRow } from './canonical';
 import { sqlIdent, sqlString, withConnection } from './duckdb';
 import { materialize } from './local-files';
 import { duckType, losslessExpr, typedExpr } from './types';
 
 export interface ScanOptions {
-  /** A predicate already rendered to DuckDB SQL over logical column names (see lake/predicate). */
-  whereSql?: string;
+  /** Keep only rows where this predicate (over logical column names) is TRUE. */
+  where?: Expr;
   /** Files to read (defaults to all active files of the snapshot). */
   files?: readonly AddFile[];
   /** Parallel file reads. */
@@ -30,6 +31,8 @@ function partitionExpr(f: StructField, add: AddFile): string {
   if (f.type === 'binary') return `encode(${sqlString(raw)})`;
   return `CAST(${sqlString(raw)} AS ${duckType(f.type)})`;
 }
+
+const ROW_ALIAS = '__row';
 
 /** SQL selecting one data file's rows in the table's logical schema. */
 export function fileSelect(
@@ -94,8 +97,8 @@ export async function scanRows(
             await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
             deleted,
           );
-          const where = opts.whereSql ? ` WHERE ${opts.whereSql}` : '';
-          const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) q${where}`);
+          const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
+          const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) ${ROW_ALIAS}${where}`);
           for (const row of r.getRowObjectsJS())
             out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
         });

@@ -24,7 +24,7 @@ export { MAX_NESTING_DEPTH, MAX_PREDICATE_LENGTH, columnsOf } from './ast';
 export { parsePredicate, safeParsePredicate } from './parser';
 export type { PredicateIssue, SafeParseResult } from './parser';
 export { formatPredicate } from './format';
-export { quoteIdentifier, quoteString, toDuckDbSql } from './sql';
+export { quoteIdentifier, quoteString, toDuckDbSql, toDuckDbSqlOver } from './sql';
 export type { SqlOptions } from './sql';
 export { evaluate } from './evaluate';
 export { mightMatch } from './skipping';

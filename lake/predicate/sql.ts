@@ -118,3 +118,11 @@ export function toDuckDbSql(expr: Expr, opts: SqlOptions = {}): string {
   };
   return render(expr, 0);
 }
+
+/**
+ * The predicate as SQL over a relation aliased `alias`, every column qualified with it: a bare `"q"."x"`
+ * would name column x of relation q when the relation has a column x, not field x of a struct column q.
+ */
+export function toDuckDbSqlOver(expr: Expr, alias: string): string {
+  return toDuckDbSql(expr, { columnSql: (path) => [alias, ...path].map(quoteIdentifier).join('.') });
+}

@@ -17,7 +17,7 @@ import { materialize } from '../engine/local-files';
 import { fileSelect, relationColumns } from '../engine/scan';
 import { writeDataFiles } from '../engine/writer';
 import type { ObjectStore } from '../storage/object-store';
-import { type Expr, toDuckDbSql } from '../predicate';
+import { type Expr, toDuckDbSql, toDuckDbSqlOver } from '../predicate';
 import { bindPredicate, fileMightMatch } from './skipping';
 import { defaultEngine, latestSnapshot, maybeCheckpoint, removeOf } from './operations';
 import { checkpointInterval } from '../delta/checkpoint';
@@ -68,7 +68,7 @@ async function deleteOnce(
   expr: Expr,
 ): Promise<DeleteResult> {
   const candidates = snap.files.filter((f) => fileMightMatch(expr, f, snap));
-  const whereSql = toDuckDbSql(expr);
+  const whereSql = toDuckDbSqlOver(expr, 'q');
   const actions: Action[] = [];
   const now = Date.now();
   let deletedRows = 0;

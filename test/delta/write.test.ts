@@ -140,6 +140,26 @@ describe('tables Tributary writes', () => {
     expect(rowSet(await ours(store))).toEqual(rowSet([{ neg: 0 }, { neg: -1 }, { neg: -6 }, { neg: -7 }]));
   });
 
+  test('a struct column named like the row alias: q.x is its field, in reads and deletes', async () => {
+    // Both a struct column `q` and a top-level column `x`: `q.x` must mean the field, whatever alias the
+    // SQL gives the rows it filters.
+    await writeTable(store, {
+      sourceSql: jsonl([
+        { id: 1, x: 1, q: { x: 2 }, __row: { x: 1 } },
+        { id: 2, x: 2, q: { x: 1 }, __row: { x: 2 } },
+      ]),
+    });
+    const { parsePredicate } = await import('../../lake/predicate');
+    const snap = await Snapshot.load(store, defaultEngine);
+    const read = async (where: string) =>
+      (await scanRows(store, snap, { where: parsePredicate(where) })).map((r) => Number(r.id)).sort();
+    expect(await read('q.x = 1')).toEqual([2]);
+    expect(await read('x = 1')).toEqual([1]);
+    expect(await read('__row.x = 2')).toEqual([2]);
+    await deleteWhere(store, 'q.x = 1');
+    expect((await ours(store)).map((r) => Number(r.id))).toEqual([1]);
+  });
+
   test('txn (appId, version) makes a replayed write a no-op', async () => {
     const a = await writeTable(store, {
       sourceSql: jsonl([{ x: 1 }]),
