@@ -6,7 +6,8 @@
 import { DuckDBConnection, DuckDBInstance, VARCHAR } from '@duckdb/node-api';
 import fc from 'fast-check';
 import { evaluate, parsePredicate, quoteIdentifier, toDuckDbSql } from '.';
-import type { CmpOp, Expr, LiteralExpr, Operand } from '.';
+import type { Expr, Operand } from '.';
+import { type Columns, PRIMITIVE_CELLS, leafOver, orNull, treeOf } from './testing/arbitraries';
 
 let instance: DuckDBInstance;
 let conn: DuckDBConnection;
@@ -25,45 +26,12 @@ interface Cells {
   nx: bigint | null;
 }
 
-const pad = (n: number) => String(n).padStart(2, '0');
 const day = (n: number) => new Date(Date.UTC(2024, 0, 1 + n));
 const dateText = (d: Date) => d.toISOString().slice(0, 10);
 const tsText = (d: Date) => d.toISOString().replace('T', ' ').replace('Z', '');
 
-const orNull = <T>(arb: fc.Arbitrary<T>) => fc.option(arb, { nil: null, freq: 5 });
 const cellsArb: fc.Arbitrary<Cells> = fc.record({
-  i: orNull(
-    fc.oneof(fc.bigInt({ min: -4n, max: 4n }), fc.bigInt({ min: 2n ** 53n - 2n, max: 2n ** 53n + 2n })),
-  ),
-  f: orNull(
-    fc.constantFrom(
-      -1.5,
-      -0.5,
-      0,
-      0.1,
-      0.30000000000000004,
-      1,
-      2.5,
-      3,
-      1e300,
-      NaN,
-      Infinity,
-      -Infinity,
-      9007199254740992,
-    ),
-  ),
-  s: orNull(fc.constantFrom('', 'a', 'ab', 'abc', 'b', 'a%', 'a_c', 'A', 'é', '😀', '\uffff', "it's", '5')),
-  b: orNull(fc.boolean()),
-  d: orNull(fc.integer({ min: 0, max: 4 }).map(day)),
-  ts: orNull(
-    fc
-      .record({
-        n: fc.integer({ min: 0, max: 3 }),
-        h: fc.constantFrom(0, 12),
-        ms: fc.constantFrom(0, 1, 999),
-      })
-      .map(({ n, h, ms }) => new Date(Date.UTC(2024, 0, 1 + n, h, 0, 0, ms))),
-  ),
+  ...PRIMITIVE_CELLS,
   nx: orNull(fc.bigInt({ min: -2n, max: 2n })),
 });
 
@@ -150,8 +118,7 @@ test('the table holds what the JS rows say', async () => {
 
 // ---- well-typed predicates ---------------------------------------------------------------------
 
-type ColType = 'int' | 'double' | 'str' | 'bool' | 'date' | 'ts';
-const COLS: [string[], ColType][] = [
+const COLS: Columns = [
   [['i'], 'int'],
   [['f'], 'double'],
   [['s'], 'str'],
@@ -160,109 +127,8 @@ const COLS: [string[], ColType][] = [
   [['ts'], 'ts'],
   [['n', 'x'], 'int'],
 ];
-const lit =
-  <T extends LiteralExpr['type']>(type: T) =>
-  (value: Extract<LiteralExpr, { type: T }>['value']) =>
-    ({ kind: 'literal', type, value }) as LiteralExpr;
-
-const numberGroups = [
-  fc.bigInt({ min: -5n, max: 5n }).map(lit('int')),
-  fc.bigInt({ min: 2n ** 53n - 2n, max: 2n ** 53n + 2n }).map(lit('int')),
-  fc.constantFrom('0.1', '2.5', '-1.0', '0.30000000000000004', '9007199254740993.0').map(lit('decimal')),
-  fc.constantFrom(2.5, 0.1, -0.5, 1e300, 9007199254740992).map(lit('float')),
-];
-const dateGroups = (strings: string[]) => [
-  fc.integer({ min: 0, max: 4 }).map((n) => lit('date')(`2024-01-${pad(1 + n)}`)),
-  fc
-    .constantFrom('2024-01-02 12:00:00', '2024-01-01 00:00:00.001', '2024-01-03 00:00:00.000001')
-    .map(lit('timestamp')),
-  fc.constantFrom(...strings).map(lit('string')),
-];
-/**
- * Literal kinds per column type. DuckDB unifies the types of an IN list or a BETWEEN before
- * comparing (so `i IN (1, 2.5e0)` compares as DOUBLE), which evaluate() does pairwise; lists and
- * bounds are therefore drawn from one group.
- */
-const GROUPS: Record<ColType, fc.Arbitrary<LiteralExpr>[]> = {
-  int: [...numberGroups, fc.constantFrom('3', '-1', '9007199254740993').map(lit('string'))],
-  double: [...numberGroups, fc.constantFrom('0.1', '2.5', '-1e3', '3').map(lit('string'))],
-  str: [fc.constantFrom('', 'a', 'ab', 'b', 'A', 'é', '😀', '\uffff', "it's", '5').map(lit('string'))],
-  bool: [
-    fc.boolean().map(lit('bool')),
-    fc.constantFrom('true', 'f').map(lit('string')),
-    fc.bigInt({ min: 0n, max: 2n }).map(lit('int')),
-  ],
-  // DuckDB casts a string literal to the column's own type, so '2024-01-02 12:00:00' against a
-  // DATE column loses its time; evaluate() cannot tell DATE from TIMESTAMP values (both Date).
-  date: dateGroups(['2024-01-02']),
-  ts: dateGroups(['2024-01-02', '2024-01-02 12:00:00']),
-};
-const NULL_LIT: LiteralExpr = { kind: 'literal', type: 'null', value: null };
-const COMPATIBLE: Record<ColType, ColType[]> = {
-  int: ['int', 'double'],
-  double: ['int', 'double'],
-  str: ['str'],
-  bool: ['bool'],
-  date: ['date', 'ts'],
-  ts: ['date', 'ts'],
-};
-
-const column = (path: string[]): Operand => ({ kind: 'column', path });
-const orNullLit = (arb: fc.Arbitrary<LiteralExpr>) =>
-  fc.oneof({ weight: 6, arbitrary: arb }, { weight: 1, arbitrary: fc.constant(NULL_LIT) });
-const group = (type: ColType) => fc.constantFrom(...GROUPS[type]);
-const peerColumn = (type: ColType) =>
-  fc.constantFrom(...COLS.filter(([, t]) => COMPATIBLE[type].includes(t)).map(([p]) => column(p)));
-
-const leaf: fc.Arbitrary<Expr> = fc.constantFrom(...COLS).chain(([path, type]): fc.Arbitrary<Expr> => {
-  const col = column(path);
-  const value = fc.oneof(
-    { weight: 4, arbitrary: orNullLit(fc.oneof(...GROUPS[type])) },
-    { weight: 1, arbitrary: peerColumn(type) },
-  );
-  const op = fc.constantFrom<CmpOp>('=', '<>', '<', '<=', '>', '>=');
-  const leaves: fc.Arbitrary<Expr>[] = [
-    fc
-      .tuple(op, value, fc.boolean())
-      .map(([o, v, flip]) => ({ kind: 'cmp', op: o, left: flip ? v : col, right: flip ? col : v })),
-    fc
-      .tuple(
-        fc.boolean(),
-        group(type).chain((g) => fc.array(orNullLit(g), { minLength: 1, maxLength: 3 })),
-      )
-      .map(([negated, list]) => ({ kind: 'in', negated, arg: col, list })),
-    fc
-      .tuple(
-        fc.boolean(),
-        group(type).chain((g) => fc.tuple(orNullLit(g), orNullLit(g))),
-      )
-      .map(([negated, [low, high]]) => ({ kind: 'between', negated, arg: col, low, high })),
-    fc.boolean().map((negated) => ({ kind: 'isNull', negated, arg: col })),
-  ];
-  if (type === 'bool') leaves.push(fc.constant(col));
-  if (type === 'str')
-    leaves.push(
-      fc
-        .tuple(
-          fc.boolean(),
-          fc.array(fc.constantFrom('a', 'b', '%', '_', '\\%', '\\_', 'é', '😀', "'"), { maxLength: 4 }),
-        )
-        .map(([negated, parts]) => ({ kind: 'like', negated, arg: col, pattern: parts.join('') })),
-    );
-  return fc.oneof(...leaves);
-});
-
-const { typedExpr } = fc.letrec<{ typedExpr: Expr }>((tie) => ({
-  typedExpr: fc.oneof(
-    { depthSize: 'small', withCrossShrink: true },
-    leaf,
-    fc.record({ kind: fc.constant('not' as const), arg: tie('typedExpr') }),
-    fc.record({
-      kind: fc.constantFrom('and' as const, 'or' as const),
-      args: fc.array(tie('typedExpr'), { minLength: 2, maxLength: 3 }),
-    }),
-  ),
-}));
+const leaf = leafOver(COLS);
+const typedExpr = treeOf(leaf);
 
 async function checkAgainstDuckDb(e: Expr): Promise<void> {
   const sql = toDuckDbSql(e);
