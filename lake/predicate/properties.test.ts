@@ -1,51 +1,9 @@
 import fc from 'fast-check';
 import { evaluate, formatPredicate, mightMatch, parsePredicate, safeParsePredicate } from '.';
 import type { CmpOp, Expr, FileStats, LiteralExpr, Operand } from '.';
+import { exprArb, opArb } from './testing/arbitraries';
 import { readPath } from './evaluate';
 import { compareVals, fromRow } from './values';
-
-const OPS: CmpOp[] = ['=', '<>', '<', '<=', '>', '>='];
-const opArb = fc.constantFrom(...OPS);
-
-/** ASTs over the given operands, shaped as the parser produces them (and/or with ≥ 2 args). */
-function exprArb(
-  operand: fc.Arbitrary<Operand>,
-  likePattern: fc.Arbitrary<string>,
-  leafExtra: fc.Arbitrary<Expr>[] = [],
-) {
-  return fc.letrec<{ expr: Expr }>((tie) => ({
-    expr: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      fc.record({ kind: fc.constant('cmp' as const), op: opArb, left: operand, right: operand }),
-      fc.record({
-        kind: fc.constant('in' as const),
-        negated: fc.boolean(),
-        arg: operand,
-        list: fc.array(operand, { minLength: 1, maxLength: 3 }),
-      }),
-      fc.record({ kind: fc.constant('isNull' as const), negated: fc.boolean(), arg: operand }),
-      fc.record({
-        kind: fc.constant('like' as const),
-        negated: fc.boolean(),
-        arg: operand,
-        pattern: likePattern,
-      }),
-      fc.record({
-        kind: fc.constant('between' as const),
-        negated: fc.boolean(),
-        arg: operand,
-        low: operand,
-        high: operand,
-      }),
-      ...leafExtra,
-      fc.record({ kind: fc.constant('not' as const), arg: tie('expr') }),
-      fc.record({
-        kind: fc.constantFrom('and' as const, 'or' as const),
-        args: fc.array(tie('expr'), { minLength: 2, maxLength: 3 }),
-      }),
-    ),
-  })).expr;
-}
 
 const likePatternArb = fc
   .array(fc.constantFrom('a', 'b', '%', '_', '\\%', '\\_', '\\\\', 'é', '😀'), { maxLength: 5 })

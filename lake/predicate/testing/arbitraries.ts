@@ -155,3 +155,49 @@ export const treeOf = (leaf: fc.Arbitrary<Expr>): fc.Arbitrary<Expr> =>
       }),
     ),
   })).e;
+
+export const opArb = fc.constantFrom<CmpOp>('=', '<>', '<', '<=', '>', '>=');
+
+/**
+ * Any-shaped ASTs over the given operands (types not checked), shaped as the parser produces them (and/or
+ * with ≥ 2 args unless `minLogicalArgs` says otherwise, for renderers that must cope with hand-built ASTs).
+ */
+export function exprArb(
+  operand: fc.Arbitrary<Operand>,
+  likePattern: fc.Arbitrary<string>,
+  leafExtra: fc.Arbitrary<Expr>[] = [],
+  opts: { minLogicalArgs?: number } = {},
+) {
+  return fc.letrec<{ expr: Expr }>((tie) => ({
+    expr: fc.oneof(
+      { depthSize: 'small', withCrossShrink: true },
+      fc.record({ kind: fc.constant('cmp' as const), op: opArb, left: operand, right: operand }),
+      fc.record({
+        kind: fc.constant('in' as const),
+        negated: fc.boolean(),
+        arg: operand,
+        list: fc.array(operand, { minLength: 1, maxLength: 3 }),
+      }),
+      fc.record({ kind: fc.constant('isNull' as const), negated: fc.boolean(), arg: operand }),
+      fc.record({
+        kind: fc.constant('like' as const),
+        negated: fc.boolean(),
+        arg: operand,
+        pattern: likePattern,
+      }),
+      fc.record({
+        kind: fc.constant('between' as const),
+        negated: fc.boolean(),
+        arg: operand,
+        low: operand,
+        high: operand,
+      }),
+      ...leafExtra,
+      fc.record({ kind: fc.constant('not' as const), arg: tie('expr') }),
+      fc.record({
+        kind: fc.constantFrom('and' as const, 'or' as const),
+        args: fc.array(tie('expr'), { minLength: opts.minLogicalArgs ?? 2, maxLength: 3 }),
+      }),
+    ),
+  })).expr;
+}
