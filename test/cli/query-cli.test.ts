@@ -1,27 +1,9 @@
 /** `tributary query` as an operator runs it: real process, a config file, every output format, exit codes. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { tableFromIPC } from 'apache-arrow';
-import { PROJECT_ROOT } from '../harness/services';
-
-const run = promisify(execFile);
-const BIN = path.join(PROJECT_ROOT, 'bin', 'tributary.js');
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { cli, cliBytes } from '../harness/cli';
 
 describe('tributary query CLI', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-query-cli-'));
@@ -141,15 +123,15 @@ describe('tributary query CLI', () => {
     expect(fromFile.getChild('c')!.toArray()).toEqual(BigInt64Array.from([2n, 2n]));
     expect(fromFile.getChild('region')!.toArray()).toEqual(['eu', 'us']);
 
-    const stdoutArrow = await run(
-      process.execPath,
-      [BIN, 'query', `SELECT * FROM ops.eu_copy`, '--config', config, '--format', 'arrow'],
-      {
-        encoding: 'buffer',
-        maxBuffer: 64 << 20,
-      },
+    const stdoutArrow = await cliBytes(
+      'query',
+      `SELECT * FROM ops.eu_copy`,
+      '--config',
+      config,
+      '--format',
+      'arrow',
     );
-    const t2 = tableFromIPC(stdoutArrow.stdout);
+    const t2 = tableFromIPC(stdoutArrow);
     expect(t2.numRows).toBe(8);
     expect(String(t2.schema.fields.find((f) => f.name === 'big')!.type)).toBe('Int64');
     expect(t2.getChild('big')!.toArray()).toContain(9007199254740996n);

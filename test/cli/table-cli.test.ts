@@ -1,27 +1,9 @@
 /** The `tributary table …` commands as an operator runs them: real process, real files, exit codes. */
-import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { tableFromIPC } from 'apache-arrow';
-import { PROJECT_ROOT } from '../harness/services';
-
-const run = promisify(execFile);
-const BIN = path.join(PROJECT_ROOT, 'bin', 'tributary.js');
-
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
-}
+import { cli, cliBytes } from '../harness/cli';
 
 describe('tributary table CLI', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-cli-'));
@@ -49,11 +31,8 @@ describe('tributary table CLI', () => {
     const csv = await cli('table', 'read', table, '--format', 'csv');
     expect(csv.stdout.split('\n')[0]).toBe('day,level,msg,n');
 
-    const arrow = await run(process.execPath, [BIN, 'table', 'read', table, '--format', 'arrow'], {
-      encoding: 'buffer',
-      maxBuffer: 64 << 20,
-    });
-    expect(tableFromIPC(arrow.stdout).numRows).toBe(3);
+    const arrow = await cliBytes('table', 'read', table, '--format', 'arrow');
+    expect(tableFromIPC(arrow).numRows).toBe(3);
 
     const d = await cli('table', 'delete', table, '--where', "level = 'INFO'");
     expect(JSON.parse(d.stdout)).toMatchObject({ version: 1, deletedRows: 1 });

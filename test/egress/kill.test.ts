@@ -3,9 +3,8 @@
  * source table of many small commits (one source commit per batch), restarting it each time. Afterwards
  * central holds exactly the approved rows: none twice, none missing.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { egressAppIdFor } from '../../activities/egress/types';
 import { egressTargetOf, regionOf } from '../../config/targets';
@@ -13,7 +12,7 @@ import { openStore } from '../../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
 import { workflowIds } from '../../workers/queues';
 import type { EgressRunSummary } from '../../workflows/egress';
-import { PROJECT_ROOT } from '../harness/services';
+import { spawnWorker } from '../harness/cli';
 import { createTestLocation } from '../harness/stores';
 import { tableRows, temporal, writeLocalRegionConfig } from '../ingest/helpers';
 import { approvedKeys, regionalCommitSql, rowKey } from './load-rows';
@@ -40,11 +39,7 @@ test(`SIGKILL the worker ${KILLS} times mid-egress: central = the approved rows,
 
   let child: ChildProcess | undefined;
   const startWorker = () => {
-    child = spawn(
-      process.execPath,
-      [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), 'worker', '--config', cfgFile, '--region', region],
-      { stdio: 'ignore' },
-    );
+    child = spawnWorker(cfgFile, region);
   };
   const t = await temporal();
   try {

@@ -2,15 +2,14 @@
  * Crash safety: SIGKILL the worker process at 20+ random moments while it ingests a few hundred files,
  * restarting it each time. Afterwards the table holds every input line exactly once.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ingestTargetOf, regionOf } from '../../config/targets';
 import { openStore } from '../../lake/storage/open';
 import { workflowIds } from '../../workers/queues';
 import type { IngestRunSummary } from '../../workflows/ingest';
-import { PROJECT_ROOT } from '../harness/services';
+import { spawnWorker } from '../harness/cli';
 import { createTestLocation } from '../harness/stores';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/operations';
 import { sourceKeys, tableRows, temporal, writeLocalRegionConfig, writeRawFiles } from './helpers';
@@ -31,11 +30,7 @@ test(`SIGKILL the worker ${KILLS} times mid-ingestion: every line exactly once`,
 
   let child: ChildProcess | undefined;
   const startWorker = () => {
-    child = spawn(
-      process.execPath,
-      [path.join(PROJECT_ROOT, 'bin', 'tributary.js'), 'worker', '--config', cfgFile, '--region', region],
-      { stdio: 'ignore' },
-    );
+    child = spawnWorker(cfgFile, region);
   };
   const t = await temporal();
   try {

@@ -1,0 +1,31 @@
+/** Runs the `tributary` command as an operator does: a real process, its exit code and output. */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import * as path from 'node:path';
+import { promisify } from 'node:util';
+import { PROJECT_ROOT } from './services';
+
+const run = promisify(execFile);
+export const BIN = path.join(PROJECT_ROOT, 'bin', 'tributary.js');
+
+export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
+      encoding: 'utf8',
+      maxBuffer: 64 << 20,
+    });
+    return { code: 0, stdout, stderr };
+  } catch (e) {
+    const err = e as { code: number; stdout: string; stderr: string };
+    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
+  }
+}
+
+/** `tributary worker --config <file> --region <region>` as a child process (for kill tests). */
+export const spawnWorker = (configFile: string, region: string): ChildProcess =>
+  spawn(process.execPath, [BIN, 'worker', '--config', configFile, '--region', region], { stdio: 'ignore' });
+
+/** The command's stdout as bytes (binary formats such as Arrow IPC); rejects on a non-zero exit. */
+export async function cliBytes(...args: string[]): Promise<Buffer> {
+  const { stdout } = await run(process.execPath, [BIN, ...args], { encoding: 'buffer', maxBuffer: 64 << 20 });
+  return stdout;
+}
