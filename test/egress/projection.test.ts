@@ -13,6 +13,7 @@ import { Snapshot } from '../../lake/delta/snapshot';
 import { scanRows } from '../../lake/engine/scan';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
+import { deltaRsRows, rowSet } from '../interop/deltars';
 
 let dir: string;
 beforeEach(() => {
@@ -63,6 +64,8 @@ test('keeps the chosen columns, renames them, keeps lineage and adds _region', a
     { msg: 'a', severity: 'INFO', _source_file: 'f', _source_line: '1', _region: 'eu-1' },
     { msg: 'd', severity: 'INFO', _source_file: 'f', _source_line: '4', _region: 'eu-1' },
   ]);
+  // delta-rs reads the central table egress wrote the same way.
+  expect(rowSet(await deltaRsRows(central))).toEqual(rowSet(rows));
 });
 
 test('a column the source does not have is a clear, non-retryable error', async () => {
