@@ -73,6 +73,8 @@ export interface WriteRequest {
   inputSchema?: StructType;
   /** The source must yield exactly this many rows, else RowCountMismatchError and nothing is committed. */
   expectRows?: number;
+  /** Runs once the data files are written, before the commit (e.g. a companion write that must land first). */
+  beforeCommit?: () => Promise<void>;
   engine?: DeltaEngine;
 }
 
@@ -168,6 +170,7 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
           expectRows: req.expectRows,
         });
       }
+      if (plan === 0) await req.beforeCommit?.();
       const actions: Action[] = [];
       if (creating) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
       if (schemaChanged) {
