@@ -16,7 +16,15 @@ import { Conformer } from './conform';
 import { type QuarantineEntry, decodeLines, isGzip, parseRecord } from './decode';
 import { readManifest } from './file-state';
 import { stringifyJson } from './lossless-json';
-import { type JsLine, rerouteFailing, routeLines, typedLines } from './route';
+import {
+  type JsLine,
+  type ShapeClass,
+  mergeClasses,
+  rerouteFailing,
+  routeLines,
+  shapeClasses,
+  typedLines,
+} from './route';
 import { sqlConform, stagedRelation } from './sql-conform';
 import { LineWriter } from './staging';
 import {
@@ -100,7 +108,8 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     ),
   };
   const reserved = new Set<string>(METADATA_COLUMNS);
-  const stageOut = new LineWriter((await stageOutput('.staged')).path);
+  /** One staging file per source file, so DuckDB can read a file's shapes while the next one is decoded. */
+  const stageFiles: LineWriter[] = [];
   let rowsOut = new LineWriter((await stageOutput('.jsonl')).path);
   const quarOut = new LineWriter((await stageOutput('.jsonl')).path);
   const recon: FileReconciliation[] = [];
@@ -118,6 +127,9 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         }),
       );
     let lines = 0;
+    // Shape classes of each staged file (route.ts), one DuckDB query at a time, overlapping the decoding.
+    let shapes: Promise<ShapeClass[][]> = Promise.resolve([]);
+    shapes.catch(() => {});
     for (const [i, f] of manifest.files.entries()) {
       const r: FileReconciliation = {
         key: f.key,
@@ -143,6 +155,8 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         continue;
       }
       const fileBase = i * LINE_SPACE;
+      const stageOut = new LineWriter((await stageOutput('.staged')).path);
+      stageFiles.push(stageOut);
       const stats = await decodeLines(
         body,
         { gzip: isGzip(f.key), maxLineBytes: t.maxLineBytes },
@@ -157,14 +171,22 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
           quarantine: q,
         },
       );
-      await stageOut.drain();
+      await stageOut.close();
       await quarOut.drain();
+      if (stageOut.lines > 0) {
+        const rel = stagedRelation([stageOut.path], t.maxLineBytes);
+        shapes = shapes.then(async (acc) => [...acc, await withConnection((c) => shapeClasses(c, rel))]);
+        shapes.catch(() => {}); // awaited below; this only keeps a failure from being unhandled meanwhile
+      }
       Object.assign(r, { lines: stats.lines, quarantined: stats.quarantined, blank: stats.blank });
       lines += stats.candidates;
       deps.progress?.({ filesDone: i + 1, files: manifest.files.length, bytes: base.bytes, rows: lines });
     }
-    await stageOut.close();
-    const staged = stagedRelation(stageOut.path, t.maxLineBytes);
+    const classes = mergeClasses(await shapes);
+    const staged = stagedRelation(
+      stageFiles.filter((w) => w.lines > 0).map((w) => w.path),
+      t.maxLineBytes,
+    );
 
     // Which lines DuckDB types alone and which the Conformer handles (route.ts), then the JS lines.
     const conformer = new Conformer(userBase, reserved);
@@ -192,7 +214,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     let sqlLines = 0;
     let userSchema = userBase;
     if (lines > direct.length) {
-      const routed = await withConnection((c) => routeLines(c, staged, direct, userBase, reserved));
+      const routed = await withConnection((c) => routeLines(c, staged, classes, direct, userBase, reserved));
       jsTable = routed.table;
       sqlLines = routed.sqlLines;
       userSchema = routed.schema;
@@ -318,8 +340,10 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     const { rm } = await import('node:fs/promises');
     await rm(rowsOut.path, { force: true });
     await rm(quarOut.path, { force: true });
-    await stageOut.close().catch(() => {});
-    await rm(stageOut.path, { force: true });
+    for (const w of stageFiles) {
+      await w.close().catch(() => {});
+      await rm(w.path, { force: true });
+    }
     if (jsTable) await withConnection((c) => c.run(`DROP TABLE IF EXISTS ${jsTable}`)).catch(() => {});
   }
 }

@@ -49,24 +49,50 @@ const byG = (a: JsLine, b: JsLine) => a.g - b.g;
  */
 const shapeOf = (j: string) => `CASE WHEN NOT ${laxJson(j)} THEN try(json_structure(${j})) END`;
 
+/** Lines of one JSON shape (null: not strict JSON): the first line's g and the count. */
+export interface ShapeClass {
+  s: string | null;
+  first: number;
+  n: number;
+}
+
+/** The shape classes of the lines of `staged` (one pass: a JSON parse per line). */
+export async function shapeClasses(c: DuckDBConnection, staged: string): Promise<ShapeClass[]> {
+  const rows = (
+    await c.runAndReadAll(
+      `SELECT s, min(g) AS first, count(*) AS n FROM (SELECT g, ${shapeOf('j')} AS s FROM ${staged}) GROUP BY s`,
+    )
+  ).getRowObjectsJS() as { s: string | null; first: bigint; n: bigint }[];
+  return rows.map((r) => ({ s: r.s, first: Number(r.first), n: Number(r.n) }));
+}
+
+/** The classes of several parts of the staged lines (e.g. one per file), as one. */
+export function mergeClasses(parts: readonly ShapeClass[][]): ShapeClass[] {
+  const by = new Map<string | null, ShapeClass>();
+  for (const k of parts.flat()) {
+    const m = by.get(k.s);
+    if (!m) by.set(k.s, { ...k });
+    else {
+      m.first = Math.min(m.first, k.first);
+      m.n += k.n;
+    }
+  }
+  return [...by.values()];
+}
+
 /**
- * Routes the lines of `staged` (a read_csv relation of g, o, j), given the lines that never reached the
- * staging file (`direct`, JS only) and the schema before the batch.
+ * Routes the lines of `staged` (a read_csv relation of g, o, j) given their shape classes, the lines
+ * that never reached the staging file (`direct`, JS only) and the schema before the batch.
  */
 export async function routeLines(
   c: DuckDBConnection,
   staged: string,
+  classes: readonly ShapeClass[],
   direct: readonly JsLine[],
   base: StructType,
   reserved: ReadonlySet<string>,
 ): Promise<Routing> {
-  const classes = (
-    await c.runAndReadAll(
-      `SELECT s, min(g) AS first, count(*) AS n FROM ` +
-        `(SELECT g, ${shapeOf('j')} AS s FROM ${staged}) GROUP BY s`,
-    )
-  ).getRowObjectsJS() as { s: string | null; first: bigint; n: bigint }[];
-  const total = classes.reduce((n, k) => n + Number(k.n), 0);
+  const total = classes.reduce((n, k) => n + k.n, 0);
   const shaped = classes.filter((k) => k.s !== null);
   const lax = classes.some((k) => k.s === null);
   const table = `__tributary_js_${randomUUID().replace(/-/g, '')}`;
@@ -86,7 +112,7 @@ export async function routeLines(
     if ('value' in p) probe.conform(p.value);
   }
   const dirty = shaped.filter((k) => {
-    if (Number(k.n) === 1) return false; // its only line is a first line, already routed
+    if (k.n === 1) return false; // its only line is a first line, already routed
     const shape = JSON.parse(k.s!) as Shape;
     const isObject = typeof shape === 'object' && !Array.isArray(shape);
     return !isObject || !shapeFits(shape, probe.schema);
