@@ -110,7 +110,9 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
   const reserved = new Set<string>(METADATA_COLUMNS);
   /** One staging file per source file, so DuckDB can read a file's shapes while the next one is decoded. */
   const stageFiles: LineWriter[] = [];
+  /** Conformed JS rows (JSON Lines), streamed to disk; a re-route adds a file. */
   let rowsOut = new LineWriter((await stageOutput('.jsonl')).path);
+  const jsFiles = [rowsOut];
   const quarOut = new LineWriter((await stageOutput('.jsonl')).path);
   const recon: FileReconciliation[] = [];
   let jsTable: string | undefined;
@@ -190,9 +192,9 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
 
     // Which lines DuckDB types alone and which the Conformer handles (route.ts), then the JS lines.
     const conformer = new Conformer(userBase, reserved);
-    const jsRows: string[] = [];
+    let jsRowCount = 0;
     const fileOf = (g: number) => Math.floor(g / LINE_SPACE);
-    const conformLines = (js: readonly JsLine[]) => {
+    const conformLines = async (js: readonly JsLine[]) => {
       for (const l of js) {
         const f = manifest.files[fileOf(l.g)]!;
         const r = recon[fileOf(l.g)]!;
@@ -208,7 +210,8 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         row._rescued_data = rescued ? stringifyJson(rescued) : null;
         row._source_file = f.key;
         row._source_line = line;
-        jsRows.push(stringifyJson(row));
+        rowsOut.push(stringifyJson(row));
+        if (++jsRowCount % 4096 === 0) await rowsOut.drain();
       }
     };
     let sqlLines = 0;
@@ -218,13 +221,13 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       jsTable = routed.table;
       sqlLines = routed.sqlLines;
       userSchema = routed.schema;
-      conformLines(routed.lines);
+      await conformLines(routed.lines);
       if (JSON.stringify(conformer.schema) !== JSON.stringify(routed.schema))
         throw new TributaryError(
           'INTERNAL',
           'ingest routing: the Conformer ended with a schema other than the probe',
         );
-    } else conformLines([...direct].sort((a, b) => a.g - b.g));
+    } else await conformLines([...direct].sort((a, b) => a.g - b.g));
     if (!jsTable) userSchema = conformer.schema;
     for (const r of recon) r.rows = r.lines - r.quarantined;
     const totals = () =>
@@ -282,9 +285,10 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
             `${fileList}[(g // ${LINE_SPACE}) + 1] AS _source_file, CAST(g % ${LINE_SPACE} AS BIGINT) AS _source_line ` +
             `FROM ${typedLines(staged, jsTable!, sc!.transform)} WHERE ${sc!.ok}`,
         );
-      if (jsRows.length)
+      const jsPaths = jsFiles.filter((f) => f.lines > 0).map((f) => sqlString(f.path));
+      if (jsPaths.length)
         parts.push(
-          `SELECT * FROM read_json(${sqlString(rowsOut.path)}, format = 'newline_delimited', columns = ${columnsSpec(stagedSchema)}, maximum_object_size = ${Math.max(16 << 20, t.maxLineBytes * 4)})`,
+          `SELECT * FROM read_json([${jsPaths.join(', ')}], format = 'newline_delimited', columns = ${columnsSpec(stagedSchema)}, maximum_object_size = ${Math.max(16 << 20, t.maxLineBytes * 4)})`,
         );
       const sourceSql = parts.length
         ? `(SELECT *, TIMESTAMPTZ ${sqlString(now)} AS _ingested_at, ${sqlString(t.region)} AS _region, ${eventDate} AS _event_date ` +
@@ -293,7 +297,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       return writeTable(table, {
         sourceSql,
         inputSchema: { type: 'struct', fields: [...userSchema.fields, ...METADATA_FIELDS] },
-        expectRows: sqlLines + jsRows.length,
+        expectRows: sqlLines + jsRowCount,
         mergeSchema: true,
         partitionBy: ['_event_date'],
         txn,
@@ -303,10 +307,6 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         beforeCommit: writeQuarantine,
       });
     };
-    const stage = () => {
-      for (const row of jsRows) rowsOut.push(row);
-    };
-    stage();
     let w;
     try {
       w = await write();
@@ -316,15 +316,15 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       // they go through the Conformer too. They cannot change the schema (they are no shape's first line).
       const failing = await withConnection((c) => rerouteFailing(c, staged, jsTable!, sc.transform, sc.ok));
       const before = JSON.stringify(conformer.schema);
-      conformLines(failing);
+      rowsOut = new LineWriter((await stageOutput('.jsonl')).path);
+      jsFiles.push(rowsOut);
+      await conformLines(failing);
       if (JSON.stringify(conformer.schema) !== before)
         throw new TributaryError('INTERNAL', 'ingest routing: a re-routed line changed the schema', {
           cause: e,
         });
       sqlLines -= failing.length;
       for (const r of recon) r.rows = r.lines - r.quarantined;
-      rowsOut = new LineWriter((await stageOutput('.jsonl')).path);
-      stage();
       w = await write();
     }
     return {
@@ -335,11 +335,13 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       addedColumns: conformer.added,
     };
   } finally {
-    await rowsOut.close().catch(() => {});
     await quarOut.close().catch(() => {});
     const { rm } = await import('node:fs/promises');
-    await rm(rowsOut.path, { force: true });
     await rm(quarOut.path, { force: true });
+    for (const w of jsFiles) {
+      await w.close().catch(() => {});
+      await rm(w.path, { force: true });
+    }
     for (const w of stageFiles) {
       await w.close().catch(() => {});
       await rm(w.path, { force: true });
