@@ -115,8 +115,11 @@ function typed(x: string, t: DataType, checks: string[]): string {
       return x;
     }
     if (t === 'timestamp' || t === 'date') {
-      const v = `CASE WHEN regexp_full_match(${x}, ${sqlString(t === 'date' ? DATE_RE : TS_RE)}) THEN TRY_CAST(${x} AS ${duckType(t)}) END`;
-      checks.push(`(${x} IS NULL OR ${v} IS NOT NULL)`);
+      // The value needs no format test of its own: rows failing it are left out by the row condition.
+      const v = `TRY_CAST(${x} AS ${duckType(t)})`;
+      checks.push(
+        `(${x} IS NULL OR (regexp_full_match(${x}, ${sqlString(t === 'date' ? DATE_RE : TS_RE)}) AND ${v} IS NOT NULL))`,
+      );
       return v;
     }
     return x;
