@@ -79,6 +79,7 @@ const loadavg = () =>
 type PhaseName =
   | 'decode + conform + stage JSONL (JS)'
   | 'read_json → temp table'
+  | 'JSON shapes (routing)'
   | 'COPY → Parquet'
   | 'partition values'
   | 'file stats'
@@ -129,6 +130,7 @@ function classify(sql: string): PhaseName {
   const s = sql.trimStart();
   if (s.startsWith('CREATE OR REPLACE TEMP TABLE __tributary_src') && s.includes('read_json('))
     return 'read_json → temp table';
+  if (s.startsWith('SELECT s, min(g)')) return 'JSON shapes (routing)';
   if (s.startsWith('COPY')) return 'COPY → Parquet';
   if (s.startsWith('SELECT DISTINCT')) return 'partition values';
   if (/^SELECT .* FROM read_parquet\(/s.test(s) && !s.includes('checkpoint')) return 'file stats';
@@ -444,6 +446,7 @@ async function main(): Promise<void> {
       const order: PhaseName[] = [
         'decode + conform + stage JSONL (JS)',
         'read_json → temp table',
+        'JSON shapes (routing)',
         'COPY → Parquet',
         'partition values',
         'file stats',

@@ -1,8 +1,9 @@
 /**
- * Splits a raw log file into records: JSON Lines, optionally gzip-compressed. Handles CRLF, a UTF-8 BOM
- * and empty files. Every non-blank line ends up either as a record or as a quarantine entry (bad JSON,
- * invalid UTF-8, over-long line, not an object, the unreadable tail of a truncated gzip) with its line
- * number, byte offset (in the decompressed stream) and raw bytes. Blank lines are counted, not records.
+ * Splits a raw log file into lines: JSON Lines, optionally gzip-compressed. Handles CRLF, a UTF-8 BOM
+ * and empty files. Every non-blank line ends up either as a candidate record (valid UTF-8, within the
+ * length limit; its JSON is checked later, see `parseRecord`) or as a quarantine entry (invalid UTF-8,
+ * over-long line, the unreadable tail of a truncated gzip) with its line number, byte offset (in the
+ * decompressed stream) and raw bytes. Blank lines are counted, not records.
  */
 import { isUtf8 } from 'node:buffer';
 import type { Readable } from 'node:stream';
@@ -17,13 +18,34 @@ export interface QuarantineEntry {
 }
 
 export interface LineSink {
-  record(value: { [k: string]: JsonValue }, line: number): void;
+  /**
+   * A non-blank, valid UTF-8 line within the length limit (BOM and CR stripped). `plain`: it certainly
+   * holds none of the bytes 0x00, 0x01, 0x0d (when false it may). `raw` is only valid during the call.
+   */
+  line(raw: Buffer, line: number, byteOffset: number, plain: boolean): void;
   quarantine(q: QuarantineEntry): void;
 }
 
+/** A JSON object record, or why a line is not one (the quarantine reason). */
+export type ParsedLine = { value: { [k: string]: JsonValue } } | { reason: string };
+
+/** Parses one line (exact JSON, big integers kept) into a record, as ingestion accepts it. */
+export function parseRecord(raw: Buffer): ParsedLine {
+  let v: JsonValue;
+  try {
+    v = parseJsonLine(raw.toString('utf8'));
+  } catch (e) {
+    return { reason: `invalid JSON: ${(e as Error).message}` };
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) return { reason: 'not a JSON object' };
+  return { value: v };
+}
+
 export interface DecodeStats {
+  /** Non-blank lines (candidates + quarantined). */
   lines: number;
-  records: number;
+  /** Lines handed to `sink.line`. */
+  candidates: number;
   quarantined: number;
   blank: number;
   bytesIn: number;
@@ -41,7 +63,7 @@ export async function decodeLines(
   opts: { gzip: boolean; maxLineBytes: number },
   sink: LineSink,
 ): Promise<DecodeStats> {
-  const stats: DecodeStats = { lines: 0, records: 0, quarantined: 0, blank: 0, bytesIn: 0 };
+  const stats: DecodeStats = { lines: 0, candidates: 0, quarantined: 0, blank: 0, bytesIn: 0 };
   let lineNo = 0;
   let offset = 0; // byte offset of the current line's start
   let parts: Buffer[] = [];
@@ -54,8 +76,11 @@ export async function decodeLines(
     sink.quarantine({ line: lineNo, byteOffset: at, reason, raw });
   };
 
+  /** Whether the current chunk holds none of 0x00, 0x01, 0x0d (lines from several chunks are checked whole). */
+  let plain = true;
   const finishLine = (tail: Buffer, terminated: boolean) => {
-    let buf = parts.length ? Buffer.concat([...parts, tail]) : tail;
+    const isJoined = parts.length > 0;
+    let buf = isJoined ? Buffer.concat([...parts, tail]) : tail;
     const fullLen = partLen + tail.length;
     const start = offset;
     offset += fullLen + (terminated ? 1 : 0);
@@ -81,19 +106,12 @@ export async function decodeLines(
     if (wasOverLong || fullLen > opts.maxLineBytes)
       return quarantine(`line of ${fullLen} bytes exceeds the limit of ${opts.maxLineBytes}`, buf, start);
     if (!isUtf8(buf)) return quarantine('invalid UTF-8', buf, start);
-    let v: JsonValue;
-    try {
-      v = parseJsonLine(buf.toString('utf8'));
-    } catch (e) {
-      return quarantine(`invalid JSON: ${(e as Error).message}`, buf, start);
-    }
-    if (v === null || typeof v !== 'object' || Array.isArray(v))
-      return quarantine('not a JSON object', buf, start);
-    stats.records++;
-    sink.record(v, lineNo);
+    stats.candidates++;
+    sink.line(buf, lineNo, start, plain && !isJoined);
   };
 
   const push = (chunk: Buffer) => {
+    plain = chunk.indexOf(0x00) < 0 && chunk.indexOf(0x01) < 0 && chunk.indexOf(0x0d) < 0;
     let from = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, from);

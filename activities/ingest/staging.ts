@@ -30,6 +30,21 @@ export class LineWriter {
     this.buf[this.pos++] = 0x0a;
   }
 
+  /** Queue one line made of an ASCII `head` and raw bytes (copied now; `body` may be reused after). */
+  pushBytes(head: string, body: Buffer): void {
+    this.lines++;
+    const room = head.length + body.length + 1;
+    if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
+    if (room > BUFFER_BYTES) {
+      this.write(Buffer.concat([Buffer.from(head, 'latin1'), body, Buffer.from('\n')]));
+      return;
+    }
+    this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
+    this.pos += this.buf.write(head, this.pos, 'latin1');
+    this.pos += body.copy(this.buf, this.pos);
+    this.buf[this.pos++] = 0x0a;
+  }
+
   private flushBuffer(): void {
     if (!this.buf || this.pos === 0) return;
     const chunk = this.buf.subarray(0, this.pos);
@@ -46,11 +61,17 @@ export class LineWriter {
     await this.pending;
   }
 
-  async close(): Promise<void> {
-    this.flushBuffer();
-    await this.pending;
-    await new Promise<void>((resolve, reject) =>
-      this.out.end((e?: Error | null) => (e ? reject(e) : resolve())),
-    );
+  private closing: Promise<void> | undefined;
+
+  /** Flushes and closes the file; later calls wait for the same close. */
+  close(): Promise<void> {
+    this.closing ??= (async () => {
+      this.flushBuffer();
+      await this.pending;
+      await new Promise<void>((resolve, reject) =>
+        this.out.end((e?: Error | null) => (e ? reject(e) : resolve())),
+      );
+    })();
+    return this.closing;
   }
 }

@@ -10,7 +10,7 @@ import type { DeltaEngine } from '../delta/engine';
 import { ensureWriteSupported } from '../delta/features';
 import { fileKey } from '../delta/replay';
 import { mergeSchemas } from '../delta/schema-evolution';
-import { type StructType, serializeSchema } from '../delta/schema';
+import { type StructField, type StructType, serializeSchema } from '../delta/schema';
 import { Snapshot } from '../delta/snapshot';
 import { type CommitResult, CommitConflictError, commit } from '../delta/transaction';
 import { duckdbParquetActions } from '../engine/checkpoint-io';
@@ -73,6 +73,8 @@ export interface WriteRequest {
   inputSchema?: StructType;
   /** The source must yield exactly this many rows, else RowCountMismatchError and nothing is committed. */
   expectRows?: number;
+  /** Runs once the data files are written, before the commit (e.g. a companion write that must land first). */
+  beforeCommit?: () => Promise<void>;
   engine?: DeltaEngine;
 }
 
@@ -154,10 +156,16 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       // (a column missing from a data file reads as NULL).
       if (!adds) {
         const cols = await relationColumns(c, source);
+        // A column whose DuckDB type already is the table's passes through (no per-row struct rebuild).
+        const target = await relationColumns(
+          c,
+          `(SELECT ${merged.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')})`,
+        );
+        const same = (f: StructField) => cols.get(f.name)?.toString() === target.get(f.name)?.toString();
         const src = `(SELECT ${merged.schema.fields
           .map(
             (f) =>
-              `${cols.has(f.name) ? typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name)) : `CAST(NULL AS ${duckType(f.type)})`} AS ${sqlIdent(f.name)}`,
+              `${!cols.has(f.name) ? `CAST(NULL AS ${duckType(f.type)})` : same(f) ? sqlIdent(f.name) : typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name))} AS ${sqlIdent(f.name)}`,
           )
           .join(', ')} FROM ${source})`;
         adds = await writeDataFiles(c, store, {
@@ -168,6 +176,7 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
           expectRows: req.expectRows,
         });
       }
+      if (plan === 0) await req.beforeCommit?.();
       const actions: Action[] = [];
       if (creating) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
       if (schemaChanged) {

@@ -1,0 +1,165 @@
+/**
+ * The SQL half of conforming. A staged line whose JSON shape (DuckDB's `json_structure`) fits the batch
+ * schema with nothing to rescue and nothing to add is typed by DuckDB itself (`json_transform`), straight
+ * from the raw text; every other line goes through the JS Conformer (conform.ts), which stays the reference
+ * semantics. The SQL side is conservative: a shape or value it cannot vouch for is left to JS.
+ *
+ * What "fits" means here is what Conformer.conform would keep unchanged: a string for a string column, an
+ * integer literal within range for an integer column, a number (|x| < 2^53, so JS would not have read it as
+ * a bigint) for a double, an ISO-8601 text that both JS and DuckDB read as an instant for a timestamp, and
+ * objects whose keys are all fields of the struct (recursively). Value conditions (ranges, formats) are
+ * checked per row: a row failing one is left out of the SQL rows (the caller counts them and hands them to JS).
+ */
+import { type DataType, type StructType, isArray, isStruct } from '../../lake/delta/schema';
+import { sqlIdent, sqlString } from '../../lake/engine/duckdb';
+import { duckType } from '../../lake/engine/types';
+
+/** A `json_structure` value: a type name, an object's fields, or a list's element shape. */
+export type Shape = string | Shape[] | { [k: string]: Shape };
+
+const INTEGER_RANGE: Record<string, [string, string]> = {
+  long: ['-9223372036854775808', '9223372036854775807'],
+  integer: ['-2147483648', '2147483647'],
+  short: ['-32768', '32767'],
+  byte: ['-128', '127'],
+};
+/** Timestamps with an offset V8's Date.parse also reads (hh:mm or hhmm, hours below 24). */
+const TS_RE = String.raw`\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]([01]\d|2[0-3]):?\d{2})`;
+const DATE_RE = String.raw`\d{4}-\d{2}-\d{2}`;
+
+/** Types whose transformed value needs no per-row check and already has the column's DuckDB type. */
+function plain(t: DataType): boolean {
+  if (t === 'string' || t === 'boolean') return true;
+  if (typeof t === 'string') return false;
+  if (isStruct(t)) return t.fields.every((f) => plain(f.type));
+  if (isArray(t)) return plain(t.elementType);
+  return false;
+}
+
+/** Whether every value of this shape fits `t` as the Conformer would keep it (value checks aside). */
+export function shapeFits(shape: Shape, t: DataType): boolean {
+  if (shape === 'NULL') return true;
+  if (spec(t) === undefined) return false;
+  if (typeof t === 'string') {
+    if (typeof shape !== 'string') return false;
+    switch (t) {
+      case 'string':
+      case 'timestamp':
+      case 'date':
+        return shape === 'VARCHAR';
+      case 'boolean':
+        return shape === 'BOOLEAN';
+      case 'long':
+      case 'integer':
+      case 'short':
+      case 'byte':
+        return shape === 'BIGINT' || shape === 'UBIGINT';
+      case 'double':
+        return shape === 'DOUBLE' || shape === 'BIGINT' || shape === 'UBIGINT';
+      default:
+        return false;
+    }
+  }
+  if (isStruct(t)) {
+    if (typeof shape !== 'object' || Array.isArray(shape)) return false;
+    return Object.entries(shape).every(([k, s]) => {
+      const f = t.fields.find((x) => x.name === k);
+      return f !== undefined && shapeFits(s, f.type);
+    });
+  }
+  if (isArray(t))
+    return (
+      Array.isArray(shape) &&
+      shape.length === 1 &&
+      plain(t.elementType) &&
+      shapeFits(shape[0]!, t.elementType)
+    );
+  return false;
+}
+
+/** The json_transform type to extract `t` with, or undefined when SQL never keeps a value of `t`. */
+function spec(t: DataType): unknown {
+  if (typeof t === 'string') {
+    if (t === 'string' || t === 'timestamp' || t === 'date') return 'VARCHAR';
+    if (t === 'boolean') return 'BOOLEAN';
+    if (t in INTEGER_RANGE) return 'HUGEINT';
+    if (t === 'double') return 'DOUBLE';
+    return undefined;
+  }
+  if (isStruct(t)) {
+    const o: Record<string, unknown> = {};
+    for (const f of t.fields) {
+      const s = spec(f.type);
+      if (s !== undefined) o[f.name] = s;
+    }
+    return Object.keys(o).length ? o : undefined; // json_transform takes no empty object
+  }
+  if (isArray(t) && plain(t.elementType)) {
+    const e = spec(t.elementType);
+    return e === undefined ? undefined : [e];
+  }
+  return undefined;
+}
+
+/** SQL for the column value of transformed `x` of type `t`; pushes the row conditions it relies on. */
+function typed(x: string, t: DataType, checks: string[]): string {
+  if (spec(t) === undefined) return `CAST(NULL AS ${duckType(t)})`;
+  if (typeof t === 'string') {
+    const range = INTEGER_RANGE[t];
+    if (range) {
+      checks.push(`(${x} IS NULL OR ${x} BETWEEN ${range[0]} AND ${range[1]})`);
+      return `TRY_CAST(${x} AS ${duckType(t)})`;
+    }
+    if (t === 'double') {
+      checks.push(`(${x} IS NULL OR abs(${x}) < 9007199254740991)`);
+      return x;
+    }
+    if (t === 'timestamp' || t === 'date') {
+      // The value needs no format test of its own: rows failing it are left out by the row condition.
+      const v = `TRY_CAST(${x} AS ${duckType(t)})`;
+      checks.push(
+        `(${x} IS NULL OR (regexp_full_match(${x}, ${sqlString(t === 'date' ? DATE_RE : TS_RE)}) AND ${v} IS NOT NULL))`,
+      );
+      return v;
+    }
+    return x;
+  }
+  if (isStruct(t)) {
+    const fields = t.fields.map(
+      (f) => `${sqlIdent(f.name)} := ${typed(`${x}.${sqlIdent(f.name)}`, f.type, checks)}`,
+    );
+    return `CASE WHEN ${x} IS NULL THEN NULL ELSE struct_pack(${fields.join(', ')}) END`;
+  }
+  return `CAST(${x} AS ${duckType(t)})`;
+}
+
+/** `read_csv` of staging files of `<g>\x01<byte offset>\x01<raw JSON line>` lines (see batch.ts). */
+export function stagedRelation(paths: readonly string[], maxLineBytes: number): string {
+  return (
+    `read_csv([${paths.map(sqlString).join(', ')}], columns = {'g': 'BIGINT', 'o': 'BIGINT', 'j': 'VARCHAR'}, delim = ${sqlString('\x01')}, ` +
+    `quote = '', escape = '', header = false, auto_detect = false, max_line_size = ${maxLineBytes + 64})`
+  );
+}
+
+/** Text DuckDB's JSON reader accepts and JSON.parse does not (trailing commas; NaN/Infinity fail value checks). */
+export const laxJson = (j: string) => `regexp_matches(${j}, ',\\s*[}\\]]')`;
+
+/**
+ * The SQL that types staged lines with `schema`: its user columns, in order, and the row conditions;
+ * undefined when no column can be taken from SQL (then every line goes through JS).
+ */
+export function sqlConform(
+  schema: StructType,
+): { transform: string; columns: string[]; ok: string } | undefined {
+  if (spec(schema) === undefined) return undefined;
+  const checks: string[] = [];
+  const columns = schema.fields.map(
+    (f) => `${typed(`v.${sqlIdent(f.name)}`, f.type, checks)} AS ${sqlIdent(f.name)}`,
+  );
+  return {
+    // try(): the optimizer may type a line before the anti-join drops it (when it is not JSON).
+    transform: `try(json_transform(j, ${sqlString(JSON.stringify(spec(schema)))}))`,
+    columns,
+    ok: ['v IS NOT NULL', ...checks].join(' AND '),
+  };
+}
