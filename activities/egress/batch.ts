@@ -98,6 +98,8 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   try {
     const result = await withConnection(async (c) => {
       const selects: string[] = [];
+      // The files of each partition value tuple (central is partitioned like the source, renamed).
+      const groups = new Map<string, { values: Record<string, string | null>; selects: string[] }>();
       for (const add of pick.files) {
         const local = await materialize(source, dataFileKey(add.path, source.url));
         locals.push(local);
@@ -105,19 +107,24 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
         const deleted = add.deletionVector
           ? (await loadDeletionVector(source, source.url, add.deletionVector)).toSortedArray()
           : undefined;
-        selects.push(
-          fileSelect(
-            snap,
-            add,
-            local.path,
-            await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
-            deleted,
-          ),
+        const select = fileSelect(
+          snap,
+          add,
+          local.path,
+          await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
+          deleted,
         );
+        selects.push(select);
+        const values = centralPartitionValues(snap, add, t);
+        const key = JSON.stringify(values);
+        if (!groups.has(key)) groups.set(key, { values, selects: [] });
+        groups.get(key)!.selects.push(select);
       }
-      const empty = `SELECT * FROM (${fileSelectEmpty(snap)}) WHERE false`;
+      const rows = (from: string[]) =>
+        `(SELECT ${projection.sql} FROM (${from.length ? from.join(' UNION ALL BY NAME ') : `SELECT * FROM (${fileSelectEmpty(snap)}) WHERE false`}) q WHERE (${filterSql}) IS TRUE)`;
       return {
-        sql: `(SELECT ${projection.sql} FROM (${selects.length ? selects.join(' UNION ALL BY NAME ') : empty}) q WHERE (${filterSql}) IS TRUE)`,
+        sql: rows(selects),
+        partitions: [...groups.values()].map((g) => ({ values: g.values, sourceSql: rows(g.selects) })),
       };
     });
     deps.progress?.({ stage: 'write', filesRead: locals.length });
@@ -125,6 +132,8 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       sourceSql: result.sql,
       // Known exactly (the source snapshot's types, projected): written in one pass, no staging table.
       inputSchema: projection.schema,
+      // Partition values are constants per source file: each partition is written from its own files.
+      partitionSources: snap.columnMappingMode === 'none' ? result.partitions : undefined,
       mergeSchema: true,
       partitionBy: centralSnap
         ? undefined
@@ -154,6 +163,20 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   } finally {
     for (const l of locals) await l.release();
   }
+}
+
+/** A source file's partition values, keyed by central's (renamed) partition column names. */
+function centralPartitionValues(
+  snap: Snapshot,
+  add: AddFile,
+  t: EgressTarget,
+): Record<string, string | null> {
+  const out: Record<string, string | null> = {};
+  for (const c of snap.partitionColumns) {
+    const v = add.partitionValues[c];
+    out[t.rename?.[c] ?? c] = v === undefined || v === '' ? null : v;
+  }
+  return out;
 }
 
 /** A relation with the snapshot's logical columns and no rows (for batches whose commits added nothing). */

@@ -50,9 +50,11 @@ export function fileSelect(
     if (!fileColumns.has(phys)) return `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`;
     return `${typedExpr(`t.${sqlIdent(phys)}`, f.type, mode, fileColumns.get(phys))} AS ${sqlIdent(f.name)}`;
   });
-  const src = `read_parquet(${sqlString(path)}, file_row_number = true) t`;
+  // Row numbers only when a deletion vector needs them (an extra column costs every scan).
+  const withDv = deleted !== undefined && deleted.length > 0;
+  const src = `read_parquet(${sqlString(path)}${withDv ? ', file_row_number = true' : ''}) t`;
   const dv =
-    deleted && deleted.length
+    withDv
       ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))`
       : '';
   return `SELECT ${cols.join(', ')} FROM ${src}${dv}`;

@@ -26,7 +26,7 @@ export interface WriteFilesRequest {
   source: string;
   schema: StructType;
   partitionColumns: readonly string[];
-  /** Row group size: logs compress well in large groups. */
+  /** Rows per row group (default DuckDB's 122,880: each row group is compressed on its own thread). */
   rowGroupSize?: number;
   /** Prefix inside the table for the file names (e.g. a batch id), for traceability. */
   namePrefix?: string;
@@ -35,6 +35,11 @@ export interface WriteFilesRequest {
    * RowCountMismatchError is thrown (callers use it to verify a filtered source against their own count).
    */
   expectRows?: number;
+  /**
+   * The source already split by partition value tuple (values in Delta serialization): one COPY each,
+   * without a partitioning writer. `source` is then unused for the data.
+   */
+  partitions?: { values: Record<string, string | null>; source: string }[];
 }
 
 /** The source held a different number of rows than the caller expected (WriteFilesRequest.expectRows). */
@@ -122,12 +127,23 @@ export async function writeDataFiles(
   const projection = dataFields
     .map((f) => `CAST(${sqlIdent(f.name)} AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`)
     .join(', ');
-  const rowGroup = `ROW_GROUP_SIZE ${req.rowGroupSize ?? 1_000_000}`;
+  const rowGroup = `ROW_GROUP_SIZE ${req.rowGroupSize ?? 122_880}`;
   const dir = await stageDir();
   await mkdir(dir.path, { recursive: true });
   try {
     const written: WrittenFile[] = [];
-    if (partFields.every((f) => DIRECT_PARTITION_TYPES.has(f.type))) {
+    if (req.partitions) {
+      for (const [i, p] of req.partitions.entries()) {
+        const files = await copyWithStats(
+          c,
+          `SELECT ${projection || '1 AS __empty'} FROM ${p.source}`,
+          `${dir.path}/part-${i}.parquet`,
+          [rowGroup],
+          dataSchema,
+        );
+        written.push(...files.map((f) => ({ ...f, partitionValues: p.values })));
+      }
+    } else if (partFields.every((f) => DIRECT_PARTITION_TYPES.has(f.type))) {
       const cols = [
         projection || '1 AS __empty',
         ...partFields.map((f) => `CAST(${sqlIdent(f.name)} AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`),

@@ -71,6 +71,12 @@ export interface WriteRequest {
    * materialised first to learn its schema and narrow wide integers.
    */
   inputSchema?: StructType;
+  /**
+   * The source already split by partition: each entry's rows all have these partition values (Delta
+   * serialization, keyed by logical partition column). Each is written with its own COPY, no partitioning
+   * writer; `sourceSql` must still be the union of them (it gives the schema). Only with inputSchema.
+   */
+  partitionSources?: { values: Record<string, string | null>; sourceSql: string }[];
   /** The source must yield exactly this many rows, else RowCountMismatchError and nothing is committed. */
   expectRows?: number;
   /** Runs once the data files are written, before the commit (e.g. a companion write that must land first). */
@@ -162,18 +168,28 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
           `(SELECT ${merged.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')})`,
         );
         const same = (f: StructField) => cols.get(f.name)?.toString() === target.get(f.name)?.toString();
-        const src = `(SELECT ${merged.schema.fields
-          .map(
-            (f) =>
-              `${!cols.has(f.name) ? `CAST(NULL AS ${duckType(f.type)})` : same(f) ? sqlIdent(f.name) : typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name))} AS ${sqlIdent(f.name)}`,
-          )
-          .join(', ')} FROM ${source})`;
+        const typed = (from: string) =>
+          `(SELECT ${merged.schema.fields
+            .map(
+              (f) =>
+                `${!cols.has(f.name) ? `CAST(NULL AS ${duckType(f.type)})` : same(f) ? sqlIdent(f.name) : typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name))} AS ${sqlIdent(f.name)}`,
+            )
+            .join(', ')} FROM ${from})`;
         adds = await writeDataFiles(c, store, {
-          source: src,
+          source: typed(source),
           schema: merged.schema,
           partitionColumns: partitionBy,
           namePrefix: req.namePrefix,
           expectRows: req.expectRows,
+          partitions:
+            req.inputSchema &&
+            req.partitionSources &&
+            partitionBy.length &&
+            req.partitionSources.every(
+              (p) => Object.keys(p.values).sort().join('\u0000') === [...partitionBy].sort().join('\u0000'),
+            )
+              ? req.partitionSources.map((p) => ({ values: p.values, source: typed(p.sourceSql) }))
+              : undefined,
         });
       }
       if (plan === 0) await req.beforeCommit?.();

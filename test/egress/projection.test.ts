@@ -68,6 +68,48 @@ test('keeps the chosen columns, renames them, keeps lineage and adds _region', a
   expect(rowSet(await deltaRsRows(central))).toEqual(rowSet(rows));
 });
 
+test('partitions: each written from its own source files, a renamed partition column, NULL partitions', async () => {
+  const source = `file://${dir}/source`;
+  const central = `file://${dir}/central`;
+  const file = path.join(dir, 'p.jsonl');
+  const lines = [
+    { day: '2024-01-01', n: 1, egress_approved: true },
+    { day: '2024-01-01', n: 2, egress_approved: false },
+    { day: '2024-01-02', n: 3, egress_approved: true },
+    { day: null, n: 4, egress_approved: true },
+    { day: '2024-01-02', n: 5, egress_approved: null },
+  ];
+  writeFileSync(file, lines.map((l) => JSON.stringify(l)).join('\n'));
+  await writeTable(await openStore(source), {
+    sourceSql: `(SELECT CAST(day AS DATE) AS day, n, egress_approved FROM read_json('${file}', format = 'newline_delimited'))`,
+    partitionBy: ['day'],
+  });
+  const r = await egressBatch(deps, target(source, central, { rename: { day: 'event_day' } }));
+  expect(r.rowsEgressed).toBe(3);
+  const store = await openStore(central);
+  const snap = await Snapshot.load(store, defaultEngine);
+  expect(snap.partitionColumns).toEqual(['event_day']);
+  const byPartition = new Map(
+    snap.files.map((f) => [f.partitionValues.event_day ?? null, JSON.parse(f.stats!).numRecords as number]),
+  );
+  expect(byPartition).toEqual(
+    new Map<string | null, number>([
+      ['2024-01-01', 1],
+      ['2024-01-02', 1],
+      [null, 1],
+    ]),
+  );
+  const rows = await scanRows(store, snap);
+  expect(rowSet(rows)).toEqual(
+    rowSet([
+      { event_day: '2024-01-01', n: '1', egress_approved: true, _region: 'eu-1' },
+      { event_day: '2024-01-02', n: '3', egress_approved: true, _region: 'eu-1' },
+      { event_day: null, n: '4', egress_approved: true, _region: 'eu-1' },
+    ]),
+  );
+  expect((await deltaRsRows(central)).length).toBe(3);
+});
+
 test('a column the source does not have is a clear, non-retryable error', async () => {
   const source = `file://${dir}/source`;
   await sourceTable(source, [{ msg: 'a', egress_approved: true }]);
