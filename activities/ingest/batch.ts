@@ -5,7 +5,7 @@
  * attempt is never referenced and is removed by vacuum.
  */
 import { TributaryError, isTributaryError } from '../../lake/errors';
-import { type StructType } from '../../lake/delta/schema';
+import { type StructType, serializeSchema } from '../../lake/delta/schema';
 import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
 import { stageOutput } from '../../lake/engine/local-files';
 import { duckType } from '../../lake/engine/types';
@@ -15,6 +15,7 @@ import { RowCountMismatchError } from '../../lake/engine/writer';
 import { Conformer } from './conform';
 import { type QuarantineEntry, decodeLines, isGzip, parseRecord } from './decode';
 import { readManifest } from './file-state';
+import { commitResumed, filesStillThere } from './resume';
 import { stringifyJson } from './lossless-json';
 import {
   type JsLine,
@@ -28,6 +29,7 @@ import {
 import { sqlConform, stagedRelation } from './sql-conform';
 import { LineWriter } from './staging';
 import {
+  type BatchResumePoint,
   type FileReconciliation,
   type IngestBatchRequest,
   type IngestBatchResult,
@@ -60,6 +62,10 @@ export interface BatchDeps {
   open(url: string): Promise<ObjectStore>;
   /** Progress callback (activities heartbeat from it). */
   progress?(p: { filesDone: number; files: number; bytes: number; rows: number }): void;
+  /** Called when the batch's files are written and its quarantine committed (activities heartbeat it). */
+  ready?(p: BatchResumePoint): void;
+  /** Where an earlier attempt of this batch got to (from its last heartbeat), if anywhere. */
+  resume?: BatchResumePoint;
 }
 
 const columnsSpec = (s: StructType) =>
@@ -100,6 +106,17 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       quarantined: 0,
       rescued: 0,
     };
+
+  if (deps.resume?.seq === req.seq && (await filesStillThere(table, deps.resume))) {
+    const w = await commitResumed(table, appId, deps.resume);
+    return {
+      ...base,
+      ...deps.resume.totals,
+      version: w.version,
+      alreadyCommitted: w.kind === 'alreadyCommitted',
+      addedColumns: deps.resume.addedColumns,
+    };
+  }
 
   const userBase: StructType = {
     type: 'struct',
@@ -305,6 +322,15 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         operationParameters: { appId, batch: req.seq, files: JSON.stringify(recon), ...totals() },
         namePrefix: `part-b${req.seq}`,
         beforeCommit: writeQuarantine,
+        onReady: (r) =>
+          deps.ready?.({
+            seq: req.seq,
+            adds: r.adds,
+            schemaString: serializeSchema(r.schema),
+            files: recon,
+            totals: totals(),
+            addedColumns: conformer.added,
+          }),
       });
     };
     let w;

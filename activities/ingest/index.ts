@@ -6,7 +6,13 @@ import { Context } from '@temporalio/activity';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { ingestBatch as runBatch } from './batch';
 import { planBatches as runPlan } from './plan';
-import type { IngestBatchRequest, IngestBatchResult, PlanRequest, PlanResult } from './types';
+import type {
+  BatchResumePoint,
+  IngestBatchRequest,
+  IngestBatchResult,
+  PlanRequest,
+  PlanResult,
+} from './types';
 
 export interface IngestDeps {
   open(url: string): Promise<ObjectStore>;
@@ -20,8 +26,20 @@ export const createIngestActivities = (deps: IngestDeps) => ({
 
   async ingestBatch(req: IngestBatchRequest): Promise<IngestBatchResult> {
     const ctx = Context.current();
-    ctx.heartbeat({ seq: req.seq, filesDone: 0 });
-    return runBatch({ ...deps, progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }) }, req);
+    // A retry resumes from the last heartbeat of the failed attempt: once that attempt had its files written
+    // and quarantine committed, only the commit is left to do.
+    const prior = ctx.info.heartbeatDetails as { resume?: BatchResumePoint } | undefined;
+    const resume = prior?.resume?.seq === req.seq ? prior.resume : undefined;
+    ctx.heartbeat({ seq: req.seq, filesDone: 0, ...(resume ? { resume } : {}) });
+    return runBatch(
+      {
+        ...deps,
+        resume,
+        progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }),
+        ready: (p) => ctx.heartbeat({ seq: req.seq, stage: 'ready', resume: p }),
+      },
+      req,
+    );
   },
 });
 

@@ -1,4 +1,5 @@
 /** Plain, serialisable inputs and outputs of the ingestion activities and workflow. */
+import type { AddFile } from '../../lake/delta/actions';
 
 /** One region's ingestion, as the workflow hands it to activities (URLs are opaque strings here). */
 export interface IngestTarget {
@@ -73,3 +74,19 @@ export interface IngestBatchResult extends IngestCounts {
 }
 
 export const appIdFor = (region: string): string => `tributary-ingest-${region}`;
+
+/**
+ * Where a batch stood when its data files were written and its quarantine committed: everything its main
+ * commit needs. The activity heartbeats it; a retry (on any worker) commits these files instead of reading
+ * and converting the raw files again.
+ */
+export interface BatchResumePoint {
+  seq: number;
+  /** The add actions of the written (uncommitted) data files in the table. */
+  adds: AddFile[];
+  /** The schema they were written with (JSON, as in Delta metaData). */
+  schemaString: string;
+  files: FileReconciliation[];
+  totals: { lines: number; rows: number; quarantined: number; rescued: number };
+  addedColumns: string[];
+}

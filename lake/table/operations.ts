@@ -77,6 +77,13 @@ export interface WriteRequest {
    * writer; `sourceSql` must still be the union of them (it gives the schema). Only with inputSchema.
    */
   partitionSources?: { values: Record<string, string | null>; sourceSql: string }[];
+  /**
+   * Data files an earlier attempt of this same write already wrote and reported through onReady: they are
+   * committed as they are (sourceSql is not read, beforeCommit does not run again).
+   */
+  prewritten?: { adds: AddFile[]; schema: StructType };
+  /** Called once the data files are written and beforeCommit has run, before the first commit attempt. */
+  onReady?: (w: { adds: AddFile[]; schema: StructType }) => void | Promise<void>;
   /** The source must yield exactly this many rows, else RowCountMismatchError and nothing is committed. */
   expectRows?: number;
   /** Runs once the data files are written, before the commit (e.g. a companion write that must land first). */
@@ -118,7 +125,9 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
   return withConnection(async (c) => {
     let source = '__tributary_src';
     let input: StructType;
-    if (req.inputSchema) {
+    if (req.prewritten) {
+      input = req.prewritten.schema;
+    } else if (req.inputSchema) {
       source = req.sourceSql;
       input = req.inputSchema;
     } else {
@@ -139,7 +148,7 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
         schemaChanged: false,
       };
 
-    let adds: AddFile[] | undefined;
+    let adds: AddFile[] | undefined = req.prewritten?.adds;
     for (let plan = 0; ; plan++) {
       const creating = !snap;
       if (snap) ensureWriteSupported(snap.protocol, snap.metadata, store.url);
@@ -192,7 +201,8 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
               : undefined,
         });
       }
-      if (plan === 0) await req.beforeCommit?.();
+      if (plan === 0 && !req.prewritten) await req.beforeCommit?.();
+      if (plan === 0) await req.onReady?.({ adds, schema: merged.schema });
       const actions: Action[] = [];
       if (creating) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
       if (schemaChanged) {
