@@ -76,7 +76,8 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
   const done = centralSnap?.txnVersion(appId) ?? -1;
   // A region whose first ingestion has not committed yet has no table: nothing to egress, not an error.
-  const latest = (await loadSnapshotOrUndefined(source, defaultEngine))?.version ?? -1;
+  const sourceSnap = await loadSnapshotOrUndefined(source, defaultEngine);
+  const latest = sourceSnap?.version ?? -1;
   const base = {
     latestSourceVersion: latest,
     filesRead: 0,
@@ -89,7 +90,10 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   const to = Math.min(latest, done + t.maxVersionsPerBatch);
   const pick = await pickFiles(source, done + 1, to, t, deps.progress);
   // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
-  const snap = await Snapshot.load(source, defaultEngine, { version: to });
+  const snap =
+    sourceSnap && to === sourceSnap.version
+      ? sourceSnap
+      : await Snapshot.load(source, defaultEngine, { version: to });
   const projection = projectionOf(snap.schema, snap.partitionColumns, t);
   // A filter column the source lacks reads as NULL for every row (not "nothing is approved": `a OR gone`
   // keeps the rows where a holds), the same verdict the rows get once a later schema adds the column.
