@@ -9,11 +9,10 @@ import type { AddFile } from '../../lake/delta/actions';
 import { commitKey } from '../../lake/delta/log-path';
 import { readCommit, Snapshot } from '../../lake/delta/snapshot';
 import { dataFileKey } from '../../lake/delta/paths';
-import { loadDeletionVector } from '../../lake/delta/deletion-vectors';
-import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
+import { sqlIdent, withConnection } from '../../lake/engine/duckdb';
 import { duckType } from '../../lake/engine/types';
 import { type LocalFile, materialize } from '../../lake/engine/local-files';
-import { fileSelect, relationColumns } from '../../lake/engine/scan';
+import { localFileSelect } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
 import { filterSql as egressFilterSql } from './filter';
@@ -108,16 +107,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
         const local = await materialize(source, dataFileKey(add.path, source.url));
         locals.push(local);
         deps.progress?.({ stage: 'read', filesRead: locals.length });
-        const deleted = add.deletionVector
-          ? (await loadDeletionVector(source, source.url, add.deletionVector)).toSortedArray()
-          : undefined;
-        const select = fileSelect(
-          snap,
-          add,
-          local.path,
-          await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
-          deleted,
-        );
+        const select = await localFileSelect(c, source, snap, add, local.path);
         selects.push(select);
         const values = centralPartitionValues(snap, add, t);
         const key = JSON.stringify(values);

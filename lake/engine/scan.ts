@@ -53,11 +53,33 @@ export function fileSelect(
   // Row numbers only when a deletion vector needs them (an extra column costs every scan).
   const withDv = deleted !== undefined && deleted.length > 0;
   const src = `read_parquet(${sqlString(path)}${withDv ? ', file_row_number = true' : ''}) t`;
-  const dv =
-    withDv
-      ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))`
-      : '';
+  const dv = withDv
+    ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))`
+    : '';
   return `SELECT ${cols.join(', ')} FROM ${src}${dv}`;
+}
+
+/**
+ * fileSelect for a data file already made local at `path`: its deletion vector (if any) loaded from the
+ * table's store and its physical columns read from the file footer.
+ */
+export async function localFileSelect(
+  c: DuckDBConnection,
+  store: ObjectStore,
+  snapshot: Snapshot,
+  add: AddFile,
+  path: string,
+): Promise<string> {
+  const deleted = add.deletionVector
+    ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray()
+    : undefined;
+  return fileSelect(
+    snapshot,
+    add,
+    path,
+    await relationColumns(c, `read_parquet(${sqlString(path)})`),
+    deleted,
+  );
 }
 
 /** Top-level columns of a relation (table name, table function, subquery) with their DuckDB types. */
@@ -88,17 +110,8 @@ export async function scanRows(
       const key = dataFileKey(add.path, store.url);
       const local = await materialize(store, key);
       try {
-        const deleted = add.deletionVector
-          ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray()
-          : undefined;
         await withConnection(async (c) => {
-          const select = fileSelect(
-            snapshot,
-            add,
-            local.path,
-            await relationColumns(c, `read_parquet(${sqlString(local.path)})`),
-            deleted,
-          );
+          const select = await localFileSelect(c, store, snapshot, add, local.path);
           const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
           const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) ${ROW_ALIAS}${where}`);
           for (const row of r.getRowObjectsJS())

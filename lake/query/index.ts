@@ -15,13 +15,12 @@
 import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, StatementType } from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
 import type { AddFile } from '../delta/actions';
-import { loadDeletionVector } from '../delta/deletion-vectors';
 import type { DeltaEngine } from '../delta/engine';
 import { dataFileKey } from '../delta/paths';
 import { Snapshot } from '../delta/snapshot';
 import { sqlIdent, sqlString } from '../engine/duckdb';
 import { type LocalFile, materialize } from '../engine/local-files';
-import { fileSelect, relationColumns } from '../engine/scan';
+import { localFileSelect } from '../engine/scan';
 import { duckType } from '../engine/types';
 import { TributaryError } from '../errors';
 import { type Expr, formatPredicate } from '../predicate';
@@ -326,11 +325,7 @@ async function stage(
           staged.set(id, await local);
         }
         const file = await local;
-        const deleted = add.deletionVector
-          ? (await loadDeletionVector(p.store, p.store.url, add.deletionVector)).toSortedArray()
-          : undefined;
-        const cols = await relationColumns(c, `read_parquet(${sqlString(file.path)})`);
-        selects[t]![i] = fileSelect(p.snapshot, add, file.path, cols, deleted);
+        selects[t]![i] = await localFileSelect(c, p.store, p.snapshot, add, file.path);
       }
     } catch (e) {
       failed = true;

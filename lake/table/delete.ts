@@ -11,10 +11,9 @@ import { fileKey } from '../delta/replay';
 import { Snapshot } from '../delta/snapshot';
 import { CommitConflictError, commit } from '../delta/transaction';
 import { dataFileKey } from '../delta/paths';
-import { loadDeletionVector } from '../delta/deletion-vectors';
-import { sqlString, withConnection } from '../engine/duckdb';
+import { withConnection } from '../engine/duckdb';
 import { materialize } from '../engine/local-files';
-import { fileSelect, relationColumns } from '../engine/scan';
+import { localFileSelect } from '../engine/scan';
 import { writeDataFiles } from '../engine/writer';
 import type { ObjectStore } from '../storage/object-store';
 import { type Expr, toDuckDbSql, toDuckDbSqlOver } from '../predicate';
@@ -78,10 +77,7 @@ async function deleteOnce(
     for (const add of candidates) {
       const local = await materialize(store, dataFileKey(add.path, store.url));
       try {
-        const deleted = add.deletionVector
-          ? (await loadDeletionVector(store, store.url, add.deletionVector)).toSortedArray()
-          : undefined;
-        const rel = `(${fileSelect(snap, add, local.path, await relationColumns(c, `read_parquet(${sqlString(local.path)})`), deleted)})`;
+        const rel = `(${await localFileSelect(c, store, snap, add, local.path)})`;
         const counts = (
           await c.runAndReadAll(
             `SELECT count(*) AS total, count(*) FILTER (WHERE (${whereSql}) IS TRUE) AS hit FROM ${rel} q`,
