@@ -10,6 +10,18 @@ import type { JsonValue } from './lossless-json';
 
 const ISO_TS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}$/;
+const TS_PARTS = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})(:\d{2}(?:\.\d{1,9})?)?(?:(Z)|([+-]\d{2}):?(\d{2})?)$/;
+
+/**
+ * An accepted timestamp text (ISO_TS) in the one form DuckDB reads back as the same instant: seconds and a
+ * ±hh:mm offset spelled out (`10:00+02` and `10:00:00+0200` are valid ISO-8601 but not DuckDB input).
+ */
+export function canonicalTimestamp(v: string): string {
+  const m = TS_PARTS.exec(v);
+  if (!m) return v;
+  const [, date, hm, sec, z, offH, offM] = m;
+  return `${date}T${hm}${sec ?? ':00'}${z ? 'Z' : `${offH}:${offM ?? '00'}`}`;
+}
 const INT_RANGE: Record<string, [number, number]> = {
   byte: [-128, 127],
   short: [-32768, 32767],
@@ -43,11 +55,17 @@ export function inferType(v: JsonValue): DataType | undefined {
     };
   }
   const fields: StructField[] = [];
+  const names = new Set<string>();
   for (const [k, x] of Object.entries(v)) {
     const t = inferType(x);
-    if (t) fields.push({ name: k, type: t, nullable: true, metadata: {} });
+    // A key differing only in case from an earlier one gets no field (column names are case-insensitive):
+    // conforming the value then rescues it, as it does for such keys at the top level.
+    if (!t || names.has(k.toLowerCase())) continue;
+    names.add(k.toLowerCase());
+    fields.push({ name: k, type: t, nullable: true, metadata: {} });
   }
-  return { type: 'struct', fields };
+  // An object with nothing to infer from (`{}`, only nulls) gives no type: Parquet has no empty struct.
+  return fields.length ? { type: 'struct', fields } : undefined;
 }
 
 /**
@@ -112,7 +130,11 @@ export class Conformer {
           continue;
         }
         const t = inferType(v);
-        if (!t) continue; // null: nothing to keep beyond absence
+        if (v === null) continue; // null: nothing to keep beyond absence
+        if (!t) {
+          rescued[k] = v; // `{}` or an object of nulls: no column can hold it, it is kept as rescued data
+          continue;
+        }
         f = { name: k, type: t, nullable: true, metadata: {} };
         st.fields.push(f);
         byName.map.set(k, f); // k matched no field, so it is new in the index too
@@ -131,6 +153,19 @@ export class Conformer {
     }
     return out;
   }
+}
+
+/** Whether a JSON number is exactly a decimal(precision, scale) value (else it would be rounded). */
+function fitsDecimal(v: JsonValue, d: { precision: number; scale: number }): boolean {
+  let text: string;
+  if (typeof v === 'bigint') text = v.toString();
+  else if (typeof v === 'number' && Number.isFinite(v)) text = String(v);
+  else return false;
+  const m = /^-?(\d+)(?:\.(\d+))?$/.exec(text); // exponent forms (1e+21, 1e-7) are not taken
+  if (!m) return false;
+  const int = m[1]!.replace(/^0+(?=\d)/, '');
+  const frac = m[2] ?? '';
+  return frac.length <= d.scale && (int === '0' ? 0 : int.length) <= d.precision - d.scale;
 }
 
 function fit(v: JsonValue, t: DataType): Fitted {
@@ -156,12 +191,12 @@ function fit(v: JsonValue, t: DataType): Fitted {
       case 'timestamp':
       case 'timestamp_ntz':
         return typeof v === 'string' && ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T')))
-          ? v
+          ? canonicalTimestamp(v)
           : MISFIT;
       case 'date':
         return typeof v === 'string' && ISO_DATE.test(v) && !Number.isNaN(Date.parse(v)) ? v : MISFIT;
       default:
-        if (decimalOf(t)) return typeof v === 'number' || typeof v === 'bigint' ? v : MISFIT;
+        if (decimalOf(t)) return fitsDecimal(v, decimalOf(t)!) ? v : MISFIT;
         return MISFIT; // binary and anything JSON cannot carry
     }
   }

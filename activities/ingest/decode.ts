@@ -32,13 +32,26 @@ export type ParsedLine = { value: { [k: string]: JsonValue } } | { reason: strin
 /** Parses one line (exact JSON, big integers kept) into a record, as ingestion accepts it. */
 export function parseRecord(raw: Buffer): ParsedLine {
   let v: JsonValue;
+  const text = raw.toString('utf8');
   try {
-    v = parseJsonLine(raw.toString('utf8'));
+    v = parseJsonLine(text);
   } catch (e) {
     return { reason: `invalid JSON: ${(e as Error).message}` };
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return { reason: 'not a JSON object' };
+  // `\ud800` alone is valid JSON text but no Unicode string: Parquet (UTF-8) cannot hold it.
+  if (SURROGATE_ESCAPE.test(text) && !wellFormed(v))
+    return { reason: 'invalid JSON string: an unpaired UTF-16 surrogate escape' };
   return { value: v };
+}
+
+const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+
+function wellFormed(v: JsonValue): boolean {
+  if (typeof v === 'string') return (v as string & { isWellFormed(): boolean }).isWellFormed();
+  if (v === null || typeof v !== 'object') return true;
+  if (Array.isArray(v)) return v.every(wellFormed);
+  return Object.entries(v).every(([k, x]) => wellFormed(k) && wellFormed(x));
 }
 
 export interface DecodeStats {

@@ -141,9 +141,6 @@ export function stagedRelation(paths: readonly string[], maxLineBytes: number): 
   );
 }
 
-/** Text DuckDB's JSON reader accepts and JSON.parse does not (trailing commas; NaN/Infinity fail value checks). */
-export const laxJson = (j: string) => `regexp_matches(${j}, ',\\s*[}\\]]')`;
-
 /**
  * The SQL that types staged lines with `schema`: its user columns, in order, and the row conditions;
  * undefined when no column can be taken from SQL (then every line goes through JS).

@@ -10,6 +10,8 @@ export class LineWriter {
   private pos = 0;
   private pending: Promise<void> = Promise.resolve();
   lines = 0;
+  /** Bytes queued so far. */
+  bytes = 0;
 
   constructor(readonly path: string) {
     this.out = createWriteStream(path);
@@ -18,6 +20,7 @@ export class LineWriter {
   /** Queue one line; call `drain()` now and then (e.g. per chunk) to respect backpressure. */
   push(line: string): void {
     this.lines++;
+    this.bytes += Buffer.byteLength(line) + 1;
     // UTF-8 takes at most 3 bytes per UTF-16 code unit, so a line always fits in that much room.
     const room = 3 * line.length + 1;
     if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
@@ -34,6 +37,7 @@ export class LineWriter {
   pushBytes(head: string, body: Buffer): void {
     this.lines++;
     const room = head.length + body.length + 1;
+    this.bytes += room;
     if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
     if (room > BUFFER_BYTES) {
       this.write(Buffer.concat([Buffer.from(head, 'latin1'), body, Buffer.from('\n')]));
@@ -41,8 +45,34 @@ export class LineWriter {
     }
     this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
     this.pos += this.buf.write(head, this.pos, 'latin1');
-    this.pos += body.copy(this.buf, this.pos);
+    this.buf.set(body, this.pos); // TypedArray#set: no per-call view allocation, unlike Buffer#copy
+    this.pos += body.length;
     this.buf[this.pos++] = 0x0a;
+  }
+
+  /**
+   * Queue one staged line `<a>\x01<b>\x01<body>` (a, b non-negative safe integers): what pushBytes would
+   * write for that head, without building the head as a string.
+   */
+  pushStaged(a: number, b: number, body: Buffer): void {
+    this.lines++;
+    const room = 34 + body.length + 1;
+    if (room > BUFFER_BYTES) {
+      this.lines--;
+      this.pushBytes(`${a}\x01${b}\x01`, body);
+      return;
+    }
+    if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
+    this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
+    const start = this.pos;
+    this.pos = writeDigits(this.buf, this.pos, a);
+    this.buf[this.pos++] = 0x01;
+    this.pos = writeDigits(this.buf, this.pos, b);
+    this.buf[this.pos++] = 0x01;
+    this.buf.set(body, this.pos);
+    this.pos += body.length;
+    this.buf[this.pos++] = 0x0a;
+    this.bytes += this.pos - start;
   }
 
   private flushBuffer(): void {
@@ -74,4 +104,16 @@ export class LineWriter {
     })();
     return this.closing;
   }
+}
+
+/** Writes the decimal digits of a non-negative safe integer at `pos`; returns the position after them. */
+function writeDigits(buf: Buffer, pos: number, v: number): number {
+  let len = 1;
+  for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
+  for (let i = pos + len - 1, x = v; i >= pos; i--) {
+    const q = Math.floor(x / 10);
+    buf[i] = 0x30 + (x - q * 10);
+    x = q;
+  }
+  return pos + len;
 }

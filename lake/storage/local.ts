@@ -78,6 +78,7 @@ export class LocalStore implements ObjectStore {
       start: r?.start,
       end: r?.end === undefined ? undefined : r.end - 1,
       signal: opts?.signal,
+      highWaterMark: 1 << 20, // 1 MiB reads: a 64 KiB default spends more time in round trips than reading
     });
   }
 

@@ -82,6 +82,11 @@ export interface WriteRequest {
    * committed as they are (sourceSql is not read, beforeCommit does not run again).
    */
   prewritten?: { adds: AddFile[]; schema: StructType };
+  /**
+   * Data files the caller already wrote for this same commit (e.g. with writeFilesAs, in an earlier pass);
+   * committed together with sourceSql's files, and reported with them to onReady.
+   */
+  alsoAdd?: AddFile[];
   /** Called once the data files are written and beforeCommit has run, before the first commit attempt. */
   onReady?: (w: { adds: AddFile[]; schema: StructType }) => void | Promise<void>;
   /** The source must yield exactly this many rows, else RowCountMismatchError and nothing is committed. */
@@ -116,6 +121,45 @@ async function narrowWideIntegers(c: DuckDBConnection, table: string): Promise<v
 async function inputSchema(c: DuckDBConnection, relation: string): Promise<StructType> {
   const r = await c.runAndReadAll(`SELECT * FROM ${relation} LIMIT 0`);
   return structOf(r.columnNames(), r.columnTypes());
+}
+
+/**
+ * Writes a relation's rows as data files of a table with `schema`: columns already of the table's DuckDB
+ * type pass through, others are converted (typedExpr), missing ones are NULL. No commit.
+ */
+export async function writeFilesAs(
+  c: DuckDBConnection,
+  store: ObjectStore,
+  req: {
+    source: string;
+    schema: StructType;
+    partitionColumns: readonly string[];
+    namePrefix?: string;
+    expectRows?: number;
+    partitions?: { values: Record<string, string | null>; source: string }[];
+  },
+): Promise<AddFile[]> {
+  const cols = await relationColumns(c, req.source);
+  const target = await relationColumns(
+    c,
+    `(SELECT ${req.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')})`,
+  );
+  const same = (f: StructField) => cols.get(f.name)?.toString() === target.get(f.name)?.toString();
+  const typed = (from: string) =>
+    `(SELECT ${req.schema.fields
+      .map(
+        (f) =>
+          `${!cols.has(f.name) ? `CAST(NULL AS ${duckType(f.type)})` : same(f) ? sqlIdent(f.name) : typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name))} AS ${sqlIdent(f.name)}`,
+      )
+      .join(', ')} FROM ${from})`;
+  return writeDataFiles(c, store, {
+    source: typed(req.source),
+    schema: req.schema,
+    partitionColumns: req.partitionColumns,
+    namePrefix: req.namePrefix,
+    expectRows: req.expectRows,
+    partitions: req.partitions?.map((p) => ({ values: p.values, source: typed(p.source) })),
+  });
 }
 
 /** Appends (or overwrites with) rows; creates the table when absent. */
@@ -170,36 +214,24 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
       // (a column missing from a data file reads as NULL).
       if (!adds) {
-        const cols = await relationColumns(c, source);
-        // A column whose DuckDB type already is the table's passes through (no per-row struct rebuild).
-        const target = await relationColumns(
-          c,
-          `(SELECT ${merged.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')})`,
-        );
-        const same = (f: StructField) => cols.get(f.name)?.toString() === target.get(f.name)?.toString();
-        const typed = (from: string) =>
-          `(SELECT ${merged.schema.fields
-            .map(
-              (f) =>
-                `${!cols.has(f.name) ? `CAST(NULL AS ${duckType(f.type)})` : same(f) ? sqlIdent(f.name) : typedExpr(sqlIdent(f.name), f.type, 'none', cols.get(f.name))} AS ${sqlIdent(f.name)}`,
-            )
-            .join(', ')} FROM ${from})`;
-        adds = await writeDataFiles(c, store, {
-          source: typed(source),
+        const partitions =
+          req.inputSchema &&
+          req.partitionSources &&
+          partitionBy.length &&
+          req.partitionSources.every(
+            (p) => Object.keys(p.values).sort().join('\u0000') === [...partitionBy].sort().join('\u0000'),
+          )
+            ? req.partitionSources.map((p) => ({ values: p.values, source: p.sourceSql }))
+            : undefined;
+        adds = await writeFilesAs(c, store, {
+          source,
           schema: merged.schema,
           partitionColumns: partitionBy,
           namePrefix: req.namePrefix,
           expectRows: req.expectRows,
-          partitions:
-            req.inputSchema &&
-            req.partitionSources &&
-            partitionBy.length &&
-            req.partitionSources.every(
-              (p) => Object.keys(p.values).sort().join('\u0000') === [...partitionBy].sort().join('\u0000'),
-            )
-              ? req.partitionSources.map((p) => ({ values: p.values, source: typed(p.sourceSql) }))
-              : undefined,
+          partitions,
         });
+        if (req.alsoAdd) adds = [...req.alsoAdd, ...adds];
       }
       if (plan === 0 && !req.prewritten) await req.beforeCommit?.();
       if (plan === 0) await req.onReady?.({ adds, schema: merged.schema });

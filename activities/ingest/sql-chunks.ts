@@ -1,0 +1,128 @@
+/**
+ * Writes the staged lines DuckDB types by itself (route.ts) as data files, a chunk at a time, while JS
+ * decodes the next source files: one chunk's COPY runs on DuckDB's threads as the next chunk is staged.
+ *
+ * A chunk is typed with the schema the Conformer had when the chunk was closed: its lines fit that schema
+ * (their class was settled against it or a smaller one), and the batch's final schema only adds nullable
+ * columns, which read as NULL from these files. Lines whose values fail a DuckDB check are left out of the
+ * files and handed back (`failing`) for the Conformer; nothing is committed here.
+ */
+import type { AddFile } from '../../lake/delta/actions';
+import type { StructField, StructType } from '../../lake/delta/schema';
+import { TributaryError } from '../../lake/errors';
+import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
+import type { ObjectStore } from '../../lake/storage/object-store';
+import { writeFilesAs } from '../../lake/table/operations';
+import { type JsLine, typedLines } from './route';
+import { sqlConform, stagedRelation } from './sql-conform';
+import { LINE_SPACE } from './stage-batch';
+import type { LineWriter } from './staging';
+
+/** Staged bytes per chunk: big enough for well-sized files, small enough to overlap decoding. */
+export const CHUNK_BYTES = 128 << 20;
+
+export interface ChunkContext {
+  table: ObjectStore;
+  /** Source file keys, by file index (g // LINE_SPACE). */
+  fileKeys: readonly string[];
+  region: string;
+  /** The batch's _ingested_at (ISO-8601). */
+  now: string;
+  eventTimeColumn: string;
+  maxLineBytes: number;
+  namePrefix: string;
+  /** Metadata columns, in table order (batch.ts). */
+  metadata: readonly StructField[];
+}
+
+/** The batch's _event_date: the event time column when the schema has it as a timestamp, else ingestion. */
+export function eventDateSql(schema: StructType, eventTimeColumn: string, now: string): string {
+  const col = schema.fields.find((f) => f.name === eventTimeColumn && f.type === 'timestamp');
+  return col
+    ? `CAST(COALESCE(${sqlIdent(col.name)}, TIMESTAMPTZ ${sqlString(now)}) AS DATE)`
+    : `CAST(TIMESTAMPTZ ${sqlString(now)} AS DATE)`;
+}
+
+export class SqlChunks {
+  readonly adds: AddFile[] = [];
+  /** Staged lines DuckDB turned down (value checks), for the Conformer. */
+  readonly failing: JsLine[] = [];
+  /** Rows written. */
+  rows = 0;
+  private pending: LineWriter[] = [];
+  private pendingBytes = 0;
+  private inflight: Promise<void> = Promise.resolve();
+
+  constructor(private readonly ctx: ChunkContext) {}
+
+  /** A closed staging file; a chunk is written once enough is staged. */
+  async add(file: LineWriter, schema: StructType): Promise<void> {
+    if (file.lines === 0) return;
+    this.pending.push(file);
+    this.pendingBytes += file.bytes;
+    if (this.pendingBytes >= CHUNK_BYTES) await this.flush(schema);
+  }
+
+  /** Writes what is pending (waiting for the chunk in flight first: one COPY at a time). */
+  async flush(schema: StructType): Promise<void> {
+    if (!this.pending.length) return;
+    const files = this.pending;
+    const frozen = structuredClone(schema);
+    this.pending = [];
+    this.pendingBytes = 0;
+    await this.inflight;
+    this.inflight = this.write(files, frozen);
+    this.inflight.catch(() => {}); // awaited by the next flush or finish
+  }
+
+  /** Writes the rest and waits for every chunk. */
+  async finish(schema: StructType): Promise<void> {
+    await this.flush(schema);
+    await this.inflight;
+  }
+
+  private async write(files: LineWriter[], schema: StructType): Promise<void> {
+    const c = this.ctx;
+    const lines = files.reduce((n, f) => n + f.lines, 0);
+    const sc = sqlConform(schema);
+    if (!sc)
+      throw new TributaryError('INTERNAL', 'ingest routing sent lines to SQL for a schema SQL cannot type');
+    const staged = stagedRelation(
+      files.map((f) => f.path),
+      c.maxLineBytes,
+    );
+    const fileList = `[${c.fileKeys.map(sqlString).join(', ')}]`;
+    const rows =
+      `SELECT ${sc.columns.join(', ')}, CAST(NULL AS VARCHAR) AS _rescued_data, ` +
+      `${fileList}[(g // ${LINE_SPACE}) + 1] AS _source_file, CAST(g % ${LINE_SPACE} AS BIGINT) AS _source_line ` +
+      `FROM ${typedLines(staged, sc.transform)} WHERE ${sc.ok}`;
+    const source =
+      `(SELECT *, TIMESTAMPTZ ${sqlString(c.now)} AS _ingested_at, ${sqlString(c.region)} AS _region, ` +
+      `${eventDateSql(schema, c.eventTimeColumn, c.now)} AS _event_date FROM (${rows}))`;
+    await withConnection(async (conn) => {
+      const adds = await writeFilesAs(conn, c.table, {
+        source,
+        schema: { type: 'struct', fields: [...schema.fields, ...c.metadata] },
+        partitionColumns: ['_event_date'],
+        namePrefix: c.namePrefix,
+      });
+      const written = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
+      this.adds.push(...adds);
+      this.rows += written;
+      if (written === lines) return;
+      const failing = (
+        await conn.runAndReadAll(
+          `SELECT g, o, j FROM ${typedLines(staged, sc.transform, ['o', 'j'])} WHERE (${sc.ok}) IS NOT TRUE`,
+        )
+      )
+        .getRows()
+        .map(([g, o, j]) => ({ g: Number(g), o: Number(o), raw: Buffer.from(j as string, 'utf8') }));
+      if (written + failing.length !== lines)
+        throw new TributaryError(
+          'INTERNAL',
+          `ingest: a chunk of ${lines} staged lines gave ${written} rows and ${failing.length} lines to reroute`,
+        );
+      this.failing.push(...failing);
+    });
+  }
+}
