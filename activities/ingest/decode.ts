@@ -39,19 +39,24 @@ export function parseRecord(raw: Buffer): ParsedLine {
     return { reason: `invalid JSON: ${(e as Error).message}` };
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return { reason: 'not a JSON object' };
-  // `\ud800` alone is valid JSON text but no Unicode string: Parquet (UTF-8) cannot hold it.
-  if (SURROGATE_ESCAPE.test(text) && !wellFormed(v))
-    return { reason: 'invalid JSON string: an unpaired UTF-16 surrogate escape' };
+  // `\ud800` alone is valid JSON text but no Unicode string: Parquet (UTF-8) cannot hold it. `1e400` is a
+  // valid JSON number but no double (JSON.parse gives Infinity, which no column or rescue text can keep).
+  if ((SURROGATE_ESCAPE.test(text) || HUGE_EXPONENT.test(text)) && !representable(v))
+    return {
+      reason: 'a value no column can hold: an unpaired UTF-16 surrogate or a number beyond double range',
+    };
   return { value: v };
 }
 
 const SURROGATE_ESCAPE = /\\u[dD][89a-fA-F]/;
+const HUGE_EXPONENT = /\d[eE][+-]?\d{3}/;
 
-function wellFormed(v: JsonValue): boolean {
+function representable(v: JsonValue): boolean {
   if (typeof v === 'string') return (v as string & { isWellFormed(): boolean }).isWellFormed();
+  if (typeof v === 'number') return Number.isFinite(v);
   if (v === null || typeof v !== 'object') return true;
-  if (Array.isArray(v)) return v.every(wellFormed);
-  return Object.entries(v).every(([k, x]) => wellFormed(k) && wellFormed(x));
+  if (Array.isArray(v)) return v.every(representable);
+  return Object.entries(v).every(([k, x]) => representable(k) && representable(x));
 }
 
 export interface DecodeStats {
