@@ -96,6 +96,8 @@ export async function decodeLines(
 
   /** Whether the current chunk holds none of 0x00, 0x01, 0x0d (lines from several chunks are checked whole). */
   let plain = true;
+  /** Whether the lines that start and end in the current chunk are all valid UTF-8 (checked at once). */
+  let chunkUtf8 = false;
   const finishLine = (tail: Buffer, terminated: boolean) => {
     const isJoined = parts.length > 0;
     let buf = isJoined ? Buffer.concat([...parts, tail]) : tail;
@@ -123,13 +125,18 @@ export async function decodeLines(
     stats.lines++;
     if (wasOverLong || fullLen > opts.maxLineBytes)
       return quarantine(`line of ${fullLen} bytes exceeds the limit of ${opts.maxLineBytes}`, buf, start);
-    if (!isUtf8(buf)) return quarantine('invalid UTF-8', buf, start);
+    if (!(chunkUtf8 && !isJoined) && !isUtf8(buf)) return quarantine('invalid UTF-8', buf, start);
     stats.candidates++;
     sink.line(buf, lineNo, start, plain && !isJoined);
   };
 
   const push = (chunk: Buffer) => {
     plain = chunk.indexOf(0x00) < 0 && chunk.indexOf(0x01) < 0 && chunk.indexOf(0x0d) < 0;
+    // One UTF-8 check for the whole lines this chunk holds (a newline never splits a UTF-8 sequence);
+    // lines joined across chunks, or every line of a chunk failing it, are checked one by one.
+    const head = partLen > 0 ? chunk.indexOf(0x0a) + 1 : 0;
+    const last = chunk.lastIndexOf(0x0a);
+    chunkUtf8 = last >= head && isUtf8(chunk.subarray(head, last));
     let from = 0;
     for (;;) {
       const nl = chunk.indexOf(0x0a, from);

@@ -20,6 +20,8 @@ import type { LineWriter } from './staging';
 
 /** Staged bytes per chunk: big enough for well-sized files, small enough to overlap decoding. */
 export const CHUNK_BYTES = 128 << 20;
+/** The first chunk is smaller, so DuckDB starts soon after the batch does. */
+const FIRST_CHUNK_BYTES = 32 << 20;
 
 export interface ChunkContext {
   table: ObjectStore;
@@ -52,6 +54,7 @@ export class SqlChunks {
   private pending: LineWriter[] = [];
   private pendingBytes = 0;
   private inflight: Promise<void> = Promise.resolve();
+  private started = false;
 
   constructor(private readonly ctx: ChunkContext) {}
 
@@ -60,7 +63,7 @@ export class SqlChunks {
     if (file.lines === 0) return;
     this.pending.push(file);
     this.pendingBytes += file.bytes;
-    if (this.pendingBytes >= CHUNK_BYTES) await this.flush(schema);
+    if (this.pendingBytes >= (this.started ? CHUNK_BYTES : FIRST_CHUNK_BYTES)) await this.flush(schema);
   }
 
   /** Writes what is pending (waiting for the chunk in flight first: one COPY at a time). */
@@ -70,6 +73,7 @@ export class SqlChunks {
     const frozen = structuredClone(schema);
     this.pending = [];
     this.pendingBytes = 0;
+    this.started = true;
     await this.inflight;
     this.inflight = this.write(files, frozen);
     this.inflight.catch(() => {}); // awaited by the next flush or finish
