@@ -65,4 +65,4 @@ export interface JsLine {
  * (a JSON parse) once per reference.
  */
 export const typedLines = (staged: string, transform: string, keep: string[] = []): string =>
-  `(SELECT g, ${keep.map((k) => `${k}, `).join('')}unnest([${transform}]) AS v FROM ${staged})`;
+  `(SELECT f, n, ${keep.map((k) => `${k}, `).join('')}unnest([${transform}]) AS v FROM ${staged})`;

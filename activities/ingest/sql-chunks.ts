@@ -25,7 +25,7 @@ const FIRST_CHUNK_BYTES = 32 << 20;
 
 export interface ChunkContext {
   table: ObjectStore;
-  /** Source file keys, by file index (g // LINE_SPACE). */
+  /** Source file keys, by file index. */
   fileKeys: readonly string[];
   region: string;
   /** The batch's _ingested_at (ISO-8601). */
@@ -98,7 +98,7 @@ export class SqlChunks {
     const fileList = `[${c.fileKeys.map(sqlString).join(', ')}]`;
     const rows =
       `SELECT ${sc.columns.join(', ')}, CAST(NULL AS VARCHAR) AS _rescued_data, ` +
-      `${fileList}[(g // ${LINE_SPACE}) + 1] AS _source_file, CAST(g % ${LINE_SPACE} AS BIGINT) AS _source_line ` +
+      `${fileList}[f + 1] AS _source_file, n AS _source_line ` +
       `FROM ${typedLines(staged, sc.transform)} WHERE ${sc.ok}`;
     const source =
       `(SELECT *, TIMESTAMPTZ ${sqlString(c.now)} AS _ingested_at, ${sqlString(c.region)} AS _region, ` +
@@ -116,11 +116,15 @@ export class SqlChunks {
       if (written === lines) return;
       const failing = (
         await conn.runAndReadAll(
-          `SELECT g, o, j FROM ${typedLines(staged, sc.transform, ['o', 'j'])} WHERE (${sc.ok}) IS NOT TRUE`,
+          `SELECT f, n, o, j FROM ${typedLines(staged, sc.transform, ['o', 'j'])} WHERE (${sc.ok}) IS NOT TRUE`,
         )
       )
         .getRows()
-        .map(([g, o, j]) => ({ g: Number(g), o: Number(o), raw: Buffer.from(j as string, 'utf8') }));
+        .map(([f, n, o, j]) => ({
+          g: Number(f) * LINE_SPACE + Number(n),
+          o: Number(o),
+          raw: Buffer.from(j as string, 'utf8'),
+        }));
       if (written + failing.length !== lines)
         throw new TributaryError(
           'INTERNAL',

@@ -133,10 +133,10 @@ function typed(x: string, t: DataType, checks: string[]): string {
   return `CAST(${x} AS ${duckType(t)})`;
 }
 
-/** `read_csv` of staging files of `<g>\x01<byte offset>\x01<raw JSON line>` lines (see batch.ts). */
+/** `read_csv` of staging files of `<file index>\x01<line number>\x01<byte offset>\x01<raw JSON line>` lines. */
 export function stagedRelation(paths: readonly string[], maxLineBytes: number): string {
   return (
-    `read_csv([${paths.map(sqlString).join(', ')}], columns = {'g': 'BIGINT', 'o': 'BIGINT', 'j': 'VARCHAR'}, delim = ${sqlString('\x01')}, ` +
+    `read_csv([${paths.map(sqlString).join(', ')}], columns = {'f': 'INTEGER', 'n': 'BIGINT', 'o': 'BIGINT', 'j': 'VARCHAR'}, delim = ${sqlString('\x01')}, ` +
     `quote = '', escape = '', header = false, auto_detect = false, max_line_size = ${maxLineBytes + 64})`
   );
 }

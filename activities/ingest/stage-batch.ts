@@ -1,7 +1,8 @@
 /**
  * The local half of a batch: every source file decoded into lines, in order, and each line sent one way:
  *   - quarantine (unreadable: decode.ts; not a JSON object: parseRecord),
- *   - staged for DuckDB to type (its skeleton fits the schema, route.ts), as `<g>\x01<offset>\x01<line>`,
+ *   - staged for DuckDB to type (its skeleton fits the schema, route.ts), as
+ *     `<file index>\x01<line number>\x01<byte offset>\x01<line>`,
  *   - or conformed here by the JS Conformer, written as a JSON Lines row.
  * Nothing is held in memory beyond a buffer per output file.
  */
@@ -17,7 +18,7 @@ import { type JsLine, LineRouter } from './route';
 import { LineWriter } from './staging';
 import type { FileReconciliation, SourceFile } from './types';
 
-/** Line ids: g = file index · LINE_SPACE + line number (exact in a double for 2^21 files). */
+/** Line ids of rerouted lines: g = file index · LINE_SPACE + line number (exact in a double for 2^21 files). */
 export const LINE_SPACE = 2 ** 32;
 
 export class BatchStaging {
@@ -113,7 +114,6 @@ export class BatchStaging {
   /** Decodes and routes source file i. */
   async decodeFile(i: number, body: Readable, opts: { gzip: boolean; maxLineBytes: number }): Promise<void> {
     const r = this.recon[i]!;
-    const fileBase = i * LINE_SPACE;
     const stageOut = new LineWriter((await stageOutput('.staged')).path);
     this.stageFiles.push(stageOut);
     const stats = await decodeLines(body, opts, {
@@ -122,7 +122,7 @@ export class BatchStaging {
         const stageable = plain || (buf.indexOf(0x00) < 0 && buf.indexOf(0x01) < 0 && buf.indexOf(0x0d) < 0);
         const k = stageable ? this.router.classOf(buf) : undefined;
         if (this.router.fits(k)) {
-          stageOut.pushStaged(fileBase + line, byteOffset, buf);
+          stageOut.pushStaged(i, line, byteOffset, buf);
           this.sqlLines++;
         } else this.conformLine(i, line, byteOffset, buf, k);
       },

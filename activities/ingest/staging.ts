@@ -51,15 +51,15 @@ export class LineWriter {
   }
 
   /**
-   * Queue one staged line `<a>\x01<b>\x01<body>` (a, b non-negative safe integers): what pushBytes would
-   * write for that head, without building the head as a string.
+   * Queue one staged line `<a>\x01<b>\x01<c>\x01<body>` (a, b, c non-negative safe integers): what pushBytes
+   * would write for that head, without building the head as a string.
    */
-  pushStaged(a: number, b: number, body: Buffer): void {
+  pushStaged(a: number, b: number, c: number, body: Buffer): void {
     this.lines++;
-    const room = 34 + body.length + 1;
+    const room = 51 + body.length + 1;
     if (room > BUFFER_BYTES) {
       this.lines--;
-      this.pushBytes(`${a}\x01${b}\x01`, body);
+      this.pushBytes(`${a}\x01${b}\x01${c}\x01`, body);
       return;
     }
     if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
@@ -68,6 +68,8 @@ export class LineWriter {
     this.pos = writeDigits(this.buf, this.pos, a);
     this.buf[this.pos++] = 0x01;
     this.pos = writeDigits(this.buf, this.pos, b);
+    this.buf[this.pos++] = 0x01;
+    this.pos = writeDigits(this.buf, this.pos, c);
     this.buf[this.pos++] = 0x01;
     this.buf.set(body, this.pos);
     this.pos += body.length;
@@ -108,10 +110,14 @@ export class LineWriter {
 
 /** Writes the decimal digits of a non-negative safe integer at `pos`; returns the position after them. */
 function writeDigits(buf: Buffer, pos: number, v: number): number {
+  if (v > 0x7fffffff) {
+    const s = String(v);
+    return pos + buf.write(s, pos, 'latin1');
+  }
   let len = 1;
-  for (let x = v; x >= 10; x = Math.floor(x / 10)) len++;
+  for (let x = v; x >= 10; x = (x / 10) | 0) len++;
   for (let i = pos + len - 1, x = v; i >= pos; i--) {
-    const q = Math.floor(x / 10);
+    const q = (x / 10) | 0;
     buf[i] = 0x30 + (x - q * 10);
     x = q;
   }
