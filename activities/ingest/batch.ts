@@ -202,7 +202,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       addedColumns: st.conformer.added,
     };
   } finally {
-    await chunks.finish(st.conformer.schema).catch(() => {});
+    await chunks.abandon(); // files of a failed attempt are never committed; vacuum removes them
     await st.discard();
   }
 }

@@ -85,6 +85,12 @@ export class SqlChunks {
     await this.inflight;
   }
 
+  /** After a failure: waits for the chunk in flight (it reads staging files about to go), writes no more. */
+  async abandon(): Promise<void> {
+    this.pending = [];
+    await this.inflight.catch(() => {});
+  }
+
   private async write(files: LineWriter[], schema: StructType): Promise<void> {
     const c = this.ctx;
     const lines = files.reduce((n, f) => n + f.lines, 0);
