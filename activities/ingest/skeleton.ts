@@ -12,7 +12,7 @@
  *
  * Encoding (prefix-free, so equal bytes mean equal structure): an object is `{`, then per member the key
  * length (2 bytes, big-endian), the key's raw bytes and the value's code, then `}`. Scalars: S string,
- * I number without fraction or exponent, D other number, B boolean, N null. An array is `[`, one byte
+ * I number without fraction or exponent and under 19 digits, D other number, B boolean, N null. An array is `[`, one byte
  * 0x40 | (bit per scalar kind seen), `]`.
  */
 import type { Shape } from './sql-conform';
@@ -105,8 +105,12 @@ function literal(word: string, code: number): boolean {
 function number(): boolean {
   let integer = true;
   if (b[p] === C.Minus) p++;
+  const start = p;
   if (b[p] === C.Zero) p++;
   else if (!digits()) return false;
+  // 19 digits and more may pass 2^63 (or 2^127, beyond DuckDB's HUGEINT): such integers are classed with
+  // the other numbers, which no integer column takes in SQL (the Conformer decides them).
+  if (p - start >= 19) integer = false;
   if (b[p] === C.Dot) {
     integer = false;
     p++;

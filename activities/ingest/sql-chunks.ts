@@ -14,7 +14,7 @@ import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { writeFilesAs } from '../../lake/table/operations';
 import { type JsLine, typedLines } from './route';
-import { sqlConform, stagedRelation } from './sql-conform';
+import { sqlConform, stagedJson, stagedText } from './sql-conform';
 import { LINE_SPACE } from './stage-batch';
 import type { LineWriter } from './staging';
 
@@ -97,32 +97,39 @@ export class SqlChunks {
     const sc = sqlConform(schema);
     if (!sc)
       throw new TributaryError('INTERNAL', 'ingest routing sent lines to SQL for a schema SQL cannot type');
-    const staged = stagedRelation(
-      files.map((f) => f.path),
-      c.maxLineBytes,
-    );
+    const paths = files.map((f) => f.path);
     const fileList = `[${c.fileKeys.map(sqlString).join(', ')}]`;
-    const rows =
-      `SELECT ${sc.columns.join(', ')}, CAST(NULL AS VARCHAR) AS _rescued_data, ` +
-      `${fileList}[f + 1] AS _source_file, n AS _source_line ` +
-      `FROM ${typedLines(staged, sc.transform)} WHERE ${sc.ok}`;
-    const source =
+    const meta = (rows: string) =>
       `(SELECT *, TIMESTAMPTZ ${sqlString(c.now)} AS _ingested_at, ${sqlString(c.region)} AS _region, ` +
       `${eventDateSql(schema, c.eventTimeColumn, c.now)} AS _event_date FROM (${rows}))`;
+    const rows = (relation: string) =>
+      `SELECT ${sc.columns.join(', ')}, CAST(NULL AS VARCHAR) AS _rescued_data, ` +
+      `${fileList}[f + 1] AS _source_file, n AS _source_line FROM ${relation} WHERE ${sc.ok}`;
+    const text = stagedText(paths, c.maxLineBytes);
     await withConnection(async (conn) => {
-      const adds = await writeFilesAs(conn, c.table, {
-        source,
-        schema: { type: 'struct', fields: [...schema.fields, ...c.metadata] },
-        partitionColumns: ['_event_date'],
-        namePrefix: c.namePrefix,
-      });
+      const write = (relation: string) =>
+        writeFilesAs(conn, c.table, {
+          source: meta(rows(relation)),
+          schema: { type: 'struct', fields: [...schema.fields, ...c.metadata] },
+          partitionColumns: ['_event_date'],
+          namePrefix: c.namePrefix,
+        });
+      let adds: AddFile[];
+      try {
+        adds = await write(stagedJson(paths, schema, c.maxLineBytes));
+      } catch (e) {
+        // A line whose strings DuckDB's reader refuses (a bad escape, a control character) fails the whole
+        // read: type this chunk line by line instead, where such lines come out NULL and go to the Conformer.
+        if (!/JSON/i.test(String(e))) throw e;
+        adds = await write(typedLines(text, sc.transform, ['o']));
+      }
       const written = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
       this.adds.push(...adds);
       this.rows += written;
       if (written === lines) return;
       const failing = (
         await conn.runAndReadAll(
-          `SELECT f, n, o, j FROM ${typedLines(staged, sc.transform, ['o', 'j'])} WHERE (${sc.ok}) IS NOT TRUE`,
+          `SELECT f, n, o, j FROM ${typedLines(text, sc.transform, ['o', 'j'])} WHERE (${sc.ok}) IS NOT TRUE`,
         )
       )
         .getRows()

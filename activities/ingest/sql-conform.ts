@@ -133,11 +133,40 @@ function typed(x: string, t: DataType, checks: string[]): string {
   return `CAST(${x} AS ${duckType(t)})`;
 }
 
-/** `read_csv` of staging files of `<file index>\x01<line number>\x01<byte offset>\x01<raw JSON line>` lines. */
-export function stagedRelation(paths: readonly string[], maxLineBytes: number): string {
+/** The head of a staged line: `{"f":<file index>,"n":<line number>,"o":<byte offset>,"v":` (then the line, `}`). */
+export const STAGED_HEAD = /^\{"f":(\d+),"n":(\d+),"o":(\d+),"v":/;
+
+/** DuckDB type of a json_transform structure (`spec`), for read_json's `columns`. */
+function specType(s: unknown): string {
+  if (typeof s === 'string') return s;
+  if (Array.isArray(s)) return `${specType(s[0])}[]`;
+  return `STRUCT(${Object.entries(s as Record<string, unknown>)
+    .map(([k, v]) => `${sqlIdent(k)} ${specType(v)}`)
+    .join(', ')})`;
+}
+
+/**
+ * Staged lines read by DuckDB's JSON reader, each line's record typed on the way in as `v` (one parse, no
+ * json_transform): columns f, n, o, v. The whole read fails on a line that is not valid JSON inside a string
+ * (the skeleton scanner does not look inside strings); the caller then falls back to `stagedText`.
+ */
+export function stagedJson(paths: readonly string[], schema: StructType, maxLineBytes: number): string {
+  const columns = `{f: 'INTEGER', n: 'BIGINT', o: 'BIGINT', v: ${sqlString(specType(spec(schema)))}}`;
   return (
-    `read_csv([${paths.map(sqlString).join(', ')}], columns = {'f': 'INTEGER', 'n': 'BIGINT', 'o': 'BIGINT', 'j': 'VARCHAR'}, delim = ${sqlString('\x01')}, ` +
-    `quote = '', escape = '', header = false, auto_detect = false, max_line_size = ${maxLineBytes + 64})`
+    `read_json([${paths.map(sqlString).join(', ')}], format = 'newline_delimited', columns = ${columns}, ` +
+    `maximum_object_size = ${Math.max(16 << 20, maxLineBytes * 4)})`
+  );
+}
+
+/** The same staged lines as text: columns f, n, o and j (the raw line), for typing line by line with try(). */
+export function stagedText(paths: readonly string[], maxLineBytes: number): string {
+  const lines =
+    `read_csv([${paths.map(sqlString).join(', ')}], columns = {'s': 'VARCHAR'}, delim = ${sqlString('\x01')}, ` +
+    `quote = '', escape = '', header = false, auto_detect = false, max_line_size = ${maxLineBytes + 128})`;
+  const head = `regexp_extract(s, ${sqlString(STAGED_HEAD.source)}, ['f', 'n', 'o'])`;
+  return (
+    `(SELECT CAST(h.f AS INTEGER) AS f, CAST(h.n AS BIGINT) AS n, CAST(h.o AS BIGINT) AS o, ` +
+    `s[length(h.f) + length(h.n) + length(h.o) + 21 : -2] AS j FROM (SELECT s, ${head} AS h FROM ${lines}))`
   );
 }
 

@@ -51,30 +51,33 @@ export class LineWriter {
   }
 
   /**
-   * Queue one staged line `<a>\x01<b>\x01<c>\x01<body>` (a, b, c non-negative safe integers): what pushBytes
-   * would write for that head, without building the head as a string.
+   * Queue one staged line `{"f":<f>,"n":<n>,"o":<o>,"v":<body>}` (f, n, o non-negative safe integers; body one
+   * JSON object), written straight into the buffer.
    */
-  pushStaged(a: number, b: number, c: number, body: Buffer): void {
-    this.lines++;
-    const room = 51 + body.length + 1;
+  pushStaged(f: number, n: number, o: number, body: Buffer): void {
+    const room = 20 + 3 * 16 + body.length + 2;
     if (room > BUFFER_BYTES) {
-      this.lines--;
-      this.pushBytes(`${a}\x01${b}\x01${c}\x01`, body);
+      this.pushBytes(`{"f":${f},"n":${n},"o":${o},"v":`, Buffer.concat([body, CLOSE]));
       return;
     }
+    this.lines++;
     if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
-    this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
+    const buf = (this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES));
     const start = this.pos;
-    this.pos = writeDigits(this.buf, this.pos, a);
-    this.buf[this.pos++] = 0x01;
-    this.pos = writeDigits(this.buf, this.pos, b);
-    this.buf[this.pos++] = 0x01;
-    this.pos = writeDigits(this.buf, this.pos, c);
-    this.buf[this.pos++] = 0x01;
-    this.buf.set(body, this.pos);
-    this.pos += body.length;
-    this.buf[this.pos++] = 0x0a;
-    this.bytes += this.pos - start;
+    let p = this.pos;
+    p = writeAscii(buf, p, '{"f":');
+    p = writeDigits(buf, p, f);
+    p = writeAscii(buf, p, ',"n":');
+    p = writeDigits(buf, p, n);
+    p = writeAscii(buf, p, ',"o":');
+    p = writeDigits(buf, p, o);
+    p = writeAscii(buf, p, ',"v":');
+    buf.set(body, p);
+    p += body.length;
+    buf[p++] = 0x7d;
+    buf[p++] = 0x0a;
+    this.pos = p;
+    this.bytes += p - start;
   }
 
   private flushBuffer(): void {
@@ -106,6 +109,13 @@ export class LineWriter {
     })();
     return this.closing;
   }
+}
+
+const CLOSE = Buffer.from('}');
+
+function writeAscii(buf: Buffer, pos: number, s: string): number {
+  for (let i = 0; i < s.length; i++) buf[pos + i] = s.charCodeAt(i);
+  return pos + s.length;
 }
 
 /** Writes the decimal digits of a non-negative safe integer at `pos`; returns the position after them. */

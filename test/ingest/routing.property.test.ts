@@ -239,3 +239,17 @@ test('routing gives exactly the sequential Conformer result (a second batch on a
     { numRuns: Number(process.env.ROUTING_PROP_RUNS ?? 20) },
   );
 });
+
+test('a staged line DuckDB cannot read (bad escape, raw tab, lone surrogate) falls back line by line', async () => {
+  // The first line settles the class {a: string}; the others share its skeleton, so they are staged for
+  // DuckDB, whose JSON reader then refuses the chunk: it is typed line by line and the three go to JS.
+  const lines = [
+    '{"a":"x"}',
+    '{"a":"\\q"}',
+    '{"a":"ok"}',
+    '{"a":"raw\ttab"}',
+    '{"a":"\\ud800"}',
+    '{"a":"y"}',
+  ];
+  await check([[lines, ['{"a":"z"}']]]);
+});
