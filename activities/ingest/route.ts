@@ -16,11 +16,16 @@ import type { StructType } from '../../lake/delta/schema';
 import { shapeOfSkeleton, skeletonOf } from './skeleton';
 import { shapeFits, sqlConform } from './sql-conform';
 
-/** Skeletons remembered per batch; lines of skeletons beyond this go through JS (still correct, slower). */
+/**
+ * Skeletons remembered per batch, by count and by their total length (a skeleton holds every key of its
+ * line); lines of skeletons beyond this go through JS (still correct, slower).
+ */
 const MAX_CLASSES = 50_000;
+const MAX_CLASS_CHARS = 64 << 20;
 
 export class LineRouter {
   private readonly classes = new Map<string, boolean>();
+  private chars = 0;
 
   /** The line's skeleton (its class), undefined when the scanner does not vouch for the line. */
   classOf(line: Buffer): string | undefined {
@@ -34,7 +39,9 @@ export class LineRouter {
 
   /** Settles a class after the Conformer took its first line, against the schema the Conformer now has. */
   settle(k: string | undefined, schema: StructType): void {
-    if (k === undefined || this.classes.has(k) || this.classes.size >= MAX_CLASSES) return;
+    if (k === undefined || this.classes.has(k)) return;
+    if (this.classes.size >= MAX_CLASSES || this.chars + k.length > MAX_CLASS_CHARS) return;
+    this.chars += k.length;
     const shape = shapeOfSkeleton(k);
     this.classes.set(
       k,
