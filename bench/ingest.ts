@@ -138,16 +138,13 @@ function instrument(): void {
     ...args: Parameters<typeof decodeFile>
   ) {
     const t = performance.now();
-    try {
-      return await decodeFile.apply(this, args);
-    } finally {
-      phases.add('decode + route + stage (JS)', performance.now() - t);
-      const staged = this.stageFiles[this.stageFiles.length - 1];
-      if (phases.active && staged) {
-        phases.stagedLines += staged.lines;
-        phases.stagedBytes += staged.bytes;
-      }
+    const staged = await decodeFile.apply(this, args);
+    phases.add('decode + route + stage (JS)', performance.now() - t);
+    if (phases.active) {
+      phases.stagedLines += staged.lines;
+      phases.stagedBytes += staged.bytes;
     }
+    return staged;
   } as typeof decodeFile;
 }
 

@@ -9,8 +9,8 @@ import type { AddFile } from '../../lake/delta/actions';
 import { commitKey } from '../../lake/delta/log-path';
 import { readCommit, Snapshot } from '../../lake/delta/snapshot';
 import { dataFileKey } from '../../lake/delta/paths';
-import { sqlIdent, withConnection } from '../../lake/engine/duckdb';
-import { duckType } from '../../lake/engine/types';
+import { withConnection } from '../../lake/engine/duckdb';
+import { emptyRelation } from '../../lake/engine/types';
 import { type LocalFile, materialize } from '../../lake/engine/local-files';
 import { localFileSelect } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
@@ -115,7 +115,7 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
         groups.get(key)!.selects.push(select);
       }
       const rows = (from: string[]) =>
-        `(SELECT ${projection.sql} FROM (${from.length ? from.join(' UNION ALL BY NAME ') : `SELECT * FROM (${fileSelectEmpty(snap)}) WHERE false`}) q WHERE (${filterSql}) IS TRUE)`;
+        `(SELECT ${projection.sql} FROM (${from.length ? from.join(' UNION ALL BY NAME ') : `SELECT * FROM ${emptyRelation(snap.schema)}`}) q WHERE (${filterSql}) IS TRUE)`;
       return {
         sql: rows(selects),
         partitions: [...groups.values()].map((g) => ({ values: g.values, sourceSql: rows(g.selects) })),
@@ -171,9 +171,4 @@ function centralPartitionValues(
     out[t.rename?.[c] ?? c] = v === undefined || v === '' ? null : v;
   }
   return out;
-}
-
-/** A relation with the snapshot's logical columns and no rows (for batches whose commits added nothing). */
-function fileSelectEmpty(snap: Snapshot): string {
-  return `SELECT ${snap.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')}`;
 }

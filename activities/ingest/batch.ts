@@ -6,16 +6,24 @@
  */
 import { TributaryError, isTributaryError } from '../../lake/errors';
 import { type StructType, serializeSchema } from '../../lake/delta/schema';
-import { sqlIdent, sqlString } from '../../lake/engine/duckdb';
-import { duckType } from '../../lake/engine/types';
+import { sqlString } from '../../lake/engine/duckdb';
+import { duckType, emptyRelation } from '../../lake/engine/types';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { loadSnapshotOrUndefined, defaultEngine, writeTable } from '../../lake/table/operations';
 import { isGzip } from './decode';
 import { readManifest } from './file-state';
 import { commitResumed, filesStillThere } from './resume';
-import { SqlChunks, eventDateSql } from './sql-chunks';
+import { type ChunkContext, SqlChunks, withBatchColumns } from './sql-chunks';
+import { maxObjectSize } from './sql-conform';
 import { BatchStaging } from './stage-batch';
-import { type BatchResumePoint, type IngestBatchRequest, type IngestBatchResult, appIdFor } from './types';
+import {
+  type BatchResumePoint,
+  type IngestBatchRequest,
+  type IngestBatchResult,
+  PARTITION_COLUMNS,
+  appIdFor,
+  filePrefixFor,
+} from './types';
 
 /** Columns Tributary adds to every row; source fields with these names are rescued, never overwritten. */
 export const METADATA_COLUMNS = [
@@ -103,16 +111,17 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
   };
   const st = await BatchStaging.create(manifest.files, userBase, new Set<string>(METADATA_COLUMNS));
   const now = new Date().toISOString();
-  const chunks = new SqlChunks({
+  const ctx: ChunkContext = {
     table,
     fileKeys: manifest.files.map((f) => f.key),
     region: t.region,
     now,
     eventTimeColumn: t.eventTimeColumn,
     maxLineBytes: t.maxLineBytes,
-    namePrefix: `part-b${req.seq}`,
+    seq: req.seq,
     metadata: METADATA_FIELDS,
-  });
+  };
+  const chunks = new SqlChunks(ctx);
   try {
     for (const [i, f] of manifest.files.entries()) {
       let body;
@@ -123,13 +132,13 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         st.missingFile(i);
         continue;
       }
-      await st.decodeFile(i, body, { gzip: isGzip(f.key), maxLineBytes: t.maxLineBytes });
-      await chunks.add(st.stageFiles[st.stageFiles.length - 1]!, st.conformer.schema);
+      const staged = await st.decodeFile(i, body, { gzip: isGzip(f.key), maxLineBytes: t.maxLineBytes });
+      await chunks.add(staged, st.conformer.schema);
       deps.progress?.({
         filesDone: i + 1,
         files: manifest.files.length,
         bytes: base.bytes,
-        rows: st.sqlLines + st.jsRows,
+        rows: st.stagedLines + st.jsRows,
       });
     }
     await chunks.finish(st.conformer.schema);
@@ -167,22 +176,25 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       ],
     };
     const jsPaths = st.rowFiles.filter((f) => f.lines > 0).map((f) => sqlString(f.path));
+    const inputSchema: StructType = { type: 'struct', fields: [...userSchema.fields, ...METADATA_FIELDS] };
     const sourceSql = jsPaths.length
-      ? `(SELECT *, TIMESTAMPTZ ${sqlString(now)} AS _ingested_at, ${sqlString(t.region)} AS _region, ` +
-        `${eventDateSql(userSchema, t.eventTimeColumn, now)} AS _event_date ` +
-        `FROM read_json([${jsPaths.join(', ')}], format = 'newline_delimited', columns = ${columnsSpec(stagedSchema)}, maximum_object_size = ${Math.max(16 << 20, t.maxLineBytes * 4)}))`
-      : `(SELECT ${[...userSchema.fields, ...METADATA_FIELDS].map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')} WHERE false)`;
+      ? withBatchColumns(
+          ctx,
+          userSchema,
+          `SELECT * FROM read_json([${jsPaths.join(', ')}], format = 'newline_delimited', columns = ${columnsSpec(stagedSchema)}, maximum_object_size = ${maxObjectSize(t.maxLineBytes)})`,
+        )
+      : emptyRelation(inputSchema);
     const w = await writeTable(table, {
       sourceSql,
-      inputSchema: { type: 'struct', fields: [...userSchema.fields, ...METADATA_FIELDS] },
+      inputSchema,
       expectRows: st.jsRows,
       alsoAdd: chunks.adds,
       mergeSchema: true,
-      partitionBy: ['_event_date'],
+      partitionBy: PARTITION_COLUMNS,
       txn,
       operation: 'STREAMING UPDATE',
       operationParameters: { appId, batch: req.seq, files: JSON.stringify(st.recon), ...st.totals() },
-      namePrefix: `part-b${req.seq}`,
+      namePrefix: filePrefixFor(req.seq),
       beforeCommit: writeQuarantine,
       onReady: (r) =>
         deps.ready?.({

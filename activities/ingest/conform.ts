@@ -129,8 +129,8 @@ export class Conformer {
           rescued[k] = v; // differs only in case from a column (Auto Loader rescues these too)
           continue;
         }
-        const t = inferType(v);
         if (v === null) continue; // null: nothing to keep beyond absence
+        const t = inferType(v);
         if (!t) {
           rescued[k] = v; // `{}` or an object of nulls: no column can hold it, it is kept as rescued data
           continue;

@@ -8,7 +8,7 @@ import { dataFileKey } from '../../lake/delta/paths';
 import { isTributaryError } from '../../lake/errors';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { writeTable } from '../../lake/table/operations';
-import type { BatchResumePoint } from './types';
+import { type BatchResumePoint, PARTITION_COLUMNS, filePrefixFor } from './types';
 
 export async function filesStillThere(table: ObjectStore, p: BatchResumePoint): Promise<boolean> {
   for (const add of p.adds) {
@@ -28,10 +28,10 @@ export function commitResumed(table: ObjectStore, appId: string, p: BatchResumeP
     sourceSql: '',
     prewritten: { adds: p.adds, schema: parseSchema(p.schemaString) },
     mergeSchema: true,
-    partitionBy: ['_event_date'],
+    partitionBy: PARTITION_COLUMNS,
     txn: { appId, version: p.seq },
     operation: 'STREAMING UPDATE',
     operationParameters: { appId, batch: p.seq, files: JSON.stringify(p.files), ...p.totals, resumed: true },
-    namePrefix: `part-b${p.seq}`,
+    namePrefix: filePrefixFor(p.seq),
   });
 }

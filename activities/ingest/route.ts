@@ -13,7 +13,7 @@
  * string): those never change the schema, as they are no skeleton's first line.
  */
 import type { StructType } from '../../lake/delta/schema';
-import { shapeOfSkeleton, skeletonOf } from './skeleton';
+import { shapeOfSkeleton } from './skeleton';
 import { shapeFits, sqlConform } from './sql-conform';
 
 /**
@@ -26,11 +26,6 @@ const MAX_CLASS_CHARS = 64 << 20;
 export class LineRouter {
   private readonly classes = new Map<string, boolean>();
   private chars = 0;
-
-  /** The line's skeleton (its class), undefined when the scanner does not vouch for the line. */
-  classOf(line: Buffer): string | undefined {
-    return skeletonOf(line);
-  }
 
   /** Whether DuckDB may type the lines of this class (settled by an earlier line of it). */
   fits(k: string | undefined): boolean {
@@ -52,11 +47,6 @@ export class LineRouter {
         sqlConform(schema) !== undefined,
     );
   }
-
-  /** Classes seen (for statistics). */
-  get size(): number {
-    return this.classes.size;
-  }
 }
 
 /** One line for the JS path: global line id g (file index · 2^32 + line number), byte offset, raw bytes. */
@@ -65,11 +55,3 @@ export interface JsLine {
   o: number;
   raw: Buffer;
 }
-
-/**
- * The staged lines with `v` their typed value (`transform` of j). The one-element
- * unnest keeps the optimizer from pushing conditions on `v` below it, which would inline the transform
- * (a JSON parse) once per reference.
- */
-export const typedLines = (staged: string, transform: string, keep: string[] = []): string =>
-  `(SELECT f, n, ${keep.map((k) => `${k}, `).join('')}unnest([${transform}]) AS v FROM ${staged})`;

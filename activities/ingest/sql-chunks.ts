@@ -13,13 +13,14 @@ import { TributaryError } from '../../lake/errors';
 import { sqlIdent, sqlString, withConnection } from '../../lake/engine/duckdb';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { writeFilesAs } from '../../lake/table/operations';
-import { type JsLine, typedLines } from './route';
-import { sqlConform, stagedJson, stagedText } from './sql-conform';
+import type { JsLine } from './route';
+import { sqlConform, stagedJson, stagedText, typedLines } from './sql-conform';
 import { LINE_SPACE } from './stage-batch';
 import type { LineWriter } from './staging';
+import { PARTITION_COLUMNS, filePrefixFor } from './types';
 
 /** Staged bytes per chunk: big enough for well-sized files, small enough to overlap decoding. */
-export const CHUNK_BYTES = 128 << 20;
+const CHUNK_BYTES = 128 << 20;
 /** The first chunk is smaller, so DuckDB starts soon after the batch does. */
 const FIRST_CHUNK_BYTES = 32 << 20;
 
@@ -32,25 +33,28 @@ export interface ChunkContext {
   now: string;
   eventTimeColumn: string;
   maxLineBytes: number;
-  namePrefix: string;
+  /** The batch sequence number (file names). */
+  seq: number;
   /** Metadata columns, in table order (batch.ts). */
   metadata: readonly StructField[];
 }
 
-/** The batch's _event_date: the event time column when the schema has it as a timestamp, else ingestion. */
-export function eventDateSql(schema: StructType, eventTimeColumn: string, now: string): string {
-  const col = schema.fields.find((f) => f.name === eventTimeColumn && f.type === 'timestamp');
-  return col
-    ? `CAST(COALESCE(${sqlIdent(col.name)}, TIMESTAMPTZ ${sqlString(now)}) AS DATE)`
-    : `CAST(TIMESTAMPTZ ${sqlString(now)} AS DATE)`;
+/**
+ * `rows` (user columns of `schema` and _rescued_data, _source_file, _source_line) with the batch's
+ * _ingested_at, _region and _event_date: the event time column when the schema has it as a timestamp,
+ * else the ingestion date.
+ */
+export function withBatchColumns(ctx: ChunkContext, schema: StructType, rows: string): string {
+  const now = `TIMESTAMPTZ ${sqlString(ctx.now)}`;
+  const col = schema.fields.find((f) => f.name === ctx.eventTimeColumn && f.type === 'timestamp');
+  const eventDate = col ? `CAST(COALESCE(${sqlIdent(col.name)}, ${now}) AS DATE)` : `CAST(${now} AS DATE)`;
+  return `(SELECT *, ${now} AS _ingested_at, ${sqlString(ctx.region)} AS _region, ${eventDate} AS _event_date FROM (${rows}))`;
 }
 
 export class SqlChunks {
   readonly adds: AddFile[] = [];
   /** Staged lines DuckDB turned down (value checks), for the Conformer. */
   readonly failing: JsLine[] = [];
-  /** Rows written. */
-  rows = 0;
   private pending: LineWriter[] = [];
   private pendingBytes = 0;
   private inflight: Promise<void> = Promise.resolve();
@@ -99,9 +103,6 @@ export class SqlChunks {
       throw new TributaryError('INTERNAL', 'ingest routing sent lines to SQL for a schema SQL cannot type');
     const paths = files.map((f) => f.path);
     const fileList = `[${c.fileKeys.map(sqlString).join(', ')}]`;
-    const meta = (rows: string) =>
-      `(SELECT *, TIMESTAMPTZ ${sqlString(c.now)} AS _ingested_at, ${sqlString(c.region)} AS _region, ` +
-      `${eventDateSql(schema, c.eventTimeColumn, c.now)} AS _event_date FROM (${rows}))`;
     const rows = (relation: string) =>
       `SELECT ${sc.columns.join(', ')}, CAST(NULL AS VARCHAR) AS _rescued_data, ` +
       `${fileList}[f + 1] AS _source_file, n AS _source_line FROM ${relation} WHERE ${sc.ok}`;
@@ -109,10 +110,10 @@ export class SqlChunks {
     await withConnection(async (conn) => {
       const write = (relation: string) =>
         writeFilesAs(conn, c.table, {
-          source: meta(rows(relation)),
+          source: withBatchColumns(c, schema, rows(relation)),
           schema: { type: 'struct', fields: [...schema.fields, ...c.metadata] },
-          partitionColumns: ['_event_date'],
-          namePrefix: c.namePrefix,
+          partitionColumns: PARTITION_COLUMNS,
+          namePrefix: filePrefixFor(c.seq),
         });
       let adds: AddFile[];
       try {
@@ -121,11 +122,10 @@ export class SqlChunks {
         // A line whose strings DuckDB's reader refuses (a bad escape, a control character) fails the whole
         // read: type this chunk line by line instead, where such lines come out NULL and go to the Conformer.
         if (!/JSON/i.test(String(e))) throw e;
-        adds = await write(typedLines(text, sc.transform, ['o']));
+        adds = await write(typedLines(text, sc.transform));
       }
       const written = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
       this.adds.push(...adds);
-      this.rows += written;
       if (written === lines) return;
       const failing = (
         await conn.runAndReadAll(

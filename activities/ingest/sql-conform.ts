@@ -134,7 +134,10 @@ function typed(x: string, t: DataType, checks: string[]): string {
 }
 
 /** The head of a staged line: `{"f":<file index>,"n":<line number>,"o":<byte offset>,"v":` (then the line, `}`). */
-export const STAGED_HEAD = /^\{"f":(\d+),"n":(\d+),"o":(\d+),"v":/;
+const STAGED_HEAD = /^\{"f":(\d+),"n":(\d+),"o":(\d+),"v":/;
+
+/** read_json's maximum_object_size for staged lines and JS rows of lines up to maxLineBytes. */
+export const maxObjectSize = (maxLineBytes: number): number => Math.max(16 << 20, maxLineBytes * 4);
 
 /** DuckDB type of a json_transform structure (`spec`), for read_json's `columns`. */
 function specType(s: unknown): string {
@@ -154,7 +157,7 @@ export function stagedJson(paths: readonly string[], schema: StructType, maxLine
   const columns = `{f: 'INTEGER', n: 'BIGINT', o: 'BIGINT', v: ${sqlString(specType(spec(schema)))}}`;
   return (
     `read_json([${paths.map(sqlString).join(', ')}], format = 'newline_delimited', columns = ${columns}, ` +
-    `maximum_object_size = ${Math.max(16 << 20, maxLineBytes * 4)})`
+    `maximum_object_size = ${maxObjectSize(maxLineBytes)})`
   );
 }
 
@@ -189,3 +192,11 @@ export function sqlConform(
     ok: ['v IS NOT NULL', ...checks].join(' AND '),
   };
 }
+
+/**
+ * Staged text lines (stagedText) with `v` their typed value (`transform` of j). The one-element unnest keeps
+ * the optimizer from pushing conditions on `v` below it, which would inline the transform (a JSON parse)
+ * once per reference.
+ */
+export const typedLines = (staged: string, transform: string, keep: string[] = []): string =>
+  `(SELECT f, n, ${keep.map((k) => `${k}, `).join('')}unnest([${transform}]) AS v FROM ${staged})`;

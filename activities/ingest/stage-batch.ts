@@ -15,6 +15,7 @@ import { Conformer } from './conform';
 import { type QuarantineEntry, decodeLines, parseRecord } from './decode';
 import { stringifyJson } from './lossless-json';
 import { type JsLine, LineRouter } from './route';
+import { skeletonOf } from './skeleton';
 import { LineWriter } from './staging';
 import type { FileReconciliation, SourceFile } from './types';
 
@@ -29,7 +30,6 @@ export class BatchStaging {
   readonly stageFiles: LineWriter[] = [];
   /** Conformed JS rows (JSON Lines); a reroute adds a file. */
   readonly rowFiles: LineWriter[] = [];
-  sqlLines = 0;
   jsRows = 0;
 
   private constructor(
@@ -106,13 +106,21 @@ export class BatchStaging {
       this.conformLine(i, l.g % LINE_SPACE, l.o, l.raw);
       if (n % 4096 === 4095) await this.rowsOut.drain();
     }
-    this.sqlLines -= lines.length;
     if (JSON.stringify(this.conformer.schema) !== before)
       throw new TributaryError('INTERNAL', 'ingest routing: a rerouted line changed the schema');
   }
 
-  /** Decodes and routes source file i. */
-  async decodeFile(i: number, body: Readable, opts: { gzip: boolean; maxLineBytes: number }): Promise<void> {
+  /** Lines staged for DuckDB so far. */
+  get stagedLines(): number {
+    return this.stageFiles.reduce((n, w) => n + w.lines, 0);
+  }
+
+  /** Decodes and routes source file i; returns its (closed) staging file of lines for DuckDB. */
+  async decodeFile(
+    i: number,
+    body: Readable,
+    opts: { gzip: boolean; maxLineBytes: number },
+  ): Promise<LineWriter> {
     const r = this.recon[i]!;
     const stageOut = new LineWriter((await stageOutput('.staged')).path);
     this.stageFiles.push(stageOut);
@@ -120,11 +128,9 @@ export class BatchStaging {
       line: (buf, line, byteOffset, plain) => {
         // Lines holding bytes the staging layout cannot carry (0x00, 0x01, CR) take the JS path.
         const stageable = plain || (buf.indexOf(0x00) < 0 && buf.indexOf(0x01) < 0 && buf.indexOf(0x0d) < 0);
-        const k = stageable ? this.router.classOf(buf) : undefined;
-        if (this.router.fits(k)) {
-          stageOut.pushStaged(i, line, byteOffset, buf);
-          this.sqlLines++;
-        } else this.conformLine(i, line, byteOffset, buf, k);
+        const k = stageable ? skeletonOf(buf) : undefined;
+        if (this.router.fits(k)) stageOut.pushStaged(i, line, byteOffset, buf);
+        else this.conformLine(i, line, byteOffset, buf, k);
       },
       quarantine: (e) => this.quarantine(i, e),
     });
@@ -132,6 +138,7 @@ export class BatchStaging {
     r.lines = stats.lines;
     r.blank = stats.blank;
     r.quarantined += stats.quarantined; // conformLine counted the lines that are not JSON objects
+    return stageOut;
   }
 
   /** Source file i vanished between planning and ingestion: said in quarantine rather than skipped. */

@@ -74,6 +74,10 @@ export interface IngestBatchResult extends IngestCounts {
 }
 
 export const appIdFor = (region: string): string => `tributary-ingest-${region}`;
+/** Regional tables are partitioned by event date. */
+export const PARTITION_COLUMNS: readonly string[] = ['_event_date'];
+/** Data file names of batch `seq` start with this (traceability; attempts differ by a UUID). */
+export const filePrefixFor = (seq: number): string => `part-b${seq}`;
 
 /**
  * Where a batch stood when its data files were written and its quarantine committed: everything its main

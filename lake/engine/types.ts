@@ -1,6 +1,7 @@
 /** Delta types ⇄ DuckDB types, and SQL that turns values into lossless primitives for rendering. */
 import {
   type DataType,
+  type StructType,
   decimalOf,
   isArray,
   isMap,
@@ -24,6 +25,11 @@ const PRIM: Record<string, string> = {
   timestamp: 'TIMESTAMPTZ',
   timestamp_ntz: 'TIMESTAMP',
 };
+
+/** A parenthesised relation with the schema's columns (logical names, DuckDB types) and no rows. */
+export function emptyRelation(schema: StructType): string {
+  return `(SELECT ${schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')} WHERE false)`;
+}
 
 /** DuckDB type for a Delta type, with logical field names. */
 export function duckType(t: DataType): string {

@@ -21,7 +21,7 @@ import { Snapshot } from '../delta/snapshot';
 import { sqlIdent, sqlString } from '../engine/duckdb';
 import { type LocalFile, materialize } from '../engine/local-files';
 import { localFileSelect } from '../engine/scan';
-import { duckType } from '../engine/types';
+import { emptyRelation } from '../engine/types';
 import { TributaryError } from '../errors';
 import { type Expr, formatPredicate } from '../predicate';
 import type { ObjectStore } from '../storage/object-store';
@@ -339,11 +339,7 @@ async function stage(
     Array.from({ length: Math.max(1, Math.min(concurrency, jobs.length)) }, worker),
   );
   for (const s of settled) if (s.status === 'rejected') throw s.reason;
-  return plans.map((p, t) => (p.files.length ? selects[t]!.join('\nUNION ALL\n') : emptySelect(p.snapshot)));
-}
-
-/** A relation with the table's columns and no rows. */
-function emptySelect(s: Snapshot): string {
-  const cols = s.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`);
-  return `SELECT ${cols.join(', ')} WHERE false`;
+  return plans.map((p, t) =>
+    p.files.length ? selects[t]!.join('\nUNION ALL\n') : `SELECT * FROM ${emptyRelation(p.snapshot.schema)}`,
+  );
 }

@@ -16,7 +16,7 @@ import { type CommitResult, CommitConflictError, commit } from '../delta/transac
 import { duckdbParquetActions } from '../engine/checkpoint-io';
 import { sqlIdent, withConnection } from '../engine/duckdb';
 import { relationColumns } from '../engine/scan';
-import { duckType, typedExpr } from '../engine/types';
+import { duckType, emptyRelation, typedExpr } from '../engine/types';
 import { structOf } from '../engine/infer-schema';
 import type { ObjectStore } from '../storage/object-store';
 import { writeDataFiles } from '../engine/writer';
@@ -140,10 +140,7 @@ export async function writeFilesAs(
   },
 ): Promise<AddFile[]> {
   const cols = await relationColumns(c, req.source);
-  const target = await relationColumns(
-    c,
-    `(SELECT ${req.schema.fields.map((f) => `CAST(NULL AS ${duckType(f.type)}) AS ${sqlIdent(f.name)}`).join(', ')})`,
-  );
+  const target = await relationColumns(c, emptyRelation(req.schema));
   const same = (f: StructField) => cols.get(f.name)?.toString() === target.get(f.name)?.toString();
   const typed = (from: string) =>
     `(SELECT ${req.schema.fields

@@ -6,12 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
-import type { FileReconciliation, IngestTarget } from '../../activities/ingest/types';
+import type { FileReconciliation } from '../../activities/ingest/types';
 import { history } from '../../lake/table/maintenance';
 import { openStore } from '../../lake/storage/open';
 import { createRegionWorker } from '../../workers/region-worker';
 import { createTestLocation } from '../harness/stores';
-import { tableRows, temporal, workflowBundle, snapshot } from './helpers';
+import { ingestTargetAt, tableRows, temporal, workflowBundle, snapshot } from './helpers';
 
 const CORPUS = path.join(__dirname, '..', 'fixtures', 'bad-input');
 jest.setTimeout(300_000);
@@ -26,16 +26,7 @@ test('bad-input corpus: 100% reconciled, quarantine keeps the raw bytes, type dr
   const loc = await createTestLocation('local');
   const raw = await openStore(`${loc.url}/raw`);
   for (const f of files) await raw.put(`in/${f}`, readFileSync(path.join(CORPUS, f)));
-  const target: IngestTarget = {
-    region: 'bad',
-    raw: raw.url,
-    table: `${loc.url}/table`,
-    quarantine: `${loc.url}/table_quarantine`,
-    maxFilesPerBatch: 100,
-    maxBytesPerBatch: 1 << 30,
-    maxLineBytes: 1 << 20,
-    eventTimeColumn: 'ts',
-  };
+  const target = ingestTargetAt(loc.url, 'bad');
   const t = await temporal();
   const taskQueue = `test-bad-${randomUUID().slice(0, 8)}`;
   const w = await createRegionWorker({

@@ -7,6 +7,7 @@ import type { Config } from '../../config/schema';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { bundleWorkflowCode } from '@temporalio/worker';
+import type { IngestTarget } from '../../activities/ingest/types';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { Snapshot } from '../../lake/delta/snapshot';
 import { scanRows } from '../../lake/engine/scan';
@@ -75,6 +76,20 @@ export async function writeRawFiles(
     else await raw.put(`${prefix}/part-${String(f).padStart(4, '0')}.jsonl`, text);
   }
   return files * linesPerFile;
+}
+
+/** An ingestion target under one location: raw files in /raw, the table in /table, quarantine beside it. */
+export function ingestTargetAt(base: string, region: string, maxFilesPerBatch = 100): IngestTarget {
+  return {
+    region,
+    raw: `${base}/raw`,
+    table: `${base}/table`,
+    quarantine: `${base}/table_quarantine`,
+    maxFilesPerBatch,
+    maxBytesPerBatch: 1 << 30,
+    maxLineBytes: 1 << 20,
+    eventTimeColumn: 'ts',
+  };
 }
 
 export async function tableRows(store: ObjectStore): Promise<Record<string, unknown>[]> {

@@ -11,22 +11,13 @@ import type { BatchResumePoint, IngestTarget } from '../../activities/ingest/typ
 import { dataFileKey } from '../../lake/delta/paths';
 import { openStore } from '../../lake/storage/open';
 import { createTestLocation } from '../harness/stores';
-import { sourceKeys, tableRows, writeRawFiles } from './helpers';
+import { ingestTargetAt, sourceKeys, tableRows, writeRawFiles } from './helpers';
 
 const deps = { open: (url: string) => openStore(url) };
 
 async function setup(): Promise<{ target: IngestTarget; lines: number }> {
   const loc = await createTestLocation('local');
-  const target: IngestTarget = {
-    region: 'r1',
-    raw: `${loc.url}/raw`,
-    table: `${loc.url}/table`,
-    quarantine: `${loc.url}/table_quarantine`,
-    maxFilesPerBatch: 10,
-    maxBytesPerBatch: 1 << 30,
-    maxLineBytes: 1 << 20,
-    eventTimeColumn: 'ts',
-  };
+  const target = ingestTargetAt(loc.url, 'r1', 10);
   const raw = await openStore(target.raw);
   const lines = await writeRawFiles(raw, 3, 40);
   await raw.put('logs/bad.jsonl', '{"ts": "2024-01-01T00:00:00Z"}\n{not json\n');

@@ -17,10 +17,10 @@ import { decodeLines, parseRecord } from '../../activities/ingest/decode';
 import { readManifest } from '../../activities/ingest/file-state';
 import { type JsonValue, stringifyJson } from '../../activities/ingest/lossless-json';
 import { planBatches } from '../../activities/ingest/plan';
-import { type IngestTarget, appIdFor } from '../../activities/ingest/types';
+import { appIdFor } from '../../activities/ingest/types';
 import type { StructType } from '../../lake/delta/schema';
 import { openStore } from '../../lake/storage/open';
-import { tableRows } from './helpers';
+import { ingestTargetAt, snapshot, tableRows } from './helpers';
 
 jest.setTimeout(600_000);
 
@@ -163,17 +163,8 @@ function actualCell(v: unknown): unknown {
 async function check(batches: string[][][]): Promise<void> {
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-route-prop-'));
   try {
-    const raw = await openStore(`file://${dir}/raw`);
-    const target: IngestTarget = {
-      region: 'prop',
-      raw: raw.url,
-      table: `file://${dir}/table`,
-      quarantine: `file://${dir}/quarantine`,
-      maxFilesPerBatch: 100,
-      maxBytesPerBatch: 1 << 30,
-      maxLineBytes: 1 << 20,
-      eventTimeColumn: 'ts',
-    };
+    const target = ingestTargetAt(`file://${dir}`, 'prop');
+    const raw = await openStore(target.raw);
     const deps = { open: (url: string) => openStore(url) };
     const table = await openStore(target.table);
     const ref: Reference = {
@@ -199,8 +190,7 @@ async function check(batches: string[][][]): Promise<void> {
       }
     }
     const rows = await tableRows(table);
-    const snapSchema = (await import('./helpers')).snapshot;
-    const schema = (await snapSchema(table)).schema;
+    const schema = (await snapshot(table)).schema;
     const user = schema.fields.filter((f) => !(METADATA_COLUMNS as readonly string[]).includes(f.name));
     expect(user).toEqual(ref.conformer.schema.fields);
     const got = new Map(rows.map((r) => [`${r._source_file}#${r._source_line}`, r]));
