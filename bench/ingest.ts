@@ -123,15 +123,15 @@ function instrument(): void {
       phases.add(classify(args[0]), performance.now() - t);
     }
   } as typeof run;
-  const putStream = LocalStore.prototype.putStream;
-  LocalStore.prototype.putStream = async function (this: LocalStore, ...args: Parameters<typeof putStream>) {
+  const putFile = LocalStore.prototype.putFile;
+  LocalStore.prototype.putFile = async function (this: LocalStore, ...args: Parameters<typeof putFile>) {
     const t = performance.now();
     try {
-      return await putStream.apply(this, args);
+      return await putFile.apply(this, args);
     } finally {
       phases.add('move files into table', performance.now() - t);
     }
-  } as typeof putStream;
+  } as typeof putFile;
   const decodeFile = BatchStaging.prototype.decodeFile;
   BatchStaging.prototype.decodeFile = async function (
     this: BatchStaging,

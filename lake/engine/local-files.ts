@@ -8,7 +8,6 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
-import { createReadStream } from 'node:fs';
 import type { ObjectStore } from '../storage/object-store';
 
 let scratchDir: Promise<string> | undefined;
@@ -54,6 +53,6 @@ export async function stageDir(): Promise<{ path: string; discard(): Promise<voi
 
 export async function uploadFile(store: ObjectStore, localPath: string, key: string): Promise<number> {
   const size = (await fs.stat(localPath)).size;
-  await store.putStream(key, createReadStream(localPath));
+  await store.putFile(key, localPath);
   return size;
 }

@@ -9,7 +9,7 @@ import {
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { compareKeys, toBytes } from './object-store';
+import { compareKeys, fileBody, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -497,6 +497,10 @@ export class AzureStore implements ObjectStore {
 
   putIfAbsent(key: string, body: Body, opts?: PutOptions): Promise<PutResult> {
     return this.upload(key, body, opts, true);
+  }
+
+  async putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
+    return this.putStream(key, await fileBody(localPath), opts);
   }
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {

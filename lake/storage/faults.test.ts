@@ -1,4 +1,4 @@
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { TributaryError, isTributaryError } from '../errors';
@@ -45,6 +45,19 @@ describe('fault-injecting ObjectStore', () => {
     const a = await run(42);
     expect(a).toBeGreaterThan(0);
     expect(await run(42)).toBe(a);
+  });
+
+  test('putFile is retried whole after a lost response: the object holds the file once, not twice', async () => {
+    const raw = fresh();
+    const dir = mkdtempSync(path.join(tmpdir(), 'tributary-putfile-'));
+    const file = path.join(dir, 'data.bin');
+    writeFileSync(file, 'file bytes');
+    const s = withRetries(withFaults(raw, [{ ops: ['putFile'], failCalls: [1, 2], when: 'after' }]), fast);
+    await s.putFile('obj', file);
+    expect(Buffer.from(await raw.get('obj')).toString()).toBe('file bytes');
+    const plain = withFaults(raw, [{ ops: ['putFile'], failCalls: [1] }]);
+    await expect(plain.putFile('other', file)).rejects.toMatchObject({ code: 'STORAGE_TRANSIENT' });
+    await expect(raw.head('other')).rejects.toMatchObject({ code: 'NOT_FOUND' });
   });
 
   test('a listing that fails mid-way resumes after the last key, without duplicates', async () => {

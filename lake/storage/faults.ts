@@ -13,6 +13,7 @@ export type StoreOp =
   | 'head'
   | 'put'
   | 'putStream'
+  | 'putFile'
   | 'putIfAbsent'
   | 'list'
   | 'delete'
@@ -86,6 +87,7 @@ export function withFaults(
     head: (key) => around('head', key, () => inner.head(key)),
     put: (key, b, o) => around('put', key, () => inner.put(key, b, o)),
     putStream: (key, b, o) => around('putStream', key, () => inner.putStream(key, b, o)),
+    putFile: (key, f, o) => around('putFile', key, () => inner.putFile(key, f, o)),
     putIfAbsent: (key, b, o) => around('putIfAbsent', key, () => inner.putIfAbsent(key, b, o)),
     list: (prefix, o) => ({
       async *[Symbol.asyncIterator]() {

@@ -10,7 +10,7 @@ import {
 } from '@google-cloud/storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { toBytes } from './object-store';
+import { fileBody, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -321,6 +321,10 @@ export class GcsStore implements ObjectStore {
 
   putIfAbsent(key: string, body: Body, opts?: PutOptions): Promise<PutResult> {
     return this.upload(key, body, opts, true);
+  }
+
+  async putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
+    return this.putStream(key, await fileBody(localPath), opts);
   }
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {

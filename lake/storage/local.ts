@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -134,6 +134,15 @@ export class LocalStore implements ObjectStore {
     return this.viaTemp(
       key,
       (tmp) => pipeline(body, createWriteStream(tmp, { flags: 'wx' })),
+      (tmp, dst) => fs.rename(tmp, dst),
+    );
+  }
+
+  async putFile(key: string, localPath: string): Promise<PutResult> {
+    await fs.access(localPath); // a missing source fails naming it, not as a missing object of this store
+    return this.viaTemp(
+      key,
+      (tmp) => fs.copyFile(localPath, tmp, fsConstants.COPYFILE_EXCL | fsConstants.COPYFILE_FICLONE),
       (tmp, dst) => fs.rename(tmp, dst),
     );
   }

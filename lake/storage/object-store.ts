@@ -1,3 +1,4 @@
+import { open } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 
 /** Metadata of one stored object. Keys are relative to the store's root and use '/' separators. */
@@ -62,6 +63,11 @@ export interface ObjectStore {
   put(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
   /** Streams a body of unknown length (multipart/block upload); never buffers it whole. */
   putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult>;
+  /**
+   * Uploads a local file as one object. Unlike a stream, a file can be read again, so a transient failure
+   * retries the whole upload; the local store copies it in the kernel (copy_file_range, or a reflink).
+   */
+  putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult>;
   putIfAbsent(key: string, body: Body, opts?: PutOptions): Promise<PutResult>;
   list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectMeta>;
   delete(key: string): Promise<void>;
@@ -70,6 +76,15 @@ export interface ObjectStore {
   copy(srcKey: string, dstKey: string): Promise<void>;
   /** Releases clients/sockets. */
   close(): Promise<void>;
+}
+
+/**
+ * A local file as the body of `putFile` on stores that upload a stream (read 1 MiB at a time). Opened
+ * first, so a missing file fails here, naming its path, before any upload starts.
+ */
+export async function fileBody(localPath: string): Promise<Readable> {
+  const fh = await open(localPath, 'r');
+  return fh.createReadStream({ highWaterMark: 1 << 20 });
 }
 
 export const toBytes = (body: Body): Uint8Array =>

@@ -42,7 +42,8 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer
  * - `putIfAbsent`: when an attempt failed transiently, its write may still have landed. If a later
  *   attempt then sees ALREADY_EXISTS, the stored bytes are compared with ours: identical means the
  *   earlier attempt won, anything else is a real lost race.
- * - `putStream` and `getStream` are not retried once bytes have flowed (the SDKs retry parts).
+ * - `putStream` and `getStream` are not retried once bytes have flowed (the SDKs retry parts); `putFile`
+ *   is retried whole (the file can be read again).
  */
 export function withRetries(inner: ObjectStore, policy: RetryPolicy = DEFAULT_RETRY): ObjectStore {
   const r = <T>(fn: () => Promise<T>, signal?: AbortSignal) => retryTransient(fn, policy, signal);
@@ -54,6 +55,7 @@ export function withRetries(inner: ObjectStore, policy: RetryPolicy = DEFAULT_RE
     head: (key) => r(() => inner.head(key)),
     put: (key, body, opts) => r(() => inner.put(key, body, opts), opts?.signal),
     putStream: (key, body, opts) => inner.putStream(key, body, opts),
+    putFile: (key, file, opts) => r(() => inner.putFile(key, file, opts), opts?.signal),
     putIfAbsent: (key, body, opts) => putIfAbsentVerified(inner, key, body, opts, policy),
     list: (prefix, opts) => listResuming(inner, prefix, opts, policy),
     delete: (key) => r(() => inner.delete(key)),

@@ -13,7 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { toBytes } from './object-store';
+import { fileBody, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -290,6 +290,10 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       throw this.fail(e, { what: this.where(key), notFoundIsBucket: true });
     }
+  }
+
+  async putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
+    return this.putStream(key, await fileBody(localPath), opts);
   }
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
+import {
+  S3Client,
+  CreateBucketCommand,
+  DeleteBucketCommand,
+  DeleteObjectsCommand,
+  ListObjectsV2Command,
+} from '@aws-sdk/client-s3';
 import { BlobServiceClient, StorageSharedKeyCredential } from '@azure/storage-blob';
 import { Storage } from '@google-cloud/storage';
 import type { ObjectStore } from '../../lake/storage/object-store';
@@ -30,7 +36,39 @@ export function emulatorOptions(kinds: readonly BackendKind[] = ALL_BACKENDS): S
   return o;
 }
 
-/** Creates a fresh bucket/container (or temp dir) and returns its URL. */
+const CALL_DEADLINE_MS = 20_000;
+
+/**
+ * One emulator call with a deadline, tried up to 3 times. The cloud SDKs wait forever for an answer by
+ * default, so an emulator that drops one request under load would otherwise hang a whole test file until
+ * Jest's hook timeout, with no word about which service did not answer.
+ */
+async function emulatorCall<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const errors: string[] = [];
+  for (let attempt = 1; attempt <= 3; attempt++) {
+    const ac = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        ac.abort();
+        reject(new Error(`no answer within ${CALL_DEADLINE_MS / 1000} s`));
+      }, CALL_DEADLINE_MS);
+    });
+    try {
+      return await Promise.race([fn(ac.signal), deadline]);
+    } catch (e) {
+      errors.push(String((e as Error)?.message ?? e));
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+  throw new Error(`${what} failed 3 times (${errors.join('; ')}); the emulator logs are in .services/`);
+}
+
+/**
+ * Creates a fresh bucket/container (or temp dir) and returns its URL. `cleanup` removes it with all its
+ * objects, so the emulators do not carry every earlier test's data through the whole suite.
+ */
 export async function createTestLocation(
   kind: BackendKind,
   prefix = '',
@@ -47,25 +85,69 @@ export async function createTestLocation(
     }
     case 's3': {
       const { endpoint } = requireService('s3');
-      const c = new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3_CREDS });
-      await c.send(new CreateBucketCommand({ Bucket: name }));
-      c.destroy();
-      return { url: `s3://${name}${tail}`, cleanup: async () => {} };
+      const c = () =>
+        new S3Client({ endpoint, region: 'us-east-1', forcePathStyle: true, credentials: S3_CREDS });
+      const client = c();
+      try {
+        await emulatorCall(`moto: create bucket ${name}`, (abortSignal) =>
+          client.send(new CreateBucketCommand({ Bucket: name }), { abortSignal }),
+        );
+      } finally {
+        client.destroy();
+      }
+      return {
+        url: `s3://${name}${tail}`,
+        cleanup: async () => {
+          const client = c();
+          try {
+            await emulatorCall(`moto: delete bucket ${name}`, async (abortSignal) => {
+              for (;;) {
+                const page = await client.send(new ListObjectsV2Command({ Bucket: name }), { abortSignal });
+                const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+                if (keys.length === 0) break;
+                await client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys } }), {
+                  abortSignal,
+                });
+              }
+              await client.send(new DeleteBucketCommand({ Bucket: name }), { abortSignal });
+            });
+          } finally {
+            client.destroy();
+          }
+        },
+      };
     }
     case 'azure': {
       const { endpoint } = requireService('azure');
-      const svc = new BlobServiceClient(
+      const container = new BlobServiceClient(
         endpoint,
         new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
+      ).getContainerClient(name);
+      await emulatorCall(`azurite: create container ${name}`, (abortSignal) =>
+        container.create({ abortSignal }),
       );
-      await svc.getContainerClient(name).create();
-      return { url: `az://${AZURITE_ACCOUNT}/${name}${tail}`, cleanup: async () => {} };
+      return {
+        url: `az://${AZURITE_ACCOUNT}/${name}${tail}`,
+        cleanup: async () => {
+          await emulatorCall(`azurite: delete container ${name}`, (abortSignal) =>
+            container.deleteIfExists({ abortSignal }),
+          );
+        },
+      };
     }
     case 'gcs': {
       const { endpoint } = requireService('gcs');
-      const storage = new Storage({ apiEndpoint: endpoint, projectId: 'tributary-test' });
-      await storage.createBucket(name);
-      return { url: `gs://${name}${tail}`, cleanup: async () => {} };
+      const bucket = new Storage({ apiEndpoint: endpoint, projectId: 'tributary-test' }).bucket(name);
+      await emulatorCall(`fake-gcs-server: create bucket ${name}`, () => bucket.create().then(() => {}));
+      return {
+        url: `gs://${name}${tail}`,
+        cleanup: async () => {
+          await emulatorCall(`fake-gcs-server: delete bucket ${name}`, async () => {
+            await bucket.deleteFiles({ force: true });
+            await bucket.delete({ ignoreNotFound: true });
+          });
+        },
+      };
     }
   }
 }

@@ -4,6 +4,9 @@
  * reason; nothing is skipped.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { isTributaryError } from '../../lake/errors';
 import { copyBetween } from '../../lake/storage/copy';
@@ -181,6 +184,24 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('storage contract: %s', (kind: Backe
       expect(winners.length).toBe(1);
       for (const o of outcomes) if (!o.won) expect(o.code).toBe('ALREADY_EXISTS');
       expect(text(await store.get(key))).toBe(`writer-${winners[0]!.w}-round-${round}`);
+    }
+  });
+
+  test('putFile uploads a local file whole and replaces an object; a missing local file fails and creates nothing', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'putfile-'));
+    try {
+      const file = path.join(dir, 'part.parquet');
+      const bytes = Buffer.concat([...pseudoRandomChunks(3 * 1024 * 1024 + 17)]);
+      writeFileSync(file, bytes);
+      await store.put('file/dst', 'old');
+      await store.putFile('file/dst', file);
+      expect(Buffer.from(await store.get('file/dst')).equals(bytes)).toBe(true);
+      expect((await store.head('file/dst')).size).toBe(bytes.length);
+      await expect(store.putFile('file/none', path.join(dir, 'missing'))).rejects.toThrow(/missing/);
+      await expectCode(store.head('file/none'), 'NOT_FOUND');
+      expect(await collect(store.list('file/'))).toEqual(['file/dst']);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 
