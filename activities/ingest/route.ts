@@ -13,7 +13,7 @@
  * string): those never change the schema, as they are no skeleton's first line.
  */
 import type { StructType } from '../../lake/delta/schema';
-import { shapeOfSkeleton } from './skeleton';
+import { SkeletonIds, shapeOfSkeleton } from './skeleton';
 import { shapeFits, sqlConform } from './sql-conform';
 
 /**
@@ -21,31 +21,43 @@ import { shapeFits, sqlConform } from './sql-conform';
  * line); lines of skeletons beyond this go through JS (still correct, slower).
  */
 const MAX_CLASSES = 50_000;
-const MAX_CLASS_CHARS = 64 << 20;
+const MAX_CLASS_BYTES = 64 << 20;
 
 export class LineRouter {
-  private readonly classes = new Map<string, boolean>();
-  private chars = 0;
+  private readonly ids = new SkeletonIds();
+  /** Per skeleton id: 1 fits (DuckDB types its lines), 0 does not, undefined not settled yet. */
+  private readonly fit: (0 | 1 | undefined)[] = [];
+
+  /** Skeletons seen in this batch. */
+  get size(): number {
+    return this.ids.size;
+  }
+
+  /** The class of a line: its skeleton id, or -1 (no skeleton, or beyond the caps). */
+  classOf(line: Buffer): number {
+    return this.ids.idOf(
+      line,
+      (len) => this.ids.size < MAX_CLASSES && this.ids.bytes + len <= MAX_CLASS_BYTES,
+    );
+  }
 
   /** Whether DuckDB may type the lines of this class (settled by an earlier line of it). */
-  fits(k: string | undefined): boolean {
-    return k !== undefined && this.classes.get(k) === true;
+  fits(k: number): boolean {
+    return k >= 0 && this.fit[k] === 1;
   }
 
   /** Settles a class after the Conformer took its first line, against the schema the Conformer now has. */
-  settle(k: string | undefined, schema: StructType): void {
-    if (k === undefined || this.classes.has(k)) return;
-    if (this.classes.size >= MAX_CLASSES || this.chars + k.length > MAX_CLASS_CHARS) return;
-    this.chars += k.length;
-    const shape = shapeOfSkeleton(k);
-    this.classes.set(
-      k,
+  settle(k: number, schema: StructType): void {
+    if (k < 0 || this.fit[k] !== undefined) return;
+    const shape = shapeOfSkeleton(this.ids.text(k));
+    this.fit[k] =
       shape !== undefined &&
-        typeof shape === 'object' &&
-        !Array.isArray(shape) &&
-        shapeFits(shape, schema) &&
-        sqlConform(schema) !== undefined,
-    );
+      typeof shape === 'object' &&
+      !Array.isArray(shape) &&
+      shapeFits(shape, schema) &&
+      sqlConform(schema) !== undefined
+        ? 1
+        : 0;
   }
 }
 

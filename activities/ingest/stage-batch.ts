@@ -15,7 +15,6 @@ import { Conformer } from './conform';
 import { type QuarantineEntry, decodeLines, parseRecord } from './decode';
 import { stringifyJson } from './lossless-json';
 import { type JsLine, LineRouter } from './route';
-import { skeletonOf } from './skeleton';
 import { LineWriter } from './staging';
 import type { FileReconciliation, SourceFile } from './types';
 
@@ -77,7 +76,7 @@ export class BatchStaging {
   }
 
   /** Conforms one line of file i in JS (or quarantines it); settles its class `k` when it has one. */
-  conformLine(i: number, line: number, byteOffset: number, raw: Buffer, k?: string): void {
+  conformLine(i: number, line: number, byteOffset: number, raw: Buffer, k = -1): void {
     const r = this.recon[i]!;
     const p = parseRecord(raw);
     if ('reason' in p) {
@@ -128,7 +127,7 @@ export class BatchStaging {
       line: (buf, line, byteOffset, plain) => {
         // Lines holding bytes the staging layout cannot carry (0x00, 0x01, CR) take the JS path.
         const stageable = plain || (buf.indexOf(0x00) < 0 && buf.indexOf(0x01) < 0 && buf.indexOf(0x0d) < 0);
-        const k = stageable ? skeletonOf(buf) : undefined;
+        const k = stageable ? this.router.classOf(buf) : -1;
         if (this.router.fits(k)) stageOut.pushStaged(i, line, byteOffset, buf);
         else this.conformLine(i, line, byteOffset, buf, k);
       },

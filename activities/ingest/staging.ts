@@ -3,6 +3,12 @@ import { createWriteStream, type WriteStream } from 'node:fs';
 
 /** Lines are encoded straight into a buffer of this size, handed to the stream when full. */
 const BUFFER_BYTES = 4 << 20;
+/**
+ * Written buffers are kept for reuse (shared by all writers of the process): fresh ones cost page faults
+ * and kernel zeroing for every 4 MiB staged.
+ */
+const FREE: Buffer[] = [];
+const MAX_FREE = 8;
 
 export class LineWriter {
   private readonly out: WriteStream;
@@ -28,7 +34,7 @@ export class LineWriter {
       this.write(Buffer.from(`${line}\n`, 'utf8'));
       return;
     }
-    this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
+    this.buf ??= this.newBuffer();
     this.pos += this.buf.write(line, this.pos, 'utf8');
     this.buf[this.pos++] = 0x0a;
   }
@@ -43,7 +49,7 @@ export class LineWriter {
       this.write(Buffer.concat([Buffer.from(head, 'latin1'), body, Buffer.from('\n')]));
       return;
     }
-    this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES);
+    this.buf ??= this.newBuffer();
     this.pos += this.buf.write(head, this.pos, 'latin1');
     this.buf.set(body, this.pos); // TypedArray#set: no per-call view allocation, unlike Buffer#copy
     this.pos += body.length;
@@ -62,7 +68,7 @@ export class LineWriter {
     }
     this.lines++;
     if (this.buf && this.pos + room > this.buf.length) this.flushBuffer();
-    const buf = (this.buf ??= Buffer.allocUnsafe(BUFFER_BYTES));
+    const buf = (this.buf ??= this.newBuffer());
     const start = this.pos;
     let p = this.pos;
     p = writeAscii(buf, p, '{"f":');
@@ -82,14 +88,24 @@ export class LineWriter {
 
   private flushBuffer(): void {
     if (!this.buf || this.pos === 0) return;
-    const chunk = this.buf.subarray(0, this.pos);
-    this.buf = undefined; // the stream keeps `chunk` until written: never reuse it
+    const whole = this.buf;
+    const chunk = whole.subarray(0, this.pos);
+    this.buf = undefined; // the stream keeps `chunk` until written; the buffer is reused after that
     this.pos = 0;
-    this.write(chunk);
+    this.write(chunk, () => {
+      if (FREE.length < MAX_FREE) FREE.push(whole);
+    });
   }
 
-  private write(chunk: Buffer): void {
-    if (!this.out.write(chunk)) this.pending = new Promise((r) => this.out.once('drain', r));
+  private newBuffer(): Buffer {
+    return FREE.pop() ?? Buffer.allocUnsafe(BUFFER_BYTES);
+  }
+
+  private write(chunk: Buffer, written?: () => void): void {
+    const ok = this.out.write(chunk, (e) => {
+      if (!e) written?.();
+    });
+    if (!ok) this.pending = new Promise((r) => this.out.once('drain', r));
   }
 
   async drain(): Promise<void> {

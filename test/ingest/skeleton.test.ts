@@ -5,7 +5,7 @@
  * and the encoding is prefix-free (keys holding skeleton syntax cannot make two shapes collide).
  */
 import fc from 'fast-check';
-import { shapeOfSkeleton, skeletonOf } from '../../activities/ingest/skeleton';
+import { SkeletonIds, shapeOfSkeleton, skeletonOf } from '../../activities/ingest/skeleton';
 import { sqlString, withConnection } from '../../lake/engine/duckdb';
 
 const sk = (s: string) => skeletonOf(Buffer.from(s, 'utf8'));
@@ -131,4 +131,35 @@ test('the shape of a skeleton is the DuckDB json_structure of every line with th
       { numRuns: 3000 },
     );
   });
+});
+
+test('skeleton ids: equal ids exactly for equal skeletons, across table growth; unseen skeletons past the cap get -1', () => {
+  const ids = new SkeletonIds();
+  const always = () => true;
+  const lines = (i: number) => [
+    `{"k${i}":1,"v":"a"}`,
+    `{"k${i}":2,"v":"a long value that is still the same kind of thing"}`,
+    `{"k${i}":"1","v":"a"}`,
+    `{"k${i}":1,"v":"a","w":null}`,
+  ];
+  const seen = new Map<string, number>();
+  for (let i = 0; i < 5000; i++)
+    for (const l of lines(i)) {
+      const id = ids.idOf(Buffer.from(l), always);
+      expect(id).toBeGreaterThanOrEqual(0);
+      const k = sk(l)!;
+      if (seen.has(k)) expect(id).toBe(seen.get(k));
+      else {
+        expect([...seen.values()]).not.toContain(id);
+        seen.set(k, id);
+      }
+      expect(ids.text(id)).toBe(k);
+    }
+  expect(ids.size).toBe(3 * 5000); // the first two lines of each i share a skeleton
+  for (let i = 0; i < 5000; i++)
+    expect(ids.idOf(Buffer.from(lines(i)[1]!), () => false)).toBe(seen.get(sk(lines(i)[0]!)!));
+  expect(ids.idOf(Buffer.from('{"never":"seen"}'), () => false)).toBe(-1);
+  expect(ids.idOf(Buffer.from('{"broken":'), always)).toBe(-1);
+  expect(ids.size).toBe(3 * 5000);
+  expect(ids.bytes).toBe([...seen.keys()].reduce((n, k) => n + k.length, 0));
 });
