@@ -9,7 +9,7 @@ import {
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { compareKeys, fileBody, toBytes } from './object-store';
+import { DEFAULT_REQUEST_TIMEOUT_MS, compareKeys, fileBody, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -31,6 +31,32 @@ export interface AzureStoreOptions {
   accountKey?: string;
   /** Takes precedence over everything else, including `endpoint` (the connection string names its own endpoint). */
   connectionString?: string;
+  /** Limit per request (an upload gets 1 s more per MiB), default DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Runs one SDK call under a deadline. The Azure SDK waits for ever for an answer by default, so a request
+ * the service never answers would hang its caller (an activity, until Temporal's heartbeat timeout).
+ * Past the deadline the call is aborted, which `fail` reports as transient, to be retried by withRetries,
+ * unless it was the caller's own signal.
+ */
+async function withDeadline<T>(
+  ms: number,
+  signal: AbortSignal | undefined,
+  call: (abortSignal: AbortSignal) => Promise<T>,
+): Promise<T> {
+  const ac = new AbortController();
+  const timer = setTimeout(() => ac.abort(), ms);
+  const onAbort = () => ac.abort(signal?.reason);
+  if (signal?.aborted) ac.abort(signal.reason);
+  else signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await call(ac.signal);
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /** The storage emulators' well-known development account. Its key is published by Microsoft and is not a secret. */
@@ -307,6 +333,7 @@ export class AzureStore implements ObjectStore {
   private readonly credentialSource: string;
   private readonly host: string;
   private batchSupported = true;
+  private readonly timeoutMs: number;
 
   constructor(opts: AzureStoreOptions) {
     if (!opts.account) throw configInvalid('Azure store needs an account name');
@@ -331,6 +358,7 @@ export class AzureStore implements ObjectStore {
     this.container = clients.raw.getContainerClient(opts.container);
     this.streamingContainer = clients.streaming.getContainerClient(opts.container);
     this.host = safeUrl(clients.raw.url);
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
   }
 
   private name(key: string): string {
@@ -412,15 +440,17 @@ export class AzureStore implements ObjectStore {
     const blob = this.blob(key);
     if (r && r.end !== undefined && r.end <= r.start) return new Uint8Array(0);
     try {
-      const res = await blob.download(r?.start ?? 0, r?.end === undefined ? undefined : r.end - r.start, {
-        abortSignal: opts?.signal,
+      return await withDeadline(this.timeoutMs, opts?.signal, async (abortSignal) => {
+        const res = await blob.download(r?.start ?? 0, r?.end === undefined ? undefined : r.end - r.start, {
+          abortSignal,
+        });
+        const body = res.readableStreamBody;
+        if (!body) return new Uint8Array(0);
+        const chunks: Buffer[] = [];
+        for await (const c of body as Readable)
+          chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
+        return Buffer.concat(chunks);
       });
-      const body = res.readableStreamBody;
-      if (!body) return new Uint8Array(0);
-      const chunks: Buffer[] = [];
-      for await (const c of body as Readable)
-        chunks.push(typeof c === 'string' ? Buffer.from(c) : (c as Buffer));
-      return Buffer.concat(chunks);
     } catch (e) {
       // 416: the range starts at or beyond the end of an existing blob.
       if (r && statusOf(e) === 416) return new Uint8Array(0);
@@ -456,7 +486,9 @@ export class AzureStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectMeta> {
     try {
-      const p = await this.blob(key).getProperties();
+      const p = await withDeadline(this.timeoutMs, undefined, (abortSignal) =>
+        this.blob(key).getProperties({ abortSignal }),
+      );
       return {
         key,
         size: p.contentLength ?? 0,
@@ -477,11 +509,14 @@ export class AzureStore implements ObjectStore {
     const bytes = toBytes(body);
     const client = this.container.getBlockBlobClient(this.name(key));
     try {
-      const res = await client.upload(bytes, bytes.byteLength, {
-        abortSignal: opts?.signal,
-        blobHTTPHeaders: opts?.contentType ? { blobContentType: opts.contentType } : undefined,
-        conditions: ifAbsent ? { ifNoneMatch: '*' } : undefined,
-      });
+      const ms = this.timeoutMs + Math.ceil(bytes.byteLength / (1 << 20)) * 1000;
+      const res = await withDeadline(ms, opts?.signal, (abortSignal) =>
+        client.upload(bytes, bytes.byteLength, {
+          abortSignal,
+          blobHTTPHeaders: opts?.contentType ? { blobContentType: opts.contentType } : undefined,
+          conditions: ifAbsent ? { ifNoneMatch: '*' } : undefined,
+        }),
+      );
       return { etag: res.etag ?? '' };
     } catch (e) {
       throw this.fail(e, ifAbsent ? 'putIfAbsent' : 'put', this.where(key), {
@@ -521,21 +556,29 @@ export class AzureStore implements ObjectStore {
     const full = joinPrefix(this.root, prefix);
     const startAfter = opts?.startAfter;
     const order = new Utf8Reorder<ObjectMeta>();
+    // One signal for the whole listing (the SDK takes it once): the caller's, or a page's deadline.
+    const ac = new AbortController();
+    const onAbort = () => ac.abort(opts?.signal?.reason);
+    if (opts?.signal?.aborted) ac.abort(opts.signal.reason);
+    else opts?.signal?.addEventListener('abort', onAbort, { once: true });
     const pages = this.container
       .listBlobsFlat({
         prefix: full === '' ? undefined : full,
         includeMetadata: true,
-        abortSignal: opts?.signal,
+        abortSignal: ac.signal,
       })
       .byPage({ maxPageSize: LIST_PAGE });
     const iterator = pages[Symbol.asyncIterator]();
     try {
       for (;;) {
         let page;
+        const timer = setTimeout(() => ac.abort(), this.timeoutMs);
         try {
           page = await iterator.next();
         } catch (e) {
           throw this.fail(e, 'list', `${this.url}/${prefix}*`, { signal: opts?.signal });
+        } finally {
+          clearTimeout(timer);
         }
         if (page.done) break;
         for (const item of page.value.segment.blobItems) {
@@ -555,13 +598,16 @@ export class AzureStore implements ObjectStore {
       }
       yield* order.drain(true);
     } finally {
+      opts?.signal?.removeEventListener('abort', onAbort);
       await iterator.return?.();
     }
   }
 
   async delete(key: string): Promise<void> {
     try {
-      await this.blob(key).deleteIfExists({ deleteSnapshots: 'include' });
+      await withDeadline(this.timeoutMs, undefined, (abortSignal) =>
+        this.blob(key).deleteIfExists({ deleteSnapshots: 'include', abortSignal }),
+      );
     } catch (e) {
       throw this.fail(e, 'delete', this.where(key));
     }
@@ -593,9 +639,11 @@ export class AzureStore implements ObjectStore {
   private async deleteBatch(keys: string[]): Promise<void> {
     let res;
     try {
-      res = await this.container.getBlobBatchClient().deleteBlobs(
-        keys.map((k) => this.blob(k)),
-        { deleteSnapshots: 'include' },
+      res = await withDeadline(this.timeoutMs, undefined, (abortSignal) =>
+        this.container.getBlobBatchClient().deleteBlobs(
+          keys.map((k) => this.blob(k)),
+          { deleteSnapshots: 'include', abortSignal },
+        ),
       );
     } catch (e) {
       const mapped = this.fail(e, 'deleteMany', `${keys.length} keys under ${this.url}`);
@@ -630,8 +678,10 @@ export class AzureStore implements ObjectStore {
     try {
       // In-account Copy Blob: the source is authorised by this request's credential (shared key or Entra ID),
       // so no SAS is minted; the copy is normally complete when the call returns.
-      const poller = await dst.beginCopyFromURL(src.url, { intervalInMs: 250 });
-      const res = await poller.pollUntilDone();
+      const res = await withDeadline(this.timeoutMs, undefined, async (abortSignal) => {
+        const poller = await dst.beginCopyFromURL(src.url, { intervalInMs: 250, abortSignal });
+        return poller.pollUntilDone();
+      });
       if (res.copyStatus !== undefined && res.copyStatus !== 'success')
         throw transient(
           `Azure copy ${this.where(srcKey)} -> ${this.where(dstKey)} ended with status ${res.copyStatus}`,

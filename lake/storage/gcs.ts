@@ -10,7 +10,7 @@ import {
 } from '@google-cloud/storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { fileBody, toBytes } from './object-store';
+import { DEFAULT_REQUEST_TIMEOUT_MS, fileBody, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -29,6 +29,8 @@ export interface GcsStoreOptions {
   /** Emulator endpoint (e.g. fake-gcs-server at http://127.0.0.1:4443): requests are then unauthenticated. */
   endpoint?: string;
   projectId?: string;
+  /** Limit per request, default DEFAULT_REQUEST_TIMEOUT_MS (the SDK's own default is 60 s). */
+  requestTimeoutMs?: number;
 }
 
 /** GCS returns at most 1000 objects per list page; asking for it explicitly makes emulators page too. */
@@ -107,6 +109,8 @@ function mapGcsError(e: unknown, bucket: string, ctx: ErrorContext): Error {
     status === 429 ||
     (status !== undefined && status >= 500) ||
     (code !== undefined && NETWORK_CODES.has(code)) ||
+    // node-fetch (under the client) when a request outlives the client's `timeout`: no answer in time.
+    (e as { type?: string })?.type === 'request-timeout' ||
     /socket hang up|ECONNRESET|ECONNREFUSED|EPIPE|ETIMEDOUT|EAI_AGAIN|premature close|unexpected connection closure/i.test(
       msg,
     )
@@ -164,6 +168,7 @@ export class GcsStore implements ObjectStore {
       //   deletes (deleteMany) leave it switched off for good. Setting it explicitly makes behaviour
       //   deterministic. putIfAbsent must not be retried inside the SDK in any case (see `upload`).
       retryOptions: { autoRetry: false },
+      timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
     };
     if (opts.projectId !== undefined) options.projectId = opts.projectId;
     if (opts.endpoint !== undefined) {

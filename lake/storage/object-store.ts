@@ -87,6 +87,13 @@ export async function fileBody(localPath: string): Promise<Readable> {
   return fh.createReadStream({ highWaterMark: 1 << 20 });
 }
 
+/**
+ * How long a store waits on a request that gets no answer (or, for streams, no bytes) before it gives up
+ * on it and retries (STORAGE_TRANSIENT). The cloud SDKs wait forever by default for S3 and Azure; delta-rs
+ * (object_store) gives up after 30 s. Ours is longer, as one request may carry a whole data file.
+ */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 120_000;
+
 export const toBytes = (body: Body): Uint8Array =>
   typeof body === 'string' ? Buffer.from(body, 'utf8') : body;
 

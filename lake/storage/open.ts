@@ -13,9 +13,10 @@ export interface StoreOptions {
     region?: string;
     forcePathStyle?: boolean;
     credentials?: { accessKeyId: string; secretAccessKey: string };
+    requestTimeoutMs?: number;
   };
-  azure?: { endpoint?: string; accountKey?: string; connectionString?: string };
-  gcs?: { endpoint?: string; projectId?: string };
+  azure?: { endpoint?: string; accountKey?: string; connectionString?: string; requestTimeoutMs?: number };
+  gcs?: { endpoint?: string; projectId?: string; requestTimeoutMs?: number };
   retry?: RetryPolicy;
 }
 

@@ -13,7 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { fileBody, toBytes } from './object-store';
+import { DEFAULT_REQUEST_TIMEOUT_MS, fileBody, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -36,6 +36,8 @@ export interface S3StoreOptions {
   forcePathStyle?: boolean;
   /** Defaults to the SDK credential chain. */
   credentials?: { accessKeyId: string; secretAccessKey: string };
+  /** Idle limit per request (no bytes either way), default DEFAULT_REQUEST_TIMEOUT_MS. */
+  requestTimeoutMs?: number;
 }
 
 /** Multipart settings for putStream: at most PART_SIZE * QUEUE_SIZE bytes are buffered at a time. */
@@ -193,6 +195,12 @@ export class S3Store implements ObjectStore {
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
       ...(opts.endpoint !== undefined ? { endpoint: opts.endpoint } : {}),
       ...(opts.credentials ? { credentials: opts.credentials } : {}),
+      // A socket that stays silent this long fails the attempt (TimeoutError: transient) instead of
+      // hanging the caller for ever; connecting gets 10 s.
+      requestHandler: {
+        socketTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        connectionTimeout: 10_000,
+      },
     };
     this.client = new S3Client(config);
     this.onceClient = new S3Client({ ...config, maxAttempts: 1 });
