@@ -31,7 +31,6 @@ export interface Cells {
   q: { x: bigint | null } | null;
 }
 
-
 export const cellsArb: fc.Arbitrary<Cells> = fc.record({
   ...PRIMITIVE_CELLS,
   n: fc.option(fc.record({ x: orNull(fc.bigInt({ min: -2n, max: 2n })) }), { nil: null, freq: 8 }),
