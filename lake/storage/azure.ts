@@ -9,7 +9,7 @@ import {
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { DEFAULT_REQUEST_TIMEOUT_MS, compareKeys, fileBody, toBytes } from './object-store';
+import { DEFAULT_REQUEST_TIMEOUT_MS, compareKeys, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -534,8 +534,8 @@ export class AzureStore implements ObjectStore {
     return this.upload(key, body, opts, true);
   }
 
-  async putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
-    return this.putStream(key, await fileBody(localPath), opts);
+  putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
+    return putFileAsStream(localPath, (body) => this.putStream(key, body, opts));
   }
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {

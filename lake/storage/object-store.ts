@@ -79,12 +79,19 @@ export interface ObjectStore {
 }
 
 /**
- * A local file as the body of `putFile` on stores that upload a stream (read 1 MiB at a time). Opened
- * first, so a missing file fails here, naming its path, before any upload starts.
+ * `putFile` for stores that upload a stream: the file is opened first (a missing file fails naming it,
+ * before any upload starts), read 1 MiB at a time, and closed whatever the upload's outcome.
  */
-export async function fileBody(localPath: string): Promise<Readable> {
-  const fh = await open(localPath, 'r');
-  return fh.createReadStream({ highWaterMark: 1 << 20 });
+export async function putFileAsStream(
+  localPath: string,
+  putStream: (body: Readable) => Promise<PutResult>,
+): Promise<PutResult> {
+  const body = (await open(localPath, 'r')).createReadStream({ highWaterMark: 1 << 20 });
+  try {
+    return await putStream(body);
+  } finally {
+    body.destroy();
+  }
 }
 
 /**

@@ -13,7 +13,7 @@ import {
 import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { DEFAULT_REQUEST_TIMEOUT_MS, fileBody, toBytes } from './object-store';
+import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -300,8 +300,8 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  async putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
-    return this.putStream(key, await fileBody(localPath), opts);
+  putFile(key: string, localPath: string, opts?: PutOptions): Promise<PutResult> {
+    return putFileAsStream(localPath, (body) => this.putStream(key, body, opts));
   }
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {
