@@ -43,7 +43,11 @@ const CALL_DEADLINE_MS = 20_000;
  * default, so an emulator that drops one request under load would otherwise hang a whole test file until
  * Jest's hook timeout, with no word about which service did not answer.
  */
-async function emulatorCall<T>(what: string, fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+async function emulatorCall<T>(
+  what: string,
+  fn: (signal: AbortSignal) => Promise<T>,
+  deadlineMs = CALL_DEADLINE_MS,
+): Promise<T> {
   const errors: string[] = [];
   for (let attempt = 1; attempt <= 3; attempt++) {
     const ac = new AbortController();
@@ -51,8 +55,8 @@ async function emulatorCall<T>(what: string, fn: (signal: AbortSignal) => Promis
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
         ac.abort();
-        reject(new Error(`no answer within ${CALL_DEADLINE_MS / 1000} s`));
-      }, CALL_DEADLINE_MS);
+        reject(new Error(`no answer within ${deadlineMs / 1000} s`));
+      }, deadlineMs);
     });
     try {
       return await Promise.race([fn(ac.signal), deadline]);
@@ -100,17 +104,22 @@ export async function createTestLocation(
         cleanup: async () => {
           const client = c();
           try {
-            await emulatorCall(`moto: delete bucket ${name}`, async (abortSignal) => {
-              for (;;) {
-                const page = await client.send(new ListObjectsV2Command({ Bucket: name }), { abortSignal });
-                const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
-                if (keys.length === 0) break;
-                await client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys } }), {
+            // One deadline per request: a bucket after a long test holds thousands of objects.
+            for (;;) {
+              const page = await emulatorCall(`moto: list bucket ${name}`, (abortSignal) =>
+                client.send(new ListObjectsV2Command({ Bucket: name }), { abortSignal }),
+              );
+              const keys = (page.Contents ?? []).map((o) => ({ Key: o.Key! }));
+              if (keys.length === 0) break;
+              await emulatorCall(`moto: delete ${keys.length} objects of ${name}`, (abortSignal) =>
+                client.send(new DeleteObjectsCommand({ Bucket: name, Delete: { Objects: keys } }), {
                   abortSignal,
-                });
-              }
-              await client.send(new DeleteBucketCommand({ Bucket: name }), { abortSignal });
-            });
+                }),
+              );
+            }
+            await emulatorCall(`moto: delete bucket ${name}`, (abortSignal) =>
+              client.send(new DeleteBucketCommand({ Bucket: name }), { abortSignal }),
+            );
           } finally {
             client.destroy();
           }
@@ -142,10 +151,15 @@ export async function createTestLocation(
       return {
         url: `gs://${name}${tail}`,
         cleanup: async () => {
-          await emulatorCall(`fake-gcs-server: delete bucket ${name}`, async () => {
-            await bucket.deleteFiles({ force: true });
-            await bucket.delete({ ignoreNotFound: true });
-          });
+          // deleteFiles is one request per object: its deadline allows for thousands.
+          await emulatorCall(
+            `fake-gcs-server: delete the objects of ${name}`,
+            () => bucket.deleteFiles({ force: true }),
+            180_000,
+          );
+          await emulatorCall(`fake-gcs-server: delete bucket ${name}`, () =>
+            bucket.delete({ ignoreNotFound: true }).then(() => {}),
+          );
         },
       };
     }
