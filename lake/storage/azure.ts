@@ -678,10 +678,11 @@ export class AzureStore implements ObjectStore {
     try {
       // In-account Copy Blob: the source is authorised by this request's credential (shared key or Entra ID),
       // so no SAS is minted; the copy is normally complete when the call returns.
-      const res = await withDeadline(this.timeoutMs, undefined, async (abortSignal) => {
-        const poller = await dst.beginCopyFromURL(src.url, { intervalInMs: 250, abortSignal });
-        return poller.pollUntilDone();
-      });
+      // The deadline covers starting the copy, not waiting for it: a big copy may take longer, server-side.
+      const poller = await withDeadline(this.timeoutMs, undefined, (abortSignal) =>
+        dst.beginCopyFromURL(src.url, { intervalInMs: 250, abortSignal }),
+      );
+      const res = await poller.pollUntilDone();
       if (res.copyStatus !== undefined && res.copyStatus !== 'success')
         throw transient(
           `Azure copy ${this.where(srcKey)} -> ${this.where(dstKey)} ended with status ${res.copyStatus}`,
