@@ -8,6 +8,7 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
+import { linkedAbort, withDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, compareKeys, putFileAsStream, toBytes } from './object-store';
 import type {
@@ -33,30 +34,6 @@ export interface AzureStoreOptions {
   connectionString?: string;
   /** Limit per request (an upload gets 1 s more per MiB), default DEFAULT_REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number;
-}
-
-/**
- * Runs one SDK call under a deadline. The Azure SDK waits for ever for an answer by default, so a request
- * the service never answers would hang its caller (an activity, until Temporal's heartbeat timeout).
- * Past the deadline the call is aborted, which `fail` reports as transient, to be retried by withRetries,
- * unless it was the caller's own signal.
- */
-async function withDeadline<T>(
-  ms: number,
-  signal: AbortSignal | undefined,
-  call: (abortSignal: AbortSignal) => Promise<T>,
-): Promise<T> {
-  const ac = new AbortController();
-  const timer = setTimeout(() => ac.abort(), ms);
-  const onAbort = () => ac.abort(signal?.reason);
-  if (signal?.aborted) ac.abort(signal.reason);
-  else signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await call(ac.signal);
-  } finally {
-    clearTimeout(timer);
-    signal?.removeEventListener('abort', onAbort);
-  }
 }
 
 /** The storage emulators' well-known development account. Its key is published by Microsoft and is not a secret. */
@@ -333,6 +310,7 @@ export class AzureStore implements ObjectStore {
   private readonly credentialSource: string;
   private readonly host: string;
   private batchSupported = true;
+  /** Deadline per request (withDeadline): the Azure SDK waits for ever for an answer by default. */
   private readonly timeoutMs: number;
 
   constructor(opts: AzureStoreOptions) {
@@ -557,10 +535,7 @@ export class AzureStore implements ObjectStore {
     const startAfter = opts?.startAfter;
     const order = new Utf8Reorder<ObjectMeta>();
     // One signal for the whole listing (the SDK takes it once): the caller's, or a page's deadline.
-    const ac = new AbortController();
-    const onAbort = () => ac.abort(opts?.signal?.reason);
-    if (opts?.signal?.aborted) ac.abort(opts.signal.reason);
-    else opts?.signal?.addEventListener('abort', onAbort, { once: true });
+    const { controller: ac, unlink } = linkedAbort(opts?.signal);
     const pages = this.container
       .listBlobsFlat({
         prefix: full === '' ? undefined : full,
@@ -598,7 +573,7 @@ export class AzureStore implements ObjectStore {
       }
       yield* order.drain(true);
     } finally {
-      opts?.signal?.removeEventListener('abort', onAbort);
+      unlink();
       await iterator.return?.();
     }
   }

@@ -12,6 +12,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
+import { linkedAbort } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
 import type {
@@ -306,10 +307,8 @@ export class S3Store implements ObjectStore {
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {
     const Key = this.full(key);
-    const abortController = new AbortController();
-    const onAbort = () => abortController.abort(opts?.signal?.reason);
     opts?.signal?.throwIfAborted();
-    opts?.signal?.addEventListener('abort', onAbort, { once: true });
+    const { controller: abortController, unlink } = linkedAbort(opts?.signal);
     try {
       // Small bodies (< one part) go up as a single PutObject; larger ones as a multipart upload that
       // is aborted on failure (leavePartsOnError: false), so no partial object is ever visible.
@@ -326,7 +325,7 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       throw this.fail(e, { what: this.where(key), notFoundIsBucket: true });
     } finally {
-      opts?.signal?.removeEventListener('abort', onAbort);
+      unlink();
     }
   }
 
