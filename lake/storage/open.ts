@@ -1,6 +1,10 @@
+// Types only: the adapters themselves (and their SDKs) are loaded when a store of that kind is opened.
+import type { AzureStoreOptions } from './azure';
+import type { GcsStoreOptions } from './gcs';
 import { LocalStore } from './local';
 import type { ObjectStore } from './object-store';
 import { type RetryPolicy, withRetries } from './retry';
+import type { S3StoreOptions } from './s3';
 import { parseStoreUrl } from './url';
 
 /**
@@ -8,15 +12,9 @@ import { parseStoreUrl } from './url';
  * `endpoint` points at an emulator or an S3-compatible store.
  */
 export interface StoreOptions {
-  s3?: {
-    endpoint?: string;
-    region?: string;
-    forcePathStyle?: boolean;
-    credentials?: { accessKeyId: string; secretAccessKey: string };
-    requestTimeoutMs?: number;
-  };
-  azure?: { endpoint?: string; accountKey?: string; connectionString?: string; requestTimeoutMs?: number };
-  gcs?: { endpoint?: string; projectId?: string; requestTimeoutMs?: number };
+  s3?: Omit<S3StoreOptions, 'bucket' | 'prefix'>;
+  azure?: Omit<AzureStoreOptions, 'account' | 'container' | 'prefix'>;
+  gcs?: Omit<GcsStoreOptions, 'bucket' | 'prefix'>;
   retry?: RetryPolicy;
 }
 
