@@ -13,6 +13,7 @@
 import { type DataType, type StructType, isArray, isStruct } from '../../lake/delta/schema';
 import { sqlIdent, sqlString } from '../../lake/engine/duckdb';
 import { duckType } from '../../lake/engine/types';
+import { STAGED_HEAD, STAGED_HEAD_CHARS } from './staging';
 
 /** A `json_structure` value: a type name, an object's fields, or a list's element shape. */
 export type Shape = string | Shape[] | { [k: string]: Shape };
@@ -133,9 +134,6 @@ function typed(x: string, t: DataType, checks: string[]): string {
   return `CAST(${x} AS ${duckType(t)})`;
 }
 
-/** The head of a staged line: `{"f":<file index>,"n":<line number>,"o":<byte offset>,"v":` (then the line, `}`). */
-const STAGED_HEAD = /^\{"f":(\d+),"n":(\d+),"o":(\d+),"v":/;
-
 /** read_json's maximum_object_size for staged lines and JS rows of lines up to maxLineBytes. */
 export const maxObjectSize = (maxLineBytes: number): number => Math.max(16 << 20, maxLineBytes * 4);
 
@@ -169,7 +167,7 @@ export function stagedText(paths: readonly string[], maxLineBytes: number): stri
   const head = `regexp_extract(s, ${sqlString(STAGED_HEAD.source)}, ['f', 'n', 'o'])`;
   return (
     `(SELECT CAST(h.f AS INTEGER) AS f, CAST(h.n AS BIGINT) AS n, CAST(h.o AS BIGINT) AS o, ` +
-    `s[length(h.f) + length(h.n) + length(h.o) + 21 : -2] AS j FROM (SELECT s, ${head} AS h FROM ${lines}))`
+    `s[length(h.f) + length(h.n) + length(h.o) + ${STAGED_HEAD_CHARS + 1} : -2] AS j FROM (SELECT s, ${head} AS h FROM ${lines}))`
   );
 }
 

@@ -1,8 +1,7 @@
 /**
  * The local half of a batch: every source file decoded into lines, in order, and each line sent one way:
  *   - quarantine (unreadable: decode.ts; not a JSON object: parseRecord),
- *   - staged for DuckDB to type (its skeleton fits the schema, route.ts), as
- *     `<file index>\x01<line number>\x01<byte offset>\x01<line>`,
+ *   - staged for DuckDB to type (its skeleton fits the schema, route.ts), as a staged line (staging.ts),
  *   - or conformed here by the JS Conformer, written as a JSON Lines row.
  * Nothing is held in memory beyond a buffer per output file.
  */

@@ -10,6 +10,15 @@ const BUFFER_BYTES = 4 << 20;
 const FREE: Buffer[] = [];
 const MAX_FREE = 8;
 
+/**
+ * A staged line is `{"f":<file index>,"n":<line number>,"o":<byte offset>,"v":<the raw line>}`: written by
+ * `pushStaged`, read by sql-conform.ts (as JSON, or as text through STAGED_HEAD).
+ */
+const [F, N, O, V] = ['{"f":', ',"n":', ',"o":', ',"v":'];
+export const STAGED_HEAD = /^\{"f":(\d+),"n":(\d+),"o":(\d+),"v":/;
+/** Characters of a staged line's head besides its three numbers. */
+export const STAGED_HEAD_CHARS = F.length + N.length + O.length + V.length;
+
 export class LineWriter {
   private readonly out: WriteStream;
   private buf: Buffer | undefined;
@@ -57,13 +66,13 @@ export class LineWriter {
   }
 
   /**
-   * Queue one staged line `{"f":<f>,"n":<n>,"o":<o>,"v":<body>}` (f, n, o non-negative safe integers; body one
-   * JSON object), written straight into the buffer.
+   * Queue one staged line (see STAGED_HEAD) of file f, line n at byte offset o (non-negative safe integers;
+   * body one JSON object), written straight into the buffer.
    */
   pushStaged(f: number, n: number, o: number, body: Buffer): void {
     const room = 20 + 3 * 16 + body.length + 2;
     if (room > BUFFER_BYTES) {
-      this.pushBytes(`{"f":${f},"n":${n},"o":${o},"v":`, Buffer.concat([body, CLOSE]));
+      this.pushBytes(`${F}${f}${N}${n}${O}${o}${V}`, Buffer.concat([body, CLOSE]));
       return;
     }
     this.lines++;
@@ -71,13 +80,13 @@ export class LineWriter {
     const buf = (this.buf ??= this.newBuffer());
     const start = this.pos;
     let p = this.pos;
-    p = writeAscii(buf, p, '{"f":');
+    p = writeAscii(buf, p, F);
     p = writeDigits(buf, p, f);
-    p = writeAscii(buf, p, ',"n":');
+    p = writeAscii(buf, p, N);
     p = writeDigits(buf, p, n);
-    p = writeAscii(buf, p, ',"o":');
+    p = writeAscii(buf, p, O);
     p = writeDigits(buf, p, o);
-    p = writeAscii(buf, p, ',"v":');
+    p = writeAscii(buf, p, V);
     buf.set(body, p);
     p += body.length;
     buf[p++] = 0x7d;
