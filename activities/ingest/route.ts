@@ -33,12 +33,13 @@ export class LineRouter {
     return this.ids.size;
   }
 
+  /** Whether a new skeleton of this length stays within the caps (made once: classOf runs per line). */
+  private readonly canAdd = (len: number): boolean =>
+    this.ids.size < MAX_CLASSES && this.ids.bytes + len <= MAX_CLASS_BYTES;
+
   /** The class of a line: its skeleton id, or -1 (no skeleton, or beyond the caps). */
   classOf(line: Buffer): number {
-    return this.ids.idOf(
-      line,
-      (len) => this.ids.size < MAX_CLASSES && this.ids.bytes + len <= MAX_CLASS_BYTES,
-    );
+    return this.ids.idOf(line, this.canAdd);
   }
 
   /** Whether DuckDB may type the lines of this class (settled by an earlier line of it). */
