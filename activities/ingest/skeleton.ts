@@ -48,9 +48,7 @@ const DOUBLE = 0x44; // D
 const BOOLEAN = 0x42; // B
 const NULL = 0x4e; // N
 
-/** Scans one line at a time into a reusable buffer (module state keeps the hot loop free of closures). */
-const EMPTY = Buffer.alloc(0);
-let b: Buffer = EMPTY;
+/** The skeleton is written into a reusable scratch buffer (its length: `o`, set by `scan`). */
 let out: Buffer = Buffer.alloc(MAX_SKELETON + 16);
 /** A buffer of its own (Buffer.alloc never pools) as 32-bit words, for hashing four bytes at a time. */
 function words32(buf: Buffer): Uint32Array {
@@ -58,21 +56,11 @@ function words32(buf: Buffer): Uint32Array {
   return new Uint32Array(buf.buffer, buf.byteOffset, buf.length >> 2);
 }
 let out32 = words32(out);
-let p = 0;
 let o = 0;
-let n = 0;
 
-function ws(): void {
-  while (p < n) {
-    const c = b[p];
-    if (c !== C.Space && c !== C.Tab) return;
-    p++;
-  }
-}
-
-/** With p at an opening quote: the index of the closing quote, or -1. */
-function stringEnd(): number {
-  let q = p + 1;
+/** With b[q] an opening quote: the index of the closing quote, or -1. */
+function stringEnd(b: Buffer, q: number, n: number): number {
+  q++;
   const lim = Math.min(n, q + SHORT_STRING);
   while (q < lim) {
     const c = b[q];
@@ -91,138 +79,177 @@ function stringEnd(): number {
   }
 }
 
-function digits(): boolean {
-  const s = p;
-  while (p < n) {
-    const c = b[p]!;
-    if (c < C.Zero || c > C.Nine) break;
-    p++;
-  }
-  return p > s;
-}
-
-function literal(word: string, code: number): boolean {
-  for (let i = 1; i < word.length; i++) if (b[p + i] !== word.charCodeAt(i)) return false;
-  p += word.length;
-  out[o++] = code;
-  return true;
-}
-
-function number(): boolean {
+/**
+ * With b[p] the first byte of a number: the index after it, its code (INTEGER or DOUBLE) in `numberCode`;
+ * -1 when it is no JSON number.
+ */
+let numberCode = 0;
+function numberEnd(b: Buffer, p: number, n: number): number {
   let integer = true;
   if (b[p] === C.Minus) p++;
   const start = p;
   if (b[p] === C.Zero) p++;
-  else if (!digits()) return false;
+  else {
+    const s = p;
+    while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
+    if (p === s) return -1;
+  }
   // 19 digits and more may pass 2^63 (or 2^127, beyond DuckDB's HUGEINT): such integers are classed with
   // the other numbers, which no integer column takes in SQL (the Conformer decides them).
   if (p - start >= 19) integer = false;
   if (b[p] === C.Dot) {
     integer = false;
-    p++;
-    if (!digits()) return false;
+    const s = ++p;
+    while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
+    if (p === s) return -1;
   }
   if (b[p] === C.LowerE || b[p] === C.UpperE) {
     integer = false;
     p++;
     if (b[p] === C.Plus || b[p] === C.Minus) p++;
-    if (!digits()) return false;
+    const s = p;
+    while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
+    if (p === s) return -1;
   }
-  out[o++] = integer ? INTEGER : DOUBLE;
-  return true;
+  numberCode = integer ? INTEGER : DOUBLE;
+  return p;
 }
 
-function object(depth: number): boolean {
-  p++;
-  out[o++] = C.OpenBrace;
-  ws();
-  if (b[p] === C.CloseBrace) {
-    p++;
-    out[o++] = C.CloseBrace;
-    return true;
+/** With b[p] the first byte of a scalar: the index after it, its code in `scalarCode`; -1 if none. */
+let scalarCode = 0;
+function scalarEnd(b: Buffer, p: number, n: number): number {
+  const c = b[p];
+  if (c === C.Quote) {
+    const e = stringEnd(b, p, n);
+    scalarCode = STRING;
+    return e < 0 ? -1 : e + 1;
   }
+  if (c === 0x74) return word(b, p, TRUE, BOOLEAN);
+  if (c === 0x66) return word(b, p, FALSE, BOOLEAN);
+  if (c === 0x6e) return word(b, p, NULL_WORD, NULL);
+  const e = numberEnd(b, p, n);
+  scalarCode = numberCode;
+  return e;
+}
+
+const TRUE = Buffer.from('true');
+const FALSE = Buffer.from('false');
+const NULL_WORD = Buffer.from('null');
+function word(b: Buffer, p: number, w: Buffer, code: number): number {
+  for (let i = 1; i < w.length; i++) if (b[p + i] !== w[i]) return -1;
+  scalarCode = code;
+  return p + w.length;
+}
+
+/**
+ * Scans a line into the scratch buffer (`o` its length); whether it holds one JSON object the scanner
+ * vouches for. One loop with the position in a local: objects nest (a depth count is their whole stack, as
+ * an object member's value is the only place a container can open), arrays are flat (scalars only).
+ */
+function scan(b: Buffer): boolean {
+  const n = b.length;
+  const ob = out;
+  let p = 0;
+  let q = 0;
+  while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+  if (b[p] !== C.OpenBrace) return false;
+  p++;
+  ob[q++] = C.OpenBrace;
+  /** Depth of the object being scanned (the line's object is 0). */
+  let depth = 0;
+  /** Whether the object just opened (a `}` may close it at once; no member yet). */
+  let fresh = true;
   for (;;) {
-    ws();
-    if (b[p] !== C.Quote) return false;
-    const e = stringEnd();
-    if (e < 0) return false;
-    const len = e - p - 1;
-    if (o + len + 8 > MAX_SKELETON) return false;
-    out[o++] = len >> 8;
-    out[o++] = len & 0xff;
-    for (let i = p + 1; i < e; i++) out[o++] = b[i]!; // keys are short: a loop beats Buffer#copy
-    p = e + 1;
-    ws();
-    if (b[p] !== C.Colon) return false;
-    p++;
-    if (!value(depth + 1)) return false;
-    ws();
-    const c = b[p];
-    p++;
-    if (c === C.Comma) continue;
-    if (c !== C.CloseBrace) return false;
-    out[o++] = C.CloseBrace;
-    return true;
-  }
-}
-
-function array(depth: number): boolean {
-  p++;
-  ws();
-  let kinds = 0;
-  if (b[p] !== C.CloseBracket)
-    for (;;) {
-      ws();
-      if (b[p] === C.OpenBrace || b[p] === C.OpenBracket) return false;
-      const at = o;
-      if (!value(depth + 1)) return false;
-      kinds |= 1 << (out[at]! & 7);
-      o = at;
-      ws();
-      if (b[p] === C.Comma) {
+    // At a member (or the end of a fresh object).
+    while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+    if (fresh && b[p] === C.CloseBrace) {
+      // An empty object: closed like any other, below.
+    } else {
+      if (b[p] !== C.Quote) return false;
+      // The key, copied as it is scanned (one pass; keys are short, so a loop beats indexOf and copy).
+      // Bytes past the scratch buffer's end are dropped by the typed array; the length check refuses them.
+      const at = q;
+      q += 2;
+      let k = p + 1;
+      for (;;) {
+        if (k >= n) return false;
+        const c = b[k]!;
+        if (c === C.Quote) break;
+        ob[q++] = c;
+        k++;
+        if (c === C.Backslash) {
+          if (k >= n) return false;
+          ob[q++] = b[k++]!;
+        }
+      }
+      const len = k - p - 1;
+      if (at + len + 8 > MAX_SKELETON) return false;
+      ob[at] = len >> 8;
+      ob[at + 1] = len & 0xff;
+      p = k + 1;
+      while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+      if (b[p] !== C.Colon) return false;
+      p++;
+      // The member's value (at depth + 1).
+      while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+      if (p >= n || q + 8 > MAX_SKELETON) return false;
+      const c = b[p];
+      if (c === C.OpenBrace) {
+        if (depth + 1 >= MAX_DEPTH) return false;
+        depth++;
         p++;
+        ob[q++] = C.OpenBrace;
+        fresh = true;
         continue;
       }
-      if (b[p] !== C.CloseBracket) return false;
-      break;
+      if (c === C.OpenBracket) {
+        if (depth + 1 >= MAX_DEPTH) return false;
+        p++;
+        let kinds = 0;
+        while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+        if (b[p] !== C.CloseBracket)
+          for (;;) {
+            while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+            const d = b[p];
+            if (d === C.OpenBrace || d === C.OpenBracket || p >= n || q + 8 > MAX_SKELETON) return false;
+            p = scalarEnd(b, p, n);
+            if (p < 0) return false;
+            kinds |= 1 << (scalarCode & 7);
+            while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+            if (b[p] === C.Comma) {
+              p++;
+              continue;
+            }
+            if (b[p] !== C.CloseBracket) return false;
+            break;
+          }
+        p++;
+        ob[q++] = C.OpenBracket;
+        ob[q++] = 0x40 | kinds;
+        ob[q++] = C.CloseBracket;
+      } else {
+        p = scalarEnd(b, p, n);
+        if (p < 0) return false;
+        ob[q++] = scalarCode;
+      }
     }
-  p++;
-  out[o++] = C.OpenBracket;
-  out[o++] = 0x40 | kinds;
-  out[o++] = C.CloseBracket;
-  return true;
-}
-
-function value(depth: number): boolean {
-  ws();
-  if (p >= n || o + 8 > MAX_SKELETON) return false;
-  const c = b[p]!;
-  if (c === C.Quote) {
-    const e = stringEnd();
-    if (e < 0) return false;
-    p = e + 1;
-    out[o++] = STRING;
-    return true;
+    // After a member's value, or an object that closed: a comma, or the end of objects.
+    for (;;) {
+      while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+      const c = b[p];
+      p++;
+      if (c === C.Comma) break;
+      if (c !== C.CloseBrace) return false;
+      ob[q++] = C.CloseBrace;
+      if (depth === 0) {
+        while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+        o = q;
+        return p === n;
+      }
+      depth--;
+    }
+    fresh = false;
   }
-  if (c === C.OpenBrace) return depth < MAX_DEPTH && object(depth);
-  if (c === C.OpenBracket) return depth < MAX_DEPTH && array(depth);
-  if (c === 0x74) return literal('true', BOOLEAN);
-  if (c === 0x66) return literal('false', BOOLEAN);
-  if (c === 0x6e) return literal('null', NULL);
-  return number();
-}
-
-/** Scans a line into the scratch buffer; whether it holds one JSON object the scanner vouches for. */
-function scan(line: Buffer): boolean {
-  b = line;
-  p = 0;
-  o = 0;
-  n = line.length;
-  ws();
-  const ok = b[p] === C.OpenBrace && object(0);
-  ws();
-  b = EMPTY;
-  return ok && p === n;
 }
 
 /** The skeleton of a line holding one JSON object (as latin1 text), or undefined. */

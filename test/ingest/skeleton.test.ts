@@ -163,3 +163,157 @@ test('skeleton ids: equal ids exactly for equal skeletons, across table growth; 
   expect(ids.size).toBe(3 * 5000);
   expect(ids.bytes).toBe([...seen.keys()].reduce((n, k) => n + k.length, 0));
 });
+
+/**
+ * The skeleton as the header defines it, written plainly (recursive descent over latin1 text, regexes for
+ * numbers): the oracle for the scanner, which is one hand-tuned loop. Size limits are left out (the lines
+ * below are small); the depth limit is kept.
+ */
+function referenceSkeleton(line: Buffer): string | undefined {
+  const t = line.toString('latin1');
+  let p = 0;
+  const ws = () => {
+    while (t[p] === ' ' || t[p] === '\t') p++;
+  };
+  const str = (): string | undefined => {
+    for (let i = p + 1; i < t.length; i++) {
+      if (t[i] === '\\') i++;
+      else if (t[i] === '"') {
+        const s = t.slice(p + 1, i);
+        p = i + 1;
+        return s;
+      }
+    }
+    return undefined;
+  };
+  const scalar = (): string | undefined => {
+    if (t[p] === '"') return str() === undefined ? undefined : 'S';
+    for (const [w, code] of [
+      ['true', 'B'],
+      ['false', 'B'],
+      ['null', 'N'],
+    ] as const)
+      if (t.startsWith(w, p)) {
+        p += w.length;
+        return code;
+      }
+    const m = /^-?(0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(t.slice(p));
+    if (!m) return undefined;
+    p += m[0].length;
+    return m[2] || m[3] || m[1]!.length >= 19 ? 'D' : 'I';
+  };
+  const value = (depth: number): string | undefined => {
+    ws();
+    if (t[p] === '{') return depth < 32 ? object(depth) : undefined;
+    if (t[p] === '[') {
+      if (depth >= 32) return undefined;
+      p++;
+      const kinds = new Set<string>();
+      ws();
+      if (t[p] !== ']')
+        for (;;) {
+          ws();
+          if (t[p] === '{' || t[p] === '[') return undefined;
+          const k = scalar();
+          if (k === undefined) return undefined;
+          kinds.add(k);
+          ws();
+          if (t[p] === ',') p++;
+          else if (t[p] === ']') break;
+          else return undefined;
+        }
+      p++;
+      // 0x40 | a bit per kind, the bit being the kind code's low 3 bits (S 3, I 1, D 4, B 2, N 6).
+      const bits = [...kinds].reduce((m, k) => m | (1 << (k.charCodeAt(0) & 7)), 0x40);
+      return `[${String.fromCharCode(bits)}]`;
+    }
+    return scalar();
+  };
+  const object = (depth: number): string | undefined => {
+    p++;
+    let s = '{';
+    ws();
+    if (t[p] === '}') {
+      p++;
+      return '{}';
+    }
+    for (;;) {
+      ws();
+      if (t[p] !== '"') return undefined;
+      const k = str();
+      if (k === undefined) return undefined;
+      ws();
+      if (t[p++] !== ':') return undefined;
+      const v = value(depth + 1);
+      if (v === undefined) return undefined;
+      s += String.fromCharCode(k.length >> 8, k.length & 0xff) + k + v;
+      ws();
+      const c = t[p++];
+      if (c === '}') return `${s}}`;
+      if (c !== ',') return undefined;
+    }
+  };
+  ws();
+  if (t[p] !== '{') return undefined;
+  const s = object(0);
+  ws();
+  return s !== undefined && p === t.length ? s : undefined;
+}
+
+/** Scalars near the scanner's edges: integer digit counts, escapes, long strings, spacing. */
+const edgeScalar = fc.constantFrom(
+  ...['123456789012345678', '-123456789012345678', '1234567890123456789', '-0', '0.5e-3', '7E+2'],
+  ...[
+    ' 1 ',
+    '\t"s"\t',
+    `"${'y'.repeat(60)}\\\\"`,
+    `"${'y'.repeat(47)}\\"z"`,
+    '"\\u00e9"',
+    '[ ]',
+    '[1, 2.5, "x", true, null]',
+  ],
+);
+const edgeValue: fc.Arbitrary<string> = fc.letrec((tie) => ({
+  v: fc.oneof(
+    { weight: 4, arbitrary: fc.oneof(scalar, edgeScalar) },
+    {
+      weight: 1,
+      arbitrary: fc
+        .array(fc.tuple(key, tie('v') as fc.Arbitrary<string>), { maxLength: 3 })
+        .map((ms) => `{ ${ms.map(([k, v]) => `"${k.replace(/"/g, '\\"')}" :${v}`).join(' ,')}}`),
+    },
+  ),
+})).v;
+const edgeObject = fc
+  .array(fc.tuple(key, edgeValue), { maxLength: 5 })
+  .map((ms) => `{${ms.map(([k, v]) => `"${k.replace(/"/g, '\\"')}":${v}`).join(',')}}`);
+
+test('the scanner agrees with a plain reference scanner, on JSON and on token soup', () => {
+  const check = (text: string) => {
+    const b = Buffer.from(text, 'utf8');
+    expect({ text, skeleton: skeletonOf(b) }).toEqual({ text, skeleton: referenceSkeleton(b) });
+  };
+  fc.assert(
+    fc.property(
+      fc.oneof(object, edgeObject),
+      fc.nat(),
+      fc.constantFrom('', ' ', '\t', 'x', '}', ',', '"'),
+      (s, cut, junk) => {
+        check(s);
+        check(s.slice(0, cut % (s.length + 1)));
+        check(s + junk);
+        check(`${'{"d":'.repeat(cut % 40)}${s}${'}'.repeat(cut % 40)}`);
+      },
+    ),
+    { numRuns: 5000 },
+  );
+  const token = fc.constantFrom(
+    ...['{', '}', '[', ']', ',', ':', ' ', '\t', '"a"', '"b\\"c"', '"\\\\"', '"x', '1', '-0', '01', '1.5'],
+    ...['1e5', '1E+2', '-', '.', 'e', 'true', 'false', 'null', 'tru', 'nul', '"', '\\', '"é"'],
+    ...['12345678901234567890', '123456789012345678', `"${'y'.repeat(60)}\\"${'z'.repeat(60)}"`],
+  );
+  fc.assert(
+    fc.property(fc.array(token, { maxLength: 40 }), (parts) => check(parts.join(''))),
+    { numRuns: 20000 },
+  );
+});
