@@ -151,15 +151,28 @@ export async function decodeLines(
     partLen += rest.length;
   };
 
-  const source: AsyncIterable<Buffer> = opts.gzip ? body.pipe(createGunzip()) : body;
-  if (opts.gzip) body.on('data', (c: Buffer) => (stats.bytesIn += c.length));
+  // A storage error while reading (a reset connection, a stalled body cut off) fails the read: the caller
+  // retries the batch. Only an error of the gzip decoder itself is a truncated or corrupt file. `pipe` does
+  // not pass the body's errors on, so they are recorded here and end the decoder with them.
+  let bodyError: unknown;
+  let source: AsyncIterable<Buffer> = body;
+  if (opts.gzip) {
+    const gunzip = createGunzip();
+    body.on('data', (c: Buffer) => (stats.bytesIn += c.length));
+    body.on('error', (e) => {
+      bodyError = e;
+      gunzip.destroy(e);
+    });
+    source = body.pipe(gunzip);
+  }
   try {
     for await (const chunk of source) {
       if (!opts.gzip) stats.bytesIn += chunk.length;
       push(chunk);
     }
   } catch (e) {
-    if (!opts.gzip) throw e; // a storage read error: the caller retries the batch
+    if (!opts.gzip || bodyError !== undefined) throw bodyError ?? e;
+    body.destroy(); // the rest of the file is not read: release the connection
     // A truncated or corrupt gzip: everything decoded so far is kept; the unreadable tail is quarantined.
     const raw = Buffer.concat(parts);
     lineNo++;

@@ -1,4 +1,8 @@
-/** Abort signals the adapters hand to cloud SDKs: the caller's own signal, plus deadlines of their own. */
+/**
+ * Abort signals the adapters hand to cloud SDKs (the caller's own signal, plus deadlines of their own), and
+ * a deadline for download bodies that stop flowing.
+ */
+import type { PassThrough, Readable } from 'node:stream';
 
 /**
  * A controller that aborts when `signal` does (with its reason), or when the adapter aborts it itself.
@@ -32,4 +36,30 @@ export async function withDeadline<T>(
     clearTimeout(timer);
     unlink();
   }
+}
+
+/**
+ * Ends `out` (the stream a caller reads, with `src` piped into it) with `error()` once `src` has delivered
+ * no bytes for `ms` while the reader is ready for more: a download whose connection went quiet fails (and
+ * is retried) instead of hanging its reader. Time the reader spends not reading (backpressure has paused
+ * `src`) does not count.
+ */
+export function stallDeadline(src: Readable, out: PassThrough, ms: number, error: () => Error): void {
+  let last = Date.now();
+  const timer = setInterval(
+    () => {
+      if (src.isPaused() || out.writableNeedDrain) last = Date.now();
+      else if (Date.now() - last >= ms) {
+        stop();
+        out.destroy(error());
+      }
+    },
+    Math.max(10, Math.min(1000, ms / 4)),
+  );
+  timer.unref();
+  const stop = () => clearInterval(timer);
+  src.on('data', () => (last = Date.now()));
+  src.once('end', stop);
+  src.once('close', stop);
+  out.once('close', stop);
 }

@@ -8,7 +8,7 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
-import { linkedAbort, withDeadline } from './abort';
+import { linkedAbort, stallDeadline, withDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, compareKeys, putFileAsStream, toBytes } from './object-store';
 import type {
@@ -455,6 +455,9 @@ export class AzureStore implements ObjectStore {
     }
     const out = new PassThrough();
     src.on('error', (e) => out.destroy(this.fail(e, 'read', this.where(key), { signal: opts?.signal })));
+    stallDeadline(src, out, this.timeoutMs, () =>
+      transient(`no data for ${this.timeoutMs} ms reading ${this.where(key)}: download stalled`),
+    );
     out.once('close', () => {
       if (!src.destroyed) src.destroy();
     });

@@ -3,6 +3,7 @@
  * fail with probability p, or add latency. Failures are the typed errors real adapters raise, so the
  * layers above (retries, commit loop, activities) see exactly what a flaky cloud would show them.
  */
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { transient } from '../errors';
 import type { ObjectStore } from './object-store';
@@ -38,6 +39,11 @@ export interface FaultRule {
   when?: 'before' | 'after';
   /** The error to raise (default: a STORAGE_TRANSIENT error naming the rule). */
   error?: () => Error;
+  /**
+   * getStream only: when the rule fires, the call succeeds but its body breaks with the error after this
+   * many bytes (a connection reset mid-download).
+   */
+  breakBodyAfterBytes?: number;
 }
 
 export interface FaultStats {
@@ -56,6 +62,7 @@ export function withFaults(
   async function around<T>(op: StoreOp, key: string, fn: () => Promise<T>): Promise<T> {
     stats.calls[op] = (stats.calls[op] ?? 0) + 1;
     let failAfter: Error | undefined;
+    let breakBody: { after: number; error: Error } | undefined;
     for (const [i, r] of rules.entries()) {
       if (r.ops && !r.ops.includes(op)) continue;
       if (r.key !== undefined && !(typeof r.key === 'string' ? key.startsWith(r.key) : r.key.test(key)))
@@ -70,11 +77,16 @@ export function withFaults(
       if (!fire) continue;
       stats.injected++;
       const err = r.error?.() ?? transient(`injected fault: ${op} ${key} (call ${n})`);
+      if (r.breakBodyAfterBytes !== undefined && op === 'getStream') {
+        breakBody ??= { after: r.breakBodyAfterBytes, error: err };
+        continue;
+      }
       if ((r.when ?? 'before') === 'before') throw err;
       failAfter ??= err;
     }
     const result = await fn();
     if (failAfter) throw failAfter;
+    if (breakBody) return brokenAfter(result as Readable, breakBody.after, breakBody.error) as T;
     return result;
   }
 
@@ -105,6 +117,29 @@ export function withFaults(
     copy: (s, d) => around('copy', d, () => inner.copy(s, d)),
     close: () => inner.close(),
   };
+}
+
+/** `body`'s first `after` bytes, then `error` (the rest of `body` is not read). */
+function brokenAfter(body: Readable, after: number, error: Error): Readable {
+  return Readable.from(
+    (async function* () {
+      let left = after;
+      try {
+        for await (const chunk of body as AsyncIterable<Buffer>) {
+          if (chunk.length >= left) {
+            if (left > 0) yield chunk.subarray(0, left);
+            break;
+          }
+          left -= chunk.length;
+          yield chunk;
+        }
+      } finally {
+        body.destroy();
+      }
+      throw error;
+    })(),
+    { objectMode: false },
+  );
 }
 
 /** A deterministic PRNG (mulberry32) so fault schedules are reproducible from a seed. */

@@ -9,6 +9,7 @@ import {
   type StorageOptions,
 } from '@google-cloud/storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
+import { stallDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
 import type {
@@ -154,11 +155,13 @@ export class GcsStore implements ObjectStore {
   readonly bucketName: string;
   readonly prefix: string;
   private readonly storage: Storage;
+  private readonly timeoutMs: number;
 
   constructor(opts: GcsStoreOptions) {
     this.bucketName = opts.bucket;
     this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
     this.url = formatStoreUrl({ kind: 'gcs', bucket: this.bucketName, prefix: this.prefix });
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const options: StorageOptions = {
       // SDK-internal retries are off; withRetries (retry.ts) is the one retry layer. Two reasons:
       // - left on, every idempotent call that keeps failing spends ~15 s in the SDK (3 retries at
@@ -168,7 +171,7 @@ export class GcsStore implements ObjectStore {
       //   deletes (deleteMany) leave it switched off for good. Setting it explicitly makes behaviour
       //   deterministic. putIfAbsent must not be retried inside the SDK in any case (see `upload`).
       retryOptions: { autoRetry: false },
-      timeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+      timeout: this.timeoutMs,
     };
     if (opts.projectId !== undefined) options.projectId = opts.projectId;
     if (opts.endpoint !== undefined) {
@@ -258,6 +261,10 @@ export class GcsStore implements ObjectStore {
       signal.addEventListener('abort', onAbort, { once: true });
       out.on('close', () => signal.removeEventListener('abort', onAbort));
     }
+    // The client's timeout covers the request, not a body that stops flowing half way.
+    stallDeadline(src, out, this.timeoutMs, () =>
+      transient(`no data for ${this.timeoutMs} ms reading ${what}: download stalled`),
+    );
     src.pipe(out);
     return out;
   }
