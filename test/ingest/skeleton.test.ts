@@ -79,21 +79,29 @@ test('keys holding skeleton syntax cannot collide (length-prefixed keys)', () =>
 
 const scalar = fc.constantFrom('"x"', '"a\\"b"', '0', '-7', '12', '1.0', '2.5e3', 'true', 'false', 'null');
 const key = fc.constantFrom('a', 'b', 'A', 'x:S', '{', 'é', 'k"q', '\\u0061');
-const value: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  v: fc.oneof(
-    { weight: 5, arbitrary: scalar },
-    { weight: 1, arbitrary: fc.array(scalar, { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`) },
-    {
-      weight: 2,
-      arbitrary: fc
-        .array(fc.tuple(key, tie('v') as fc.Arbitrary<string>), { maxLength: 3 })
-        .map((ms) => `{${ms.map(([k, v]) => `"${k.replace(/"/g, '\\"')}":${v}`).join(',')}}`),
-    },
-  ),
-})).v;
-const object = fc
-  .array(fc.tuple(key, value), { maxLength: 4 })
-  .map((ms) => `{${ms.map(([k, v]) => `"${k.replace(/"/g, '\\"')}":${v}`).join(',')}}`);
+/**
+ * JSON objects of `key`s, with values drawn from `scalars`, arrays of them and nested objects; `spaced`
+ * puts blanks around colons and commas.
+ */
+function objects(scalars: fc.Arbitrary<string>, maxMembers: number, spaced = false): fc.Arbitrary<string> {
+  const members = (v: fc.Arbitrary<string>, max: number) =>
+    fc
+      .array(fc.tuple(key, v), { maxLength: max })
+      .map((ms) =>
+        spaced
+          ? `{ ${ms.map(([k, x]) => `"${k.replace(/"/g, '\\"')}" : ${x}`).join(' , ')} }`
+          : `{${ms.map(([k, x]) => `"${k.replace(/"/g, '\\"')}":${x}`).join(',')}}`,
+      );
+  const value: fc.Arbitrary<string> = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { weight: 5, arbitrary: scalars },
+      { weight: 1, arbitrary: fc.array(scalars, { maxLength: 3 }).map((xs) => `[${xs.join(',')}]`) },
+      { weight: 2, arbitrary: members(tie('v') as fc.Arbitrary<string>, 3) },
+    ),
+  })).v;
+  return members(value, maxMembers);
+}
+const object = objects(scalar, 4);
 
 /**
  * json_structure with the integer kinds SQL treats alike (shapeFits) made one. DuckDB calls an empty object
@@ -273,20 +281,7 @@ const edgeScalar = fc.constantFrom(
     '[1, 2.5, "x", true, null]',
   ],
 );
-const edgeValue: fc.Arbitrary<string> = fc.letrec((tie) => ({
-  v: fc.oneof(
-    { weight: 4, arbitrary: fc.oneof(scalar, edgeScalar) },
-    {
-      weight: 1,
-      arbitrary: fc
-        .array(fc.tuple(key, tie('v') as fc.Arbitrary<string>), { maxLength: 3 })
-        .map((ms) => `{ ${ms.map(([k, v]) => `"${k.replace(/"/g, '\\"')}" :${v}`).join(' ,')}}`),
-    },
-  ),
-})).v;
-const edgeObject = fc
-  .array(fc.tuple(key, edgeValue), { maxLength: 5 })
-  .map((ms) => `{${ms.map(([k, v]) => `"${k.replace(/"/g, '\\"')}":${v}`).join(',')}}`);
+const edgeObject = fc.oneof(objects(fc.oneof(scalar, edgeScalar), 5), objects(scalar, 5, true));
 
 test('the scanner agrees with a plain reference scanner, on JSON and on token soup', () => {
   const check = (text: string) => {
