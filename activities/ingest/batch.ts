@@ -34,7 +34,7 @@ export const METADATA_COLUMNS = [
   '_region',
   '_event_date',
 ] as const;
-const METADATA_FIELDS: StructType['fields'] = [
+export const METADATA_FIELDS: StructType['fields'] = [
   { name: '_rescued_data', type: 'string', nullable: true, metadata: {} },
   { name: '_source_file', type: 'string', nullable: true, metadata: {} },
   { name: '_source_line', type: 'long', nullable: true, metadata: {} },
