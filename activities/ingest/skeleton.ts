@@ -79,44 +79,50 @@ function stringEnd(b: Buffer, q: number, n: number): number {
   }
 }
 
+/** The code of the scalar the last scalarEnd/numberEnd call read. */
+let scalarCode = 0;
+
+/** The index after the decimal digits from b[p] on (p itself when there are none). */
+function digitsEnd(b: Buffer, p: number, n: number): number {
+  while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
+  return p;
+}
+
+/** The index after the blanks (spaces, tabs) from b[p] on. */
+function blanksEnd(b: Buffer, p: number, n: number): number {
+  while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+  return p;
+}
+
 /**
- * With b[p] the first byte of a number: the index after it, its code (INTEGER or DOUBLE) in `numberCode`;
+ * With b[p] the first byte of a number: the index after it, its code (INTEGER or DOUBLE) in `scalarCode`;
  * -1 when it is no JSON number.
  */
-let numberCode = 0;
 function numberEnd(b: Buffer, p: number, n: number): number {
   let integer = true;
   if (b[p] === C.Minus) p++;
   const start = p;
   if (b[p] === C.Zero) p++;
-  else {
-    const s = p;
-    while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
-    if (p === s) return -1;
-  }
+  else if ((p = digitsEnd(b, p, n)) === start) return -1;
   // 19 digits and more may pass 2^63 (or 2^127, beyond DuckDB's HUGEINT): such integers are classed with
   // the other numbers, which no integer column takes in SQL (the Conformer decides them).
   if (p - start >= 19) integer = false;
   if (b[p] === C.Dot) {
     integer = false;
-    const s = ++p;
-    while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
-    if (p === s) return -1;
+    const s = p + 1;
+    if ((p = digitsEnd(b, s, n)) === s) return -1;
   }
   if (b[p] === C.LowerE || b[p] === C.UpperE) {
     integer = false;
-    p++;
-    if (b[p] === C.Plus || b[p] === C.Minus) p++;
-    const s = p;
-    while (p < n && b[p]! >= C.Zero && b[p]! <= C.Nine) p++;
-    if (p === s) return -1;
+    let s = p + 1;
+    if (b[s] === C.Plus || b[s] === C.Minus) s++;
+    if ((p = digitsEnd(b, s, n)) === s) return -1;
   }
-  numberCode = integer ? INTEGER : DOUBLE;
+  scalarCode = integer ? INTEGER : DOUBLE;
   return p;
 }
 
 /** With b[p] the first byte of a scalar: the index after it, its code in `scalarCode`; -1 if none. */
-let scalarCode = 0;
 function scalarEnd(b: Buffer, p: number, n: number): number {
   const c = b[p];
   if (c === C.Quote) {
@@ -127,9 +133,7 @@ function scalarEnd(b: Buffer, p: number, n: number): number {
   if (c === 0x74) return word(b, p, TRUE, BOOLEAN);
   if (c === 0x66) return word(b, p, FALSE, BOOLEAN);
   if (c === 0x6e) return word(b, p, NULL_WORD, NULL);
-  const e = numberEnd(b, p, n);
-  scalarCode = numberCode;
-  return e;
+  return numberEnd(b, p, n);
 }
 
 const TRUE = Buffer.from('true');
@@ -151,7 +155,7 @@ function scan(b: Buffer): boolean {
   const ob = out;
   let p = 0;
   let q = 0;
-  while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+  p = blanksEnd(b, p, n);
   if (b[p] !== C.OpenBrace) return false;
   p++;
   ob[q++] = C.OpenBrace;
@@ -161,7 +165,7 @@ function scan(b: Buffer): boolean {
   let fresh = true;
   for (;;) {
     // At a member (or the end of a fresh object).
-    while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+    p = blanksEnd(b, p, n);
     if (fresh && b[p] === C.CloseBrace) {
       // An empty object: closed like any other, below.
     } else {
@@ -187,11 +191,11 @@ function scan(b: Buffer): boolean {
       ob[at] = len >> 8;
       ob[at + 1] = len & 0xff;
       p = k + 1;
-      while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+      p = blanksEnd(b, p, n);
       if (b[p] !== C.Colon) return false;
       p++;
       // The member's value (at depth + 1).
-      while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+      p = blanksEnd(b, p, n);
       if (p >= n || q + 8 > MAX_SKELETON) return false;
       const c = b[p];
       if (c === C.OpenBrace) {
@@ -206,16 +210,16 @@ function scan(b: Buffer): boolean {
         if (depth + 1 >= MAX_DEPTH) return false;
         p++;
         let kinds = 0;
-        while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+        p = blanksEnd(b, p, n);
         if (b[p] !== C.CloseBracket)
           for (;;) {
-            while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+            p = blanksEnd(b, p, n);
             const d = b[p];
             if (d === C.OpenBrace || d === C.OpenBracket || p >= n || q + 8 > MAX_SKELETON) return false;
             p = scalarEnd(b, p, n);
             if (p < 0) return false;
             kinds |= 1 << (scalarCode & 7);
-            while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+            p = blanksEnd(b, p, n);
             if (b[p] === C.Comma) {
               p++;
               continue;
@@ -235,14 +239,14 @@ function scan(b: Buffer): boolean {
     }
     // After a member's value, or an object that closed: a comma, or the end of objects.
     for (;;) {
-      while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+      p = blanksEnd(b, p, n);
       const c = b[p];
       p++;
       if (c === C.Comma) break;
       if (c !== C.CloseBrace) return false;
       ob[q++] = C.CloseBrace;
       if (depth === 0) {
-        while (p < n && (b[p] === C.Space || b[p] === C.Tab)) p++;
+        p = blanksEnd(b, p, n);
         o = q;
         return p === n;
       }
