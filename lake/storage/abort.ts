@@ -3,6 +3,7 @@
  * a deadline for download bodies that stop flowing.
  */
 import type { PassThrough, Readable } from 'node:stream';
+import { transient } from '../errors';
 
 /**
  * A controller that aborts when `signal` does (with its reason), or when the adapter aborts it itself.
@@ -39,19 +40,19 @@ export async function withDeadline<T>(
 }
 
 /**
- * Ends `out` (the stream a caller reads, with `src` piped into it) with `error()` once `src` has delivered
- * no bytes for `ms` while the reader is ready for more: a download whose connection went quiet fails (and
- * is retried) instead of hanging its reader. Time the reader spends not reading (backpressure has paused
+ * Ends `out` (the stream a caller reads, with `src` piped into it) with a transient error naming `what`
+ * once `src` has delivered no bytes for `ms` while the reader is ready for more: a download whose
+ * connection went quiet fails (and is retried) instead of hanging its reader. Time the reader spends not reading (backpressure has paused
  * `src`) does not count.
  */
-export function stallDeadline(src: Readable, out: PassThrough, ms: number, error: () => Error): void {
+export function stallDeadline(src: Readable, out: PassThrough, ms: number, what: string): void {
   let last = Date.now();
   const timer = setInterval(
     () => {
       if (src.isPaused() || out.writableNeedDrain) last = Date.now();
       else if (Date.now() - last >= ms) {
         stop();
-        out.destroy(error());
+        out.destroy(transient(`no data for ${ms} ms reading ${what}: download stalled`));
       }
     },
     Math.max(10, Math.min(1000, ms / 4)),

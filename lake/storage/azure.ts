@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { TokenCredential } from '@azure/core-auth';
 import {
   BlobServiceClient,
@@ -8,9 +8,15 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
-import { linkedAbort, stallDeadline, withDeadline } from './abort';
+import { linkedAbort, withDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { DEFAULT_REQUEST_TIMEOUT_MS, compareKeys, putFileAsStream, toBytes } from './object-store';
+import {
+  DEFAULT_REQUEST_TIMEOUT_MS,
+  compareKeys,
+  mappedStream,
+  putFileAsStream,
+  toBytes,
+} from './object-store';
 import type {
   Body,
   GetOptions,
@@ -453,16 +459,10 @@ export class AzureStore implements ObjectStore {
       if (r && statusOf(e) === 416) return Readable.from([]);
       throw this.fail(e, 'get', this.where(key), { signal: opts?.signal });
     }
-    const out = new PassThrough();
-    src.on('error', (e) => out.destroy(this.fail(e, 'read', this.where(key), { signal: opts?.signal })));
-    stallDeadline(src, out, this.timeoutMs, () =>
-      transient(`no data for ${this.timeoutMs} ms reading ${this.where(key)}: download stalled`),
-    );
-    out.once('close', () => {
-      if (!src.destroyed) src.destroy();
+    return mappedStream(src, (e) => this.fail(e, 'read', this.where(key), { signal: opts?.signal }), {
+      ms: this.timeoutMs,
+      what: this.where(key),
     });
-    src.pipe(out);
-    return out;
   }
 
   async head(key: string): Promise<ObjectMeta> {

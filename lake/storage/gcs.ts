@@ -262,9 +262,7 @@ export class GcsStore implements ObjectStore {
       out.on('close', () => signal.removeEventListener('abort', onAbort));
     }
     // The client's timeout covers the request, not a body that stops flowing half way.
-    stallDeadline(src, out, this.timeoutMs, () =>
-      transient(`no data for ${this.timeoutMs} ms reading ${what}: download stalled`),
-    );
+    stallDeadline(src, out, this.timeoutMs, what);
     src.pipe(out);
     return out;
   }

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises';
-import type { Readable } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
+import { stallDeadline } from './abort';
 
 /** Metadata of one stored object. Keys are relative to the store's root and use '/' separators. */
 export interface ObjectMeta {
@@ -76,6 +77,26 @@ export interface ObjectStore {
   copy(srcKey: string, dstKey: string): Promise<void>;
   /** Releases clients/sockets. */
   close(): Promise<void>;
+}
+
+/**
+ * Re-emits a download body `src` through a PassThrough, so that its errors arrive mapped (`map`) to
+ * TributaryErrors and closing the result closes `src`; with `stall`, a body that stops flowing for
+ * `stall.ms` fails as transient (stallDeadline).
+ */
+export function mappedStream(
+  src: Readable,
+  map: (e: unknown) => Error,
+  stall?: { ms: number; what: string },
+): Readable {
+  const out = new PassThrough();
+  src.on('error', (e) => out.destroy(map(e)));
+  if (stall) stallDeadline(src, out, stall.ms, stall.what);
+  out.once('close', () => {
+    if (!src.destroyed) src.destroy();
+  });
+  src.pipe(out);
+  return out;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { PassThrough, Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
   DeleteObjectCommand,
@@ -14,7 +14,7 @@ import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { linkedAbort } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
-import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
+import { DEFAULT_REQUEST_TIMEOUT_MS, mappedStream, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
   GetOptions,
@@ -158,17 +158,6 @@ function mapS3Error(e: unknown, bucket: string, ctx: ErrorContext): Error {
 /** Percent-encodes each '/'-separated segment, the form CopySource needs. */
 const encodeKeyPath = (key: string) => key.split('/').map(encodeURIComponent).join('/');
 
-/** Re-emits `src` through a PassThrough so that stream errors arrive mapped to TributaryErrors. */
-function mappedStream(src: Readable, map: (e: unknown) => Error): Readable {
-  const out = new PassThrough();
-  src.on('error', (e) => out.destroy(map(e)));
-  out.on('close', () => {
-    if (!src.destroyed) src.destroy();
-  });
-  src.pipe(out);
-  return out;
-}
-
 /**
  * Raw S3 adapter (wrap with withRetries). Uses conditional writes (`If-None-Match: *`) for putIfAbsent,
  * multipart uploads (lib-storage) for putStream and ListObjectsV2 for listings.
@@ -261,6 +250,7 @@ export class S3Store implements ObjectStore {
         { abortSignal: opts?.signal },
       );
       if (!res.Body) return Readable.from([]);
+      // No stall deadline of ours: the client's socket idle timeout covers a body that stops flowing.
       return mappedStream(res.Body as Readable, (e) => this.fail(e, { what: this.where(key) }));
     } catch (e) {
       if (opts?.range && S3Store.isUnsatisfiableRange(e)) return Readable.from([]);
