@@ -1,8 +1,8 @@
 /**
  * Abort signals the adapters hand to cloud SDKs (the caller's own signal, plus deadlines of their own), and
- * a deadline for download bodies that stop flowing.
+ * deadlines for download and upload bodies that stop flowing.
  */
-import type { PassThrough, Readable } from 'node:stream';
+import { PassThrough, type Readable, pipeline } from 'node:stream';
 import { transient } from '../errors';
 
 /**
@@ -63,4 +63,57 @@ export function stallDeadline(src: Readable, out: PassThrough, ms: number, what:
   src.once('end', stop);
   src.once('close', stop);
   out.once('close', stop);
+}
+
+/**
+ * An upload under a progress deadline. The SDK reads `body` through the returned stream and takes the
+ * returned signal, which aborts as the caller's `signal` does, and also once the upload has held up for
+ * `ms`: the SDK took no bytes while the body had some ready, or it had all of them and did not finish. A
+ * service that stops reading a request or never answers it fails the upload instead of hanging it; a body
+ * that is slow to come is not held against the service. `stalled(e)` is the transient error (naming `what`)
+ * to report instead of `e` when the deadline is why the upload failed. Call `done()` when the upload is
+ * over, whatever its outcome.
+ */
+export function uploadDeadline(
+  body: Readable,
+  ms: number,
+  what: string,
+  signal: AbortSignal | undefined,
+): { body: Readable; signal: AbortSignal; stalled(e: unknown): Error | undefined; done(): void } {
+  const { controller, unlink } = linkedAbort(signal);
+  const out = new PassThrough();
+  let last = Date.now();
+  let ended = false;
+  let stalled = false;
+  body.on('data', () => (last = Date.now()));
+  body.once('end', () => {
+    ended = true;
+    last = Date.now();
+  });
+  const timer = setInterval(
+    () => {
+      // Held up by the SDK: `out` is full (it stopped reading), or the body is all handed over.
+      if (!ended && !out.writableNeedDrain) last = Date.now();
+      else if (Date.now() - last >= ms) {
+        stalled = true;
+        done();
+        controller.abort();
+      }
+    },
+    Math.max(10, Math.min(1000, ms / 4)),
+  );
+  timer.unref();
+  const done = () => {
+    clearInterval(timer);
+    unlink();
+  };
+  // A body error reaches the SDK through `out`; the SDK destroying `out` closes `body`.
+  pipeline(body, out, () => {});
+  return {
+    body: out,
+    signal: controller.signal,
+    stalled: (e) =>
+      stalled ? transient(`no progress for ${ms} ms writing ${what}: upload stalled`, e) : undefined,
+    done,
+  };
 }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { TokenCredential } from '@azure/core-auth';
 import {
@@ -8,7 +9,7 @@ import {
   type StoragePipelineOptions,
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
-import { linkedAbort, withDeadline } from './abort';
+import { linkedAbort, uploadDeadline, withDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
@@ -49,6 +50,28 @@ const DEV_ACCOUNT_KEY =
 
 const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
 const STREAM_CONCURRENCY = 4;
+
+/** `body` in blocks of `size` bytes (the last one shorter). */
+async function* blocksOf(body: Readable, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (const chunk of body) {
+    let c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    while (have + c.length >= size) {
+      const take = size - have;
+      parts.push(c.subarray(0, take));
+      yield Buffer.concat(parts, size);
+      c = c.subarray(take);
+      parts = [];
+      have = 0;
+    }
+    if (c.length) {
+      parts.push(c);
+      have += c.length;
+    }
+  }
+  if (have) yield Buffer.concat(parts, have);
+}
 /** Blob Batch accepts at most 256 sub-requests per batch. */
 const BATCH_MAX = 256;
 const DELETE_PARALLELISM = 16;
@@ -521,15 +544,41 @@ export class AzureStore implements ObjectStore {
 
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {
     const client = this.streamingContainer.getBlockBlobClient(this.name(key));
+    const up = uploadDeadline(body, this.timeoutMs, this.where(key), opts?.signal);
+    // Stages 8 MiB blocks, at most 4 in flight, then commits the block list: never holds the whole body.
+    // (The SDK's uploadStream does the same, but does not hand its abort signal to the blocks: a block sent
+    // to a service that never answers would wait forever.)
+    const prefix = randomUUID();
+    const ids: string[] = [];
+    const inflight = new Set<Promise<void>>();
+    let failed: { e: unknown } | undefined;
     try {
-      // Stages 8 MiB blocks, at most 4 in flight, then commits the block list: never holds the whole body.
-      const res = await client.uploadStream(body, STREAM_BLOCK_BYTES, STREAM_CONCURRENCY, {
-        abortSignal: opts?.signal,
+      for await (const block of blocksOf(up.body, STREAM_BLOCK_BYTES)) {
+        const id = Buffer.from(`${prefix}-${String(ids.length).padStart(6, '0')}`).toString('base64');
+        ids.push(id);
+        const p: Promise<void> = client.stageBlock(id, block, block.length, { abortSignal: up.signal }).then(
+          () => void inflight.delete(p),
+          (e: unknown) => {
+            inflight.delete(p);
+            failed ??= { e };
+          },
+        );
+        inflight.add(p);
+        while (inflight.size >= STREAM_CONCURRENCY && !failed) await Promise.race(inflight);
+        if (failed) break;
+      }
+      await Promise.all(inflight);
+      if (failed) throw failed.e;
+      const res = await client.commitBlockList(ids, {
+        abortSignal: up.signal,
         blobHTTPHeaders: opts?.contentType ? { blobContentType: opts.contentType } : undefined,
       });
       return { etag: res.etag ?? '' };
     } catch (e) {
-      throw this.fail(e, 'putStream', this.where(key), { signal: opts?.signal });
+      await Promise.all(inflight);
+      throw up.stalled(e) ?? this.fail(e, 'putStream', this.where(key), { signal: opts?.signal });
+    } finally {
+      up.done();
     }
   }
 

@@ -9,7 +9,7 @@ import {
   type StorageOptions,
 } from '@google-cloud/storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
-import { stallDeadline } from './abort';
+import { stallDeadline, uploadDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
 import type {
@@ -345,10 +345,14 @@ export class GcsStore implements ObjectStore {
       validation: 'crc32c',
       ...(opts?.contentType ? { metadata: { contentType: opts.contentType } } : {}),
     });
+    // The client sets no deadline on a resumable upload's requests: ours is on the body's progress.
+    const up = uploadDeadline(body, this.timeoutMs, this.where(key), opts?.signal);
     try {
-      await pipeline(body, ws, { signal: opts?.signal });
+      await pipeline(up.body, ws, { signal: up.signal });
     } catch (e) {
-      throw this.fail(e, { what: this.where(key), notFoundIsBucket: true });
+      throw up.stalled(e) ?? this.fail(e, { what: this.where(key), notFoundIsBucket: true });
+    } finally {
+      up.done();
     }
     return { etag: String(file.metadata.generation ?? '') };
   }

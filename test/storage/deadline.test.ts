@@ -4,15 +4,22 @@
  * layer retries and finally surfaces. No emulator can play a silent server, so this one is a TCP server
  * that reads requests and never writes a byte.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { type Server as HttpServer, createServer as createHttpServer } from 'node:http';
 import { type AddressInfo, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Readable } from 'node:stream';
 import { isTributaryError } from '../../lake/errors';
 import { openStore, type StoreOptions } from '../../lake/storage/open';
-import { AZURITE_KEY } from '../harness/stores';
+import { AZURITE_KEY, type BackendKind, createTestLocation, emulatorOptions } from '../harness/stores';
 
 let server: Server;
 let endpoint: string;
 let requests = 0;
+/** A server that takes the first bytes of a request and then stops reading (and never answers). */
+let deaf: Server;
+let deafEndpoint: string;
 const sockets = new Set<Socket>();
 
 beforeAll(async () => {
@@ -23,23 +30,32 @@ beforeAll(async () => {
     });
     s.on('close', () => sockets.delete(s));
   });
+  deaf = createServer((s) => {
+    sockets.add(s);
+    s.once('data', () => s.pause());
+    s.on('close', () => sockets.delete(s));
+  });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  await new Promise<void>((r) => deaf.listen(0, '127.0.0.1', r));
   endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  deafEndpoint = `http://127.0.0.1:${(deaf.address() as AddressInfo).port}`;
 });
 afterAll(async () => {
   for (const s of sockets) s.destroy();
   await new Promise((r) => server.close(r));
+  await new Promise((r) => deaf.close(r));
 });
 
 const TIMEOUT = 400;
 const retry = { maxAttempts: 2, initialDelayMs: 1, maxDelayMs: 5 };
-const cases: [string, string, () => StoreOptions][] = [
+/** Store options for each cloud with every endpoint at `at()`. */
+const cases: [string, string, (at?: string) => StoreOptions][] = [
   [
     's3',
     's3://silent/p',
-    () => ({
+    (at = endpoint) => ({
       s3: {
-        endpoint,
+        endpoint: at,
         region: 'us-east-1',
         credentials: { accessKeyId: 'k', secretAccessKey: 's' },
         requestTimeoutMs: TIMEOUT,
@@ -50,13 +66,27 @@ const cases: [string, string, () => StoreOptions][] = [
   [
     'azure',
     'az://devstoreaccount1/silent/p',
-    () => ({
-      azure: { endpoint: `${endpoint}/devstoreaccount1`, accountKey: AZURITE_KEY, requestTimeoutMs: TIMEOUT },
+    (at = endpoint) => ({
+      azure: { endpoint: `${at}/devstoreaccount1`, accountKey: AZURITE_KEY, requestTimeoutMs: TIMEOUT },
       retry,
     }),
   ],
-  ['gcs', 'gs://silent/p', () => ({ gcs: { endpoint, projectId: 'p', requestTimeoutMs: TIMEOUT }, retry })],
+  [
+    'gcs',
+    'gs://silent/p',
+    (at = endpoint) => ({ gcs: { endpoint: at, projectId: 'p', requestTimeoutMs: TIMEOUT }, retry }),
+  ],
 ];
+
+/** How `op` fails: its error and how long it took. */
+async function failure(op: () => Promise<unknown>): Promise<{ e: unknown; ms: number }> {
+  const t0 = Date.now();
+  const e = await op().then(
+    () => new Error('succeeded against a server that never answers'),
+    (x: unknown) => x,
+  );
+  return { e, ms: Date.now() - t0 };
+}
 
 describe.each(cases)('%s: a request that is never answered', (_kind, url, options) => {
   test('fails as transient after the deadline, retried, for reads, writes and listings', async () => {
@@ -96,6 +126,75 @@ describe.each(cases)('%s: a request that is never answered', (_kind, url, option
       await store.close();
     }
   }, 120_000);
+});
+
+/**
+ * Uploads of a stream or a local file: the body is read by the SDK, so only a deadline on its progress can
+ * tell a service that took the request and then stopped reading it, or read it all and never answered.
+ * (The Azure SDK's own uploadStream does not pass its abort signal on to its block uploads; ours does.)
+ */
+describe.each(cases)('%s: an upload the service stops reading or never answers', (_kind, url, options) => {
+  const BIG = 24 << 20;
+  const body = () => Readable.from([Buffer.alloc(BIG, 0x61)]);
+
+  test('fails as transient after the deadline; putFile is retried', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'upload-deadline-'));
+    const file = path.join(dir, 'part.bin');
+    writeFileSync(file, Buffer.alloc(1000, 0x62));
+    const silent = await openStore(url, options());
+    const notReading = await openStore(url, options(deafEndpoint));
+    try {
+      const ops: [string, () => Promise<unknown>][] = [
+        [
+          'putStream of 1 KB, never answered',
+          () => silent.putStream('k', Readable.from([Buffer.alloc(1000)])),
+        ],
+        ['putStream of 24 MiB, never answered', () => silent.putStream('k', body())],
+        ['putStream of 24 MiB, no longer read', () => notReading.putStream('k', body())],
+        ['putFile, never answered', () => silent.putFile('k', file)],
+      ];
+      for (const [name, op] of ops) {
+        const before = requests;
+        const { e, ms } = await failure(op);
+        expect([name, isTributaryError(e, 'STORAGE_TRANSIENT'), String(e)]).toEqual([
+          name,
+          true,
+          expect.any(String),
+        ]);
+        expect(ms).toBeGreaterThanOrEqual(TIMEOUT);
+        expect(ms).toBeLessThan(30_000);
+        if (name.startsWith('putFile')) expect(requests - before).toBeGreaterThanOrEqual(2);
+      }
+    } finally {
+      await silent.close();
+      await notReading.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }, 120_000);
+});
+
+/** The other side: a body that is slow to come (here 12 deadlines in all) is not a stalled upload. */
+describe.each(['s3', 'azure', 'gcs'] as BackendKind[])('%s: an upload whose body is slow to come', (kind) => {
+  test('goes up whole with a deadline shorter than the wait for its body', async () => {
+    const loc = await createTestLocation(kind);
+    const o = emulatorOptions([kind]);
+    for (const c of [o.s3, o.azure, o.gcs]) if (c) c.requestTimeoutMs = TIMEOUT;
+    const store = await openStore(loc.url, o);
+    try {
+      const chunks = Array.from({ length: 12 }, (_, i) => Buffer.alloc(64 << 10, 0x30 + i));
+      async function* slow() {
+        for (const c of chunks) {
+          await new Promise((r) => setTimeout(r, TIMEOUT));
+          yield c;
+        }
+      }
+      await store.putStream('slow.bin', Readable.from(slow()));
+      expect(Buffer.from(await store.get('slow.bin')).equals(Buffer.concat(chunks))).toBe(true);
+    } finally {
+      await store.close();
+      await loc.cleanup();
+    }
+  }, 60_000);
 });
 
 /**
