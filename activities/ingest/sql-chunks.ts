@@ -7,7 +7,6 @@
  * columns, which read as NULL from these files. Lines whose values fail a DuckDB check are left out of the
  * files and handed back (`failing`) for the Conformer; nothing is committed here.
  */
-import { rm } from 'node:fs/promises';
 import type { AddFile } from '../../lake/delta/actions';
 import type { StructField, StructType } from '../../lake/delta/schema';
 import { TributaryError } from '../../lake/errors';
@@ -148,6 +147,6 @@ export class SqlChunks {
     });
     // Nothing reads a chunk's staged lines again (failing ones are held above): scratch space stays about
     // two chunks, not the whole batch. A failed chunk's files go with the batch's (BatchStaging.discard).
-    await Promise.all(paths.map((p) => rm(p, { force: true })));
+    await Promise.all(files.map((f) => f.remove()));
   }
 }

@@ -5,7 +5,6 @@
  *   - or conformed here by the JS Conformer, written as a JSON Lines row.
  * Nothing is held in memory beyond a buffer per output file.
  */
-import { rm } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
 import type { StructType } from '../../lake/delta/schema';
 import { TributaryError } from '../../lake/errors';
@@ -171,10 +170,8 @@ export class BatchStaging {
     await this.rowsOut.close();
   }
 
+  /** Deletes every file of the batch (those SqlChunks already removed are done). */
   async discard(): Promise<void> {
-    for (const w of [this.quarOut, ...this.rowFiles, ...this.stageFiles]) {
-      await w.close().catch(() => {});
-      await rm(w.path, { force: true });
-    }
+    for (const w of [this.quarOut, ...this.rowFiles, ...this.stageFiles]) await w.remove();
   }
 }

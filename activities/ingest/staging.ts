@@ -1,5 +1,6 @@
 /** A buffered, backpressure-aware writer of newline-delimited text to a local staging file. */
 import { createWriteStream, type WriteStream } from 'node:fs';
+import { rm } from 'node:fs/promises';
 
 /** Lines are encoded straight into a buffer of this size, handed to the stream when full. */
 const BUFFER_BYTES = 4 << 20;
@@ -133,6 +134,16 @@ export class LineWriter {
       );
     })();
     return this.closing;
+  }
+
+  private removing: Promise<void> | undefined;
+
+  /** Closes the file (a failure to flush no longer matters) and deletes it; later calls wait for the same. */
+  remove(): Promise<void> {
+    this.removing ??= this.close()
+      .catch(() => {})
+      .then(() => rm(this.path, { force: true }));
+    return this.removing;
   }
 }
 
