@@ -4,6 +4,7 @@
  * deleted by a deletion vector, and filter by an optional predicate.
  */
 import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
+import { eachLimit } from '../each-limit';
 import type { ObjectStore } from '../storage/object-store';
 import type { AddFile } from '../delta/actions';
 import { loadDeletionVector } from '../delta/deletion-vectors';
@@ -103,27 +104,20 @@ export async function scanRows(
   const lossless = snapshot.schema.fields
     .map((f) => `${losslessExpr(sqlIdent(f.name), f.type)} AS ${sqlIdent(f.name)}`)
     .join(', ');
-  let next = 0;
-  const worker = async () => {
-    while (next < files.length) {
-      const add = files[next++]!;
-      const key = dataFileKey(add.path, store.url);
-      const local = await materialize(store, key);
-      try {
-        await withConnection(async (c) => {
-          const select = await localFileSelect(c, store, snapshot, add, local.path);
-          const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
-          const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) ${ROW_ALIAS}${where}`);
-          for (const row of r.getRowObjectsJS())
-            out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
-        });
-      } finally {
-        await local.release();
-      }
+  await eachLimit(files, opts.concurrency ?? 4, async (add) => {
+    const key = dataFileKey(add.path, store.url);
+    const local = await materialize(store, key);
+    try {
+      await withConnection(async (c) => {
+        const select = await localFileSelect(c, store, snapshot, add, local.path);
+        const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
+        const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) ${ROW_ALIAS}${where}`);
+        for (const row of r.getRowObjectsJS())
+          out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
+      });
+    } finally {
+      await local.release();
     }
-  };
-  await Promise.all(
-    Array.from({ length: Math.max(1, Math.min(opts.concurrency ?? 4, files.length)) }, worker),
-  );
+  });
   return out;
 }

@@ -11,6 +11,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { eachLimit } from '../each-limit';
 import type { ObjectStore } from '../storage/object-store';
 import type { AddFile } from '../delta/actions';
 import { encodeDataPath, partitionDir } from '../delta/paths';
@@ -121,6 +122,9 @@ async function copyWithStats(
   return out;
 }
 
+/** Data files of one write uploaded at a time (each one a stream of its own). */
+const UPLOAD_CONCURRENCY = 4;
+
 export async function writeDataFiles(
   c: DuckDBConnection,
   store: ObjectStore,
@@ -165,23 +169,23 @@ export async function writeDataFiles(
     const total = written.reduce((n, w) => n + w.rows, 0);
     if (req.expectRows !== undefined && total !== req.expectRows)
       throw new RowCountMismatchError(req.expectRows, total);
-    const adds: AddFile[] = [];
-    for (const w of written) {
-      if (w.rows === 0) continue;
+    const adds: (AddFile | undefined)[] = written.map(() => undefined);
+    await eachLimit(written, UPLOAD_CONCURRENCY, async (w, i) => {
+      if (w.rows === 0) return;
       const values: Record<string, string | null> = {};
       for (const f of partFields) values[f.name] = w.partitionValues[f.name] ?? null;
       const key = `${partitionDir(parts, values)}${req.namePrefix ?? 'part'}-${randomUUID()}.c000.zstd.parquet`;
       const size = await uploadFile(store, w.path, key);
-      adds.push({
+      adds[i] = {
         path: encodeDataPath(key),
         partitionValues: values,
         size,
         modificationTime: Date.now(),
         dataChange: true,
         stats: w.stats.json,
-      });
-    }
-    return adds;
+      };
+    });
+    return adds.filter((a) => a !== undefined);
   } finally {
     await dir.discard();
   }

@@ -9,6 +9,7 @@ import {
   type StorageOptions,
 } from '@google-cloud/storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
+import { eachLimit } from '../each-limit';
 import { stallDeadline, uploadDeadline } from './abort';
 import { checkKey, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
@@ -398,20 +399,7 @@ export class GcsStore implements ObjectStore {
 
   async deleteMany(keys: readonly string[]): Promise<void> {
     for (const k of keys) checkKey(k);
-    let next = 0;
-    let failed: unknown;
-    const worker = async () => {
-      while (next < keys.length && failed === undefined) {
-        const k = keys[next++]!;
-        try {
-          await this.delete(k);
-        } catch (e) {
-          failed ??= e;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: Math.min(DELETE_CONCURRENCY, keys.length) }, worker));
-    if (failed !== undefined) throw failed;
+    await eachLimit(keys, DELETE_CONCURRENCY, (k) => this.delete(k));
   }
 
   async copy(srcKey: string, dstKey: string): Promise<void> {
