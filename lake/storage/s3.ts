@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import {
   CopyObjectCommand,
@@ -175,11 +176,13 @@ export class S3Store implements ObjectStore {
    * the outcome was hidden and compares the stored bytes with ours.
    */
   private readonly onceClient: S3Client;
+  private readonly timeoutMs: number;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
     this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
     this.url = formatStoreUrl({ kind: 's3', bucket: this.bucket, prefix: this.prefix });
+    this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const config: S3ClientConfig = {
       region: opts.region ?? regionFromChain,
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
@@ -188,7 +191,7 @@ export class S3Store implements ObjectStore {
       // A socket that stays silent this long fails the attempt (TimeoutError: transient) instead of
       // hanging the caller for ever; connecting gets 10 s.
       requestHandler: {
-        socketTimeout: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS,
+        socketTimeout: this.timeoutMs,
         connectionTimeout: 10_000,
       },
     };
@@ -250,8 +253,15 @@ export class S3Store implements ObjectStore {
         { abortSignal: opts?.signal },
       );
       if (!res.Body) return Readable.from([]);
-      // No stall deadline of ours: the client's socket idle timeout covers a body that stops flowing.
-      return mappedStream(res.Body as Readable, (e) => this.fail(e, { what: this.where(key) }));
+      // The client's socket idle timeout, left on, would also cut off a reader that merely pauses longer
+      // than it: once the answer is here, the body's own deadline (stallDeadline) counts only the time the
+      // reader waits for bytes.
+      const body = res.Body as Readable & Partial<Pick<IncomingMessage, 'socket'>>;
+      body.socket?.setTimeout(0);
+      return mappedStream(body, (e) => this.fail(e, { what: this.where(key) }), {
+        ms: this.timeoutMs,
+        what: this.where(key),
+      });
     } catch (e) {
       if (opts?.range && S3Store.isUnsatisfiableRange(e)) return Readable.from([]);
       throw this.fail(e, { what: this.where(key) });

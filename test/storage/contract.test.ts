@@ -187,7 +187,7 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('storage contract: %s', (kind: Backe
     }
   });
 
-  test('putFile uploads a local file whole and replaces an object; a missing local file fails and creates nothing', async () => {
+  test('putFile uploads a local file whole and replaces an object; a missing local file fails and creates nothing; an empty stream makes an empty object', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'putfile-'));
     try {
       const file = path.join(dir, 'part.parquet');
@@ -199,7 +199,9 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('storage contract: %s', (kind: Backe
       expect((await store.head('file/dst')).size).toBe(bytes.length);
       await expect(store.putFile('file/none', path.join(dir, 'missing'))).rejects.toThrow(/missing/);
       await expectCode(store.head('file/none'), 'NOT_FOUND');
-      expect(await collect(store.list('file/'))).toEqual(['file/dst']);
+      await store.putStream('file/empty', Readable.from([]));
+      expect((await store.get('file/empty')).length).toBe(0);
+      expect(await collect(store.list('file/'))).toEqual(['file/dst', 'file/empty']);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
