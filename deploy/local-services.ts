@@ -151,14 +151,23 @@ async function started(
   };
 }
 
+/**
+ * moto's server through deploy/moto_server.py, which makes PutObject's condition check and store one step
+ * (moto 5.2.5 lets two racing conditional PUTs of one key both succeed; S3 does not).
+ */
 export async function startMoto(logDir: string): Promise<RunningService> {
   const bin = path.join(VENV, 'bin', 'moto_server');
+  const python = path.join(VENV, 'bin', 'python');
   const product = 'moto 5.2.5';
   if (!existsSync(bin)) return missing('s3', product, bin);
   const port = await freePort();
   const log = logPath('moto', logDir);
   const t0 = Date.now();
-  const child = launch(bin, ['-H', '127.0.0.1', '-p', String(port)], log);
+  const child = launch(
+    python,
+    [path.join(PROJECT_ROOT, 'deploy', 'moto_server.py'), '-H', '127.0.0.1', '-p', String(port)],
+    log,
+  );
   const endpoint = `http://127.0.0.1:${port}`;
   return started('s3', product, child, httpAnswers(`${endpoint}/moto-api/`), log, t0, { endpoint });
 }

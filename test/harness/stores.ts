@@ -70,6 +70,14 @@ async function emulatorCall<T>(
 }
 
 /**
+ * Creating a bucket or container of a fresh random name is retried (emulatorCall): when it already exists,
+ * an earlier attempt made it and only its answer was lost (Azurite under load), so that is success.
+ */
+function ownEarlierAttempt(exists: boolean, e: unknown): void {
+  if (!exists) throw e;
+}
+
+/**
  * Creates a fresh bucket/container (or temp dir) and returns its URL. `cleanup` removes it with all its
  * objects, so the emulators do not carry every earlier test's data through the whole suite.
  */
@@ -94,7 +102,10 @@ export async function createTestLocation(
       const client = c();
       try {
         await emulatorCall(`moto: create bucket ${name}`, (abortSignal) =>
-          client.send(new CreateBucketCommand({ Bucket: name }), { abortSignal }),
+          client.send(new CreateBucketCommand({ Bucket: name }), { abortSignal }).then(
+            () => {},
+            (e: { name?: string }) => ownEarlierAttempt(e.name === 'BucketAlreadyOwnedByYou', e),
+          ),
         );
       } finally {
         client.destroy();
@@ -133,7 +144,7 @@ export async function createTestLocation(
         new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY),
       ).getContainerClient(name);
       await emulatorCall(`azurite: create container ${name}`, (abortSignal) =>
-        container.create({ abortSignal }),
+        container.createIfNotExists({ abortSignal }),
       );
       return {
         url: `az://${AZURITE_ACCOUNT}/${name}${tail}`,
@@ -147,7 +158,12 @@ export async function createTestLocation(
     case 'gcs': {
       const { endpoint } = requireService('gcs');
       const bucket = new Storage({ apiEndpoint: endpoint, projectId: 'tributary-test' }).bucket(name);
-      await emulatorCall(`fake-gcs-server: create bucket ${name}`, () => bucket.create().then(() => {}));
+      await emulatorCall(`fake-gcs-server: create bucket ${name}`, () =>
+        bucket.create().then(
+          () => {},
+          (e: { code?: number }) => ownEarlierAttempt(e.code === 409, e),
+        ),
+      );
       return {
         url: `gs://${name}${tail}`,
         cleanup: async () => {
