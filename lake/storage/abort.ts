@@ -86,10 +86,14 @@ export function uploadDeadline(
   let ended = false;
   let stalled = false;
   body.on('data', () => (last = Date.now()));
-  body.once('end', () => {
+  // After its end (or its failure) the body gives nothing more: from then on, any wait is the SDK's.
+  const over = () => {
+    if (ended) return;
     ended = true;
     last = Date.now();
-  });
+  };
+  body.once('end', over);
+  body.once('close', over);
   const timer = setInterval(
     () => {
       // Held up by the SDK: `out` is full (it stopped reading), or the body is all handed over.

@@ -51,27 +51,6 @@ const DEV_ACCOUNT_KEY =
 const STREAM_BLOCK_BYTES = 8 * 1024 * 1024;
 const STREAM_CONCURRENCY = 4;
 
-/** `body` in blocks of `size` bytes (the last one shorter). */
-async function* blocksOf(body: Readable, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
-  let have = 0;
-  for await (const chunk of body) {
-    let c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    while (have + c.length >= size) {
-      const take = size - have;
-      parts.push(c.subarray(0, take));
-      yield Buffer.concat(parts, size);
-      c = c.subarray(take);
-      parts = [];
-      have = 0;
-    }
-    if (c.length) {
-      parts.push(c);
-      have += c.length;
-    }
-  }
-  if (have) yield Buffer.concat(parts, have);
-}
 /** Blob Batch accepts at most 256 sub-requests per batch. */
 const BATCH_MAX = 256;
 const DELETE_PARALLELISM = 16;
@@ -166,6 +145,28 @@ function loadDefaultAzureCredential(account: string): TokenCredential {
     throw configInvalid('could not load @azure/identity for DefaultAzureCredential', e);
   }
   return new identity.DefaultAzureCredential();
+}
+
+/** `body` in blocks of `size` bytes (the last one shorter). */
+async function* blocksOf(body: Readable, size: number): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let have = 0;
+  for await (const chunk of body) {
+    let c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    while (have + c.length >= size) {
+      const take = size - have;
+      parts.push(c.subarray(0, take));
+      yield Buffer.concat(parts, size);
+      c = c.subarray(take);
+      parts = [];
+      have = 0;
+    }
+    if (c.length) {
+      parts.push(c);
+      have += c.length;
+    }
+  }
+  if (have) yield Buffer.concat(parts, have);
 }
 
 interface Clients {
@@ -575,8 +576,9 @@ export class AzureStore implements ObjectStore {
       });
       return { etag: res.etag ?? '' };
     } catch (e) {
-      await Promise.all(inflight);
-      throw up.stalled(e) ?? this.fail(e, 'putStream', this.where(key), { signal: opts?.signal });
+      const err = up.stalled(e) ?? this.fail(e, 'putStream', this.where(key), { signal: opts?.signal });
+      await Promise.all(inflight); // blocks still out end too (the deadline covers them)
+      throw err;
     } finally {
       up.done();
     }

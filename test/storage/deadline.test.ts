@@ -153,6 +153,16 @@ describe.each(cases)('%s: an upload the service stops reading or never answers',
         await expectGivesUp(name, op);
         if (name.startsWith('putFile')) expect(requests - before).toBeGreaterThanOrEqual(2);
       }
+      // A body that fails while the service holds its first bytes: the upload ends, with the body's error.
+      async function* breaks() {
+        yield Buffer.alloc(9 << 20); // more than one Azure block or S3 part: a request is out
+        await new Promise((r) => setTimeout(r, 50));
+        throw new Error('the source broke');
+      }
+      const t0 = Date.now();
+      const e = await silent.putStream('k', Readable.from(breaks())).catch((x: unknown) => x);
+      expect(String(e) + String((e as Error).cause)).toMatch(/the source broke/);
+      expect(Date.now() - t0).toBeLessThan(30_000);
     } finally {
       await silent.close();
       await notReading.close();
