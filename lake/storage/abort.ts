@@ -40,29 +40,45 @@ export async function withDeadline<T>(
 }
 
 /**
- * Ends `out` (the stream a caller reads, with `src` piped into it) with a transient error naming `what`
- * once `src` has delivered no bytes for `ms` while the reader is ready for more: a download whose
- * connection went quiet fails (and is retried) instead of hanging its reader. Time the reader spends not reading (backpressure has paused
- * `src`) does not count.
+ * Calls `stalled` once `heldUp()` has been true, checked a few times a deadline, for `ms` since the last
+ * `progress()` (or since it turned true). `stop()` ends the watch.
  */
-export function stallDeadline(src: Readable, out: PassThrough, ms: number, what: string): void {
+function watchProgress(
+  ms: number,
+  heldUp: () => boolean,
+  stalled: () => void,
+): { progress(): void; stop(): void } {
   let last = Date.now();
   const timer = setInterval(
     () => {
-      if (src.isPaused() || out.writableNeedDrain) last = Date.now();
+      if (!heldUp()) last = Date.now();
       else if (Date.now() - last >= ms) {
-        stop();
-        out.destroy(transient(`no data for ${ms} ms reading ${what}: download stalled`));
+        clearInterval(timer);
+        stalled();
       }
     },
     Math.max(10, Math.min(1000, ms / 4)),
   );
   timer.unref();
-  const stop = () => clearInterval(timer);
-  src.on('data', () => (last = Date.now()));
-  src.once('end', stop);
-  src.once('close', stop);
-  out.once('close', stop);
+  return { progress: () => (last = Date.now()), stop: () => clearInterval(timer) };
+}
+
+/**
+ * Ends `out` (the stream a caller reads, with `src` piped into it) with a transient error naming `what`
+ * once `src` has delivered no bytes for `ms` while the reader is ready for more: a download whose
+ * connection went quiet fails (and is retried) instead of hanging its reader. Time the reader spends not
+ * reading (backpressure has paused `src`) does not count.
+ */
+export function stallDeadline(src: Readable, out: PassThrough, ms: number, what: string): void {
+  const watch = watchProgress(
+    ms,
+    () => !(src.isPaused() || out.writableNeedDrain),
+    () => out.destroy(transient(`no data for ${ms} ms reading ${what}: download stalled`)),
+  );
+  src.on('data', watch.progress);
+  src.once('end', watch.stop);
+  src.once('close', watch.stop);
+  out.once('close', watch.stop);
 }
 
 /**
@@ -82,35 +98,27 @@ export function uploadDeadline(
 ): { body: Readable; signal: AbortSignal; stalled(e: unknown): Error | undefined; done(): void } {
   const { controller, unlink } = linkedAbort(signal);
   const out = new PassThrough();
-  let last = Date.now();
   let ended = false;
   let stalled = false;
-  body.on('data', () => (last = Date.now()));
-  // After its end (or its failure) the body gives nothing more: from then on, any wait is the SDK's.
+  // Held up by the SDK: `out` is full (it stopped reading), or the body is all handed over (after its end
+  // or its failure the body gives nothing more, so any wait is the SDK's).
+  const watch = watchProgress(
+    ms,
+    () => ended || out.writableNeedDrain,
+    () => {
+      stalled = true;
+      unlink();
+      controller.abort();
+    },
+  );
   const over = () => {
     if (ended) return;
     ended = true;
-    last = Date.now();
+    watch.progress();
   };
+  body.on('data', watch.progress);
   body.once('end', over);
   body.once('close', over);
-  const timer = setInterval(
-    () => {
-      // Held up by the SDK: `out` is full (it stopped reading), or the body is all handed over.
-      if (!ended && !out.writableNeedDrain) last = Date.now();
-      else if (Date.now() - last >= ms) {
-        stalled = true;
-        done();
-        controller.abort();
-      }
-    },
-    Math.max(10, Math.min(1000, ms / 4)),
-  );
-  timer.unref();
-  const done = () => {
-    clearInterval(timer);
-    unlink();
-  };
   // A body error reaches the SDK through `out`; the SDK destroying `out` closes `body`.
   pipeline(body, out, () => {});
   return {
@@ -118,6 +126,9 @@ export function uploadDeadline(
     signal: controller.signal,
     stalled: (e) =>
       stalled ? transient(`no progress for ${ms} ms writing ${what}: upload stalled`, e) : undefined,
-    done,
+    done: () => {
+      watch.stop();
+      unlink();
+    },
   };
 }
