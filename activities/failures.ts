@@ -3,25 +3,66 @@
  * `type` is the error code (what retry policies and workflows match on) and whose `nonRetryable`
  * follows the error's own `retryable`.
  */
-import { ApplicationFailure } from '@temporalio/activity';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { TributaryError } from '../lake/errors';
+
+/**
+ * Longest message (and stack) an activity failure carries. Temporal refuses a failure beyond its payload
+ * limit ("Failure exceeds size limit") and then reports neither the error nor its cause; DuckDB puts whole
+ * types and SQL in its messages (a 1,000-level nested struct type is 12 KB of text).
+ */
+export const MAX_FAILURE_MESSAGE = 4096;
+
+/** `text` cut to `max` characters, saying how much was left out. */
+export function boundText(text: string, max = MAX_FAILURE_MESSAGE): string {
+  if (text.length <= max) return text;
+  const note = ` … [${text.length - max} more characters cut]`;
+  return text.slice(0, Math.max(0, max - note.length)) + note;
+}
+
+/** An error of any kind with its message and stack bounded (the same object when they already are). */
+function bounded(e: Error): Error {
+  if (e.message.length <= MAX_FAILURE_MESSAGE && (e.stack?.length ?? 0) <= 4 * MAX_FAILURE_MESSAGE) return e;
+  const b = new Error(boundText(e.message));
+  b.name = e.name;
+  b.stack = `${b.name}: ${b.message}\n${boundText((e.stack ?? '').split('\n').slice(1).join('\n'))}`;
+  return b;
+}
 
 /**
  * Maps a TributaryError to an ApplicationFailure. Anything else is returned unchanged: the SDK already
  * turns a plain Error into a retryable failure typed by its name, and a CancelledFailure must stay one.
  */
 export function toFailure(e: unknown): unknown {
-  if (!(e instanceof TributaryError)) return e;
+  if (!(e instanceof TributaryError))
+    return e instanceof Error && !(e instanceof ApplicationFailure || e instanceof CancelledFailure)
+      ? bounded(e)
+      : e;
   // The TributaryError itself is not the cause (that would repeat the message as a second failure typed
   // `TributaryError(CODE)`): its origin stack and underlying cause are kept instead.
   const failure = ApplicationFailure.create({
     type: e.code,
-    message: e.message,
+    message: boundText(e.message),
     nonRetryable: !e.retryable,
-    cause: e.cause instanceof Error ? e.cause : undefined,
+    cause: e.cause instanceof Error ? bounded(e.cause) : undefined,
   });
-  failure.stack = e.stack;
+  failure.stack = boundText(e.stack ?? '', 4 * MAX_FAILURE_MESSAGE);
   return failure;
+}
+
+/**
+ * What an unexpected error (not a TributaryError: a bug, a DuckDB refusal, a stack overflow) becomes in a
+ * pipeline activity: INTERNAL and not retried by Temporal, so the workflow sees it, retries the item a
+ * bounded number of times and then isolates what fails (an unexpected error on the same data is
+ * expected again). TributaryErrors, transient or not, are left as they are.
+ */
+export function asUnexpected(e: unknown): unknown {
+  if (e instanceof TributaryError || !(e instanceof Error)) return e;
+  if (e instanceof ApplicationFailure || e instanceof CancelledFailure) return e;
+  return new TributaryError('INTERNAL', boundText(`unexpected ${e.name}: ${e.message}`), {
+    cause: bounded(e),
+    retryable: false,
+  });
 }
 
 type ActivityFn = (...args: never[]) => Promise<unknown>;

@@ -31,6 +31,9 @@ export function ingestTargetOf(r: RegionConfig): IngestTarget {
     maxBytesPerBatch: parseBytes(r.ingest.maxBytesPerBatch),
     maxLineBytes: parseBytes(r.ingest.maxLineBytes),
     eventTimeColumn: r.ingest.eventTimeColumn,
+    maxNestingDepth: r.ingest.maxNestingDepth,
+    maxNewColumnsPerBatch: r.ingest.maxNewColumnsPerBatch,
+    maxColumns: r.ingest.maxColumns,
   };
 }
 

@@ -10,14 +10,16 @@ import { sqlString } from '../../lake/engine/duckdb';
 import { duckType, emptyRelation } from '../../lake/engine/types';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { loadSnapshotOrUndefined, defaultEngine, writeTable } from '../../lake/table/operations';
-import { isGzip } from './decode';
 import { readManifest } from './file-state';
 import { commitResumed, filesStillThere } from './resume';
 import { type ChunkContext, SqlChunks, withBatchColumns } from './sql-chunks';
 import { maxObjectSize } from './sql-conform';
-import { BatchStaging } from './stage-batch';
+import { RAW_KEEP_LIMIT } from './decode';
+import { BatchStaging, DEFAULT_LINE_LIMITS, type LineLimits, RAW_RECORD_BYTES } from './stage-batch';
 import {
   type BatchResumePoint,
+  type IngestTarget,
+  type LineSelection,
   type IngestBatchRequest,
   type IngestBatchResult,
   PARTITION_COLUMNS,
@@ -51,7 +53,27 @@ export interface BatchDeps {
   ready?(p: BatchResumePoint): void;
   /** Where an earlier attempt of this batch got to (from its last heartbeat), if anywhere. */
   resume?: BatchResumePoint;
+  /**
+   * A trial run (isolation, isolate.ts): only these lines, written to these throwaway stores instead of
+   * the table and its quarantine. Nothing of the real table changes.
+   */
+  probe?: { only: LineSelection[]; table: ObjectStore; quarantine: ObjectStore };
 }
+
+export const lineLimitsOf = (t: IngestTarget): LineLimits => ({
+  maxNestingDepth: t.maxNestingDepth ?? DEFAULT_LINE_LIMITS.maxNestingDepth,
+  maxNewColumns: t.maxNewColumnsPerBatch ?? DEFAULT_LINE_LIMITS.maxNewColumns,
+  maxColumns: t.maxColumns ?? DEFAULT_LINE_LIMITS.maxColumns,
+});
+
+/**
+ * Longest quarantine record (JSON with the raw bytes in base64): an over-long line keeps up to
+ * RAW_KEEP_LIMIT bytes, a file kept whole RAW_RECORD_BYTES per record; DuckDB's default is 16 MB.
+ */
+const QUARANTINE_RECORD_BYTES = Math.ceil((Math.max(RAW_KEEP_LIMIT, RAW_RECORD_BYTES) * 4) / 3) + (1 << 20);
+
+const numRecords = (adds: readonly { stats?: string | null }[]): number =>
+  adds.reduce((n, a) => n + ((JSON.parse(a.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0), 0);
 
 const columnsSpec = (s: StructType) =>
   `{${s.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckType(f.type))}`).join(', ')}}`;
@@ -59,21 +81,23 @@ const columnsSpec = (s: StructType) =>
 export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Promise<IngestBatchResult> {
   const t = req.target;
   const appId = appIdFor(t.region);
-  const [raw, table, quarantine] = await Promise.all([
+  const [raw, realTable, realQuarantine] = await Promise.all([
     deps.open(t.raw),
     deps.open(t.table),
     deps.open(t.quarantine),
   ]);
-  const manifest = await readManifest(table, appId, req.seq).catch((e: unknown) => {
+  const manifest = await readManifest(realTable, appId, req.seq).catch((e: unknown) => {
     if (isTributaryError(e, 'NOT_FOUND'))
       throw new TributaryError(
         'BAD_INPUT',
-        `batch ${req.seq} of region ${t.region} has no manifest in ${table.url}; plan it first`,
+        `batch ${req.seq} of region ${t.region} has no manifest in ${realTable.url}; plan it first`,
         { cause: e },
       );
     throw e;
   });
-  const snap = await loadSnapshotOrUndefined(table, defaultEngine);
+  const snap = await loadSnapshotOrUndefined(realTable, defaultEngine);
+  const table = deps.probe?.table ?? realTable;
+  const quarantine = deps.probe?.quarantine ?? realQuarantine;
   const done = snap?.txnVersion(appId);
   const base = {
     seq: req.seq,
@@ -81,7 +105,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     bytes: manifest.files.reduce((n, f) => n + f.size, 0),
     addedColumns: [] as string[],
   };
-  if (snap && done !== undefined && done >= req.seq)
+  if (snap && done !== undefined && done >= req.seq && !deps.probe)
     return {
       ...base,
       version: snap.version,
@@ -92,7 +116,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       rescued: 0,
     };
 
-  if (deps.resume?.seq === req.seq && (await filesStillThere(table, deps.resume))) {
+  if (!deps.probe && deps.resume?.seq === req.seq && (await filesStillThere(table, deps.resume))) {
     const w = await commitResumed(table, appId, deps.resume);
     return {
       ...base,
@@ -109,7 +133,14 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       (f) => !(METADATA_COLUMNS as readonly string[]).includes(f.name),
     ),
   };
-  const st = await BatchStaging.create(manifest.files, userBase, new Set<string>(METADATA_COLUMNS));
+  const isolated = req.isolated ?? [];
+  const st = await BatchStaging.create(
+    manifest.files,
+    userBase,
+    new Set<string>(METADATA_COLUMNS),
+    lineLimitsOf(t),
+    { isolated, ...(deps.probe ? { only: deps.probe.only } : {}) },
+  );
   const now = new Date().toISOString();
   const ctx: ChunkContext = {
     table,
@@ -124,6 +155,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
   const chunks = new SqlChunks(ctx);
   try {
     for (const [i, f] of manifest.files.entries()) {
+      if (!st.selected(i)) continue;
       let body;
       try {
         body = await raw.getStream(f.key);
@@ -132,7 +164,14 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         st.missingFile(i);
         continue;
       }
-      const staged = await st.decodeFile(i, body, { gzip: isGzip(f.key), maxLineBytes: t.maxLineBytes });
+      const whole = isolated.find((x) => x.file === i && !x.lines);
+      if (whole) {
+        await st.keepRawFile(i, body, `isolated: ${whole.reason}`);
+        continue;
+      }
+      const staged = await st.decodeFile(i, body, { maxLineBytes: t.maxLineBytes }, () =>
+        raw.getStream(f.key),
+      );
       await chunks.add(staged, st.conformer.schema);
       deps.progress?.({
         filesDone: i + 1,
@@ -145,7 +184,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     // Staged lines failing a DuckDB value check (e.g. a timestamp text DuckDB does not read as JS does) go
     // through the Conformer too; they cannot change the schema (they are no class's first line).
     await st.conformRerouted(chunks.failing.sort((a, b) => a.g - b.g));
-    st.reconcile();
+    st.reconcile(numRecords(chunks.adds) + st.jsRows);
     const userSchema = st.conformer.schema;
     const txn = { appId, version: req.seq };
 
@@ -158,7 +197,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         sourceSql:
           `(SELECT source_file, line, byte_offset, reason, from_base64(raw_base64) AS raw, ${req.seq}::BIGINT AS batch, ` +
           `TIMESTAMPTZ ${sqlString(now)} AS _ingested_at, ${sqlString(t.region)} AS _region ` +
-          `FROM read_json(${sqlString(st.quarOut.path)}, format = 'newline_delimited', columns = {source_file: 'VARCHAR', line: 'BIGINT', byte_offset: 'BIGINT', reason: 'VARCHAR', raw_base64: 'VARCHAR'}))`,
+          `FROM read_json(${sqlString(st.quarOut.path)}, format = 'newline_delimited', columns = {source_file: 'VARCHAR', line: 'BIGINT', byte_offset: 'BIGINT', reason: 'VARCHAR', raw_base64: 'VARCHAR'}, maximum_object_size = ${QUARANTINE_RECORD_BYTES}))`,
         mergeSchema: true,
         txn,
         operation: 'STREAMING UPDATE',
@@ -193,7 +232,14 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       partitionBy: PARTITION_COLUMNS,
       txn,
       operation: 'STREAMING UPDATE',
-      operationParameters: { appId, batch: req.seq, files: JSON.stringify(st.recon), ...st.totals() },
+      operationParameters: {
+        appId,
+        batch: req.seq,
+        files: JSON.stringify(st.recon),
+        ...st.totals(),
+        ...(isolated.length ? { isolated: JSON.stringify(isolated) } : {}),
+        ...(st.conformer.refused.size ? { columnsOverLimit: [...st.conformer.refused].join(',') } : {}),
+      },
       namePrefix: filePrefixFor(req.seq),
       beforeCommit: writeQuarantine,
       onReady: (r) =>

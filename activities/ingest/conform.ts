@@ -30,6 +30,52 @@ const INT_RANGE: Record<string, [number, number]> = {
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
 
+/** Longest key that becomes a column name (Unity Catalog's limit too); longer keys are rescued. */
+export const MAX_COLUMN_NAME_LENGTH = 255;
+const hasControl = (k: string): boolean => {
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+};
+
+/**
+ * Why a JSON key cannot be a column name (its value is then rescued into `_rescued_data`, key and all),
+ * or undefined. DuckDB refuses empty names (and NUL in them); control characters break every text
+ * rendering of a schema and Spark refuses tabs and newlines in names.
+ */
+export function badColumnName(k: string): string | undefined {
+  if (k.length === 0) return 'empty';
+  if (k.length > MAX_COLUMN_NAME_LENGTH) return `longer than ${MAX_COLUMN_NAME_LENGTH} characters`;
+  if (hasControl(k)) return 'holds a control character';
+  return undefined;
+}
+
+/** How many columns a batch may add and a table may have (struct fields counted at every depth). */
+export interface ColumnLimits {
+  /** New columns one batch may add (`ingest.maxNewColumnsPerBatch`). */
+  maxNewColumns: number;
+  /** Columns the table may have in all (`ingest.maxColumns`). */
+  maxColumns: number;
+}
+export const DEFAULT_COLUMN_LIMITS: ColumnLimits = { maxNewColumns: 500, maxColumns: 2000 };
+
+/** Fields of a type at every depth (a struct field counts once, plus its own fields). */
+export function countFields(t: DataType): number {
+  let n = 0;
+  const todo: DataType[] = [t];
+  while (todo.length) {
+    const x = todo.pop()!;
+    if (isStruct(x)) {
+      n += x.fields.length;
+      for (const f of x.fields) todo.push(f.type);
+    } else if (isArray(x)) todo.push(x.elementType);
+    else if (isMap(x)) todo.push(x.keyType, x.valueType);
+  }
+  return n;
+}
+
 type Obj = { [k: string]: JsonValue };
 const isObj = (v: JsonValue): v is Obj => v !== null && typeof v === 'object' && !Array.isArray(v);
 
@@ -58,9 +104,9 @@ export function inferType(v: JsonValue): DataType | undefined {
   const names = new Set<string>();
   for (const [k, x] of Object.entries(v)) {
     const t = inferType(x);
-    // A key differing only in case from an earlier one gets no field (column names are case-insensitive):
-    // conforming the value then rescues it, as it does for such keys at the top level.
-    if (!t || names.has(k.toLowerCase())) continue;
+    // A key differing only in case from an earlier one gets no field (column names are case-insensitive),
+    // nor does a key no column can be named: conforming the value then rescues it, as at the top level.
+    if (!t || names.has(k.toLowerCase()) || badColumnName(k)) continue;
     names.add(k.toLowerCase());
     fields.push({ name: k, type: t, nullable: true, metadata: {} });
   }
@@ -100,12 +146,18 @@ export class Conformer {
   readonly schema: StructType;
   /** Dotted names of fields added by this batch. */
   readonly added: string[] = [];
+  /** Dotted names of new fields refused by the column limits (their values were rescued). */
+  readonly refused = new Set<string>();
+  private columns: number;
+  private newColumns = 0;
 
   constructor(
     base: StructType,
     private readonly reserved: ReadonlySet<string>,
+    private readonly limits: ColumnLimits = DEFAULT_COLUMN_LIMITS,
   ) {
     this.schema = structuredClone(base);
+    this.columns = countFields(this.schema);
   }
 
   conform(rec: Obj): { row: Obj; rescued: Obj | undefined } {
@@ -130,11 +182,25 @@ export class Conformer {
           continue;
         }
         if (v === null) continue; // null: nothing to keep beyond absence
-        const t = inferType(v);
+        const t = badColumnName(k) ? undefined : inferType(v);
         if (!t) {
-          rescued[k] = v; // `{}` or an object of nulls: no column can hold it, it is kept as rescued data
+          // `{}`, an object of nulls, or a key no column can be named (empty, control characters, over
+          // long): no column can hold it, it is kept as rescued data.
+          rescued[k] = v;
           continue;
         }
+        const cost = 1 + countFields(t);
+        if (
+          this.newColumns + cost > this.limits.maxNewColumns ||
+          this.columns + cost > this.limits.maxColumns
+        ) {
+          // Beyond the column limits: the value is rescued, the schema does not grow.
+          if (this.refused.size < 1000) this.refused.add(prefix + k);
+          rescued[k] = v;
+          continue;
+        }
+        this.newColumns += cost;
+        this.columns += cost;
         f = { name: k, type: t, nullable: true, metadata: {} };
         st.fields.push(f);
         byName.map.set(k, f); // k matched no field, so it is new in the index too

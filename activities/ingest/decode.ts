@@ -1,12 +1,12 @@
 /**
- * Splits a raw log file into lines: JSON Lines, optionally gzip-compressed. Handles CRLF, a UTF-8 BOM
- * and empty files. Every non-blank line ends up either as a candidate record (valid UTF-8, within the
+ * Splits a raw log file into lines: JSON Lines, gzip-compressed or not — the content decides (gzip's magic
+ * bytes), never the name. Handles CRLF, a UTF-8 BOM and empty files. Every non-blank line ends up either as a candidate record (valid UTF-8, within the
  * length limit; its JSON is checked later, see `parseRecord`) or as a quarantine entry (invalid UTF-8,
  * over-long line, the unreadable tail of a truncated gzip) with its line number, byte offset (in the
  * decompressed stream) and raw bytes. Blank lines are counted, not records.
  */
 import { isUtf8 } from 'node:buffer';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
 import { type JsonValue, parseJsonLine } from './lossless-json';
 
@@ -29,8 +29,38 @@ export interface LineSink {
 /** A JSON object record, or why a line is not one (the quarantine reason). */
 export type ParsedLine = { value: { [k: string]: JsonValue } } | { reason: string };
 
-/** Parses one line (exact JSON, big integers kept) into a record, as ingestion accepts it. */
-export function parseRecord(raw: Buffer): ParsedLine {
+/** Default deepest nesting of objects and arrays a line may have (`ingest.maxNestingDepth`). */
+export const DEFAULT_MAX_NESTING_DEPTH = 64;
+
+/**
+ * The nesting depth of a JSON text's objects and arrays (brackets inside strings not counted), or
+ * `limit + 1` as soon as it goes beyond `limit`. One pass over the bytes, no recursion.
+ */
+export function nestingDepth(raw: Buffer, limit: number): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const b = raw[i]!;
+    if (inString) {
+      if (b === 0x5c) i++; // backslash: skip the escaped character
+      else if (b === 0x22) inString = false;
+    } else if (b === 0x22) inString = true;
+    else if (b === 0x7b || b === 0x5b) {
+      if (++depth > max && (max = depth) > limit) return limit + 1;
+    } else if (b === 0x7d || b === 0x5d) depth--;
+  }
+  return max;
+}
+
+/**
+ * Parses one line (exact JSON, big integers kept) into a record, as ingestion accepts it. A line nested
+ * deeper than `maxDepth` is refused before it is parsed: everything that later walks a value (type
+ * inference, conforming, serialising, DuckDB's types) then has bounded depth.
+ */
+export function parseRecord(raw: Buffer, maxDepth = DEFAULT_MAX_NESTING_DEPTH): ParsedLine {
+  if (nestingDepth(raw, maxDepth) > maxDepth)
+    return { reason: `nested deeper than the limit of ${maxDepth} levels of objects and arrays` };
   let v: JsonValue;
   const text = raw.toString('utf8');
   try {
@@ -66,22 +96,59 @@ export interface DecodeStats {
   candidates: number;
   quarantined: number;
   blank: number;
+  /** Bytes read from the body (compressed bytes for gzip). */
   bytesIn: number;
+  /** Whether the content was gzip (by its magic bytes). */
+  gzip: boolean;
+  /**
+   * Set when the gzip data could not be decoded from some point on: the decoder's reason. The lines
+   * decoded before it were delivered; the undecodable rest is the caller's to keep (it has the object).
+   */
+  unreadable?: string;
 }
 
 /** Raw bytes kept for one over-long line (the line is still counted and reported whole). */
-const RAW_KEEP_LIMIT = 64 * 1024 * 1024;
+export const RAW_KEEP_LIMIT = 64 * 1024 * 1024;
 const BOM = Buffer.from([0xef, 0xbb, 0xbf]);
 
-export const isGzip = (key: string, head?: Uint8Array): boolean =>
-  key.endsWith('.gz') || (head !== undefined && head.length >= 2 && head[0] === 0x1f && head[1] === 0x8b);
+/** Whether bytes start like a gzip member (RFC 1952: ID1 ID2 and the deflate method). */
+export const isGzipHead = (head: Uint8Array): boolean =>
+  head.length >= 3 && head[0] === 0x1f && head[1] === 0x8b && head[2] === 0x08;
+
+/** The stream's first bytes (at least `n` unless it ends sooner) and the whole stream to read from the start. */
+async function peek(body: Readable, n: number): Promise<{ head: Buffer; all: AsyncIterable<Buffer> }> {
+  const it = body[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  const first: Buffer[] = [];
+  let len = 0;
+  let ended = false;
+  while (len < n) {
+    const r = await it.next();
+    if (r.done) {
+      ended = true;
+      break;
+    }
+    first.push(r.value);
+    len += r.value.length;
+  }
+  const head = Buffer.concat(first);
+  async function* all(): AsyncGenerator<Buffer> {
+    if (head.length) yield head;
+    if (ended) return;
+    for (;;) {
+      const r = await it.next();
+      if (r.done) return;
+      yield r.value;
+    }
+  }
+  return { head, all: all() };
+}
 
 export async function decodeLines(
   body: Readable,
-  opts: { gzip: boolean; maxLineBytes: number },
+  opts: { maxLineBytes: number },
   sink: LineSink,
 ): Promise<DecodeStats> {
-  const stats: DecodeStats = { lines: 0, candidates: 0, quarantined: 0, blank: 0, bytesIn: 0 };
+  const stats: DecodeStats = { lines: 0, candidates: 0, quarantined: 0, blank: 0, bytesIn: 0, gzip: false };
   let lineNo = 0;
   let offset = 0; // byte offset of the current line's start
   let parts: Buffer[] = [];
@@ -155,35 +222,42 @@ export async function decodeLines(
   // retries the batch. Only an error of the gzip decoder itself is a truncated or corrupt file. `pipe` does
   // not pass the body's errors on, so they are recorded here and end the decoder with them.
   let bodyError: unknown;
-  let source: AsyncIterable<Buffer> = body;
-  if (opts.gzip) {
+  const { head, all } = await peek(body, 3);
+  stats.gzip = isGzipHead(head);
+  let source: AsyncIterable<Buffer> = all;
+  if (stats.gzip) {
     const gunzip = createGunzip();
-    body.on('data', (c: Buffer) => (stats.bytesIn += c.length));
-    body.on('error', (e) => {
+    const compressed = Readable.from(all, { objectMode: false });
+    compressed.on('data', (c: Buffer) => (stats.bytesIn += c.length));
+    compressed.on('error', (e) => {
       bodyError = e;
       gunzip.destroy(e);
     });
-    source = body.pipe(gunzip);
+    source = compressed.pipe(gunzip);
   }
   try {
     for await (const chunk of source) {
-      if (!opts.gzip) stats.bytesIn += chunk.length;
+      if (!stats.gzip) stats.bytesIn += chunk.length;
       push(chunk);
     }
   } catch (e) {
-    if (!opts.gzip || bodyError !== undefined) throw bodyError ?? e;
+    if (!stats.gzip || bodyError !== undefined) throw bodyError ?? e;
     body.destroy(); // the rest of the file is not read: release the connection
-    // A truncated or corrupt gzip: everything decoded so far is kept; the unreadable tail is quarantined.
-    const raw = Buffer.concat(parts);
-    lineNo++;
-    stats.lines++;
-    parts = [];
-    partLen = 0;
-    quarantine(
-      `unreadable gzip tail (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}); partial line bytes kept`,
-      raw,
-      offset,
-    );
+    // A truncated or corrupt gzip: everything decoded so far is kept. The bytes of a line cut short are
+    // kept here; the caller keeps the file's compressed bytes (the undecodable rest is in them).
+    stats.unreadable = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+    if (partLen > 0) {
+      const raw = Buffer.concat(parts);
+      lineNo++;
+      stats.lines++;
+      parts = [];
+      partLen = 0;
+      quarantine(
+        `line cut short by unreadable gzip data (${stats.unreadable}): its ${raw.length} decoded bytes are kept`,
+        raw,
+        offset,
+      );
+    }
     return stats;
   }
   if (partLen > 0) finishLine(Buffer.alloc(0), false);

@@ -4,12 +4,16 @@
  */
 import { Context } from '@temporalio/activity';
 import type { ObjectStore } from '../../lake/storage/object-store';
+import { asUnexpected } from '../failures';
 import { ingestBatch as runBatch } from './batch';
+import { isolateBatch } from './isolate';
 import { planBatches as runPlan } from './plan';
 import type {
   BatchResumePoint,
   IngestBatchRequest,
   IngestBatchResult,
+  IsolateBatchRequest,
+  IsolateBatchResult,
   PlanRequest,
   PlanResult,
 } from './types';
@@ -31,15 +35,28 @@ export const createIngestActivities = (deps: IngestDeps) => ({
     const prior = ctx.info.heartbeatDetails as { resume?: BatchResumePoint } | undefined;
     const resume = prior?.resume?.seq === req.seq ? prior.resume : undefined;
     ctx.heartbeat({ seq: req.seq, filesDone: 0, ...(resume ? { resume } : {}) });
-    return runBatch(
-      {
-        ...deps,
-        resume,
-        progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }),
-        ready: (p) => ctx.heartbeat({ seq: req.seq, stage: 'ready', resume: p }),
-      },
-      req,
-    );
+    try {
+      return await runBatch(
+        {
+          ...deps,
+          resume,
+          progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }),
+          ready: (p) => ctx.heartbeat({ seq: req.seq, stage: 'ready', resume: p }),
+        },
+        req,
+      );
+    } catch (e) {
+      // An unexpected error goes to the workflow (not retried here): it retries a bounded number of times,
+      // then isolates the lines that cause it.
+      throw asUnexpected(e);
+    }
+  },
+
+  /** Finds the lines (or files) of a batch that make it fail on every try; see isolate.ts. */
+  async isolateIngestBatch(req: IsolateBatchRequest): Promise<IsolateBatchResult> {
+    const ctx = Context.current();
+    ctx.heartbeat({ seq: req.seq, stage: 'isolating' });
+    return isolateBatch({ ...deps, progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }) }, req);
   },
 });
 

@@ -9,15 +9,66 @@ import type { Readable } from 'node:stream';
 import type { StructType } from '../../lake/delta/schema';
 import { TributaryError } from '../../lake/errors';
 import { stageOutput } from '../../lake/engine/local-files';
-import { Conformer } from './conform';
-import { type QuarantineEntry, decodeLines, parseRecord } from './decode';
+import { type ColumnLimits, Conformer, DEFAULT_COLUMN_LIMITS } from './conform';
+import { DEFAULT_MAX_NESTING_DEPTH, type QuarantineEntry, decodeLines, parseRecord } from './decode';
 import { stringifyJson } from './lossless-json';
 import { type JsLine, LineRouter } from './route';
 import { LineWriter } from './staging';
-import type { FileReconciliation, SourceFile } from './types';
+import type { FileReconciliation, IsolatedItem, LineSelection, SourceFile } from './types';
 
 /** Line ids of rerouted lines: g = file index · LINE_SPACE + line number (exact in a double for 2^21 files). */
 export const LINE_SPACE = 2 ** 32;
+
+/** Raw bytes per quarantine record when a file is kept whole (it could not be read as lines). */
+export const RAW_RECORD_BYTES = 8 << 20;
+
+/** Limits a batch applies to its lines (config: `ingest.*`). */
+export interface LineLimits extends ColumnLimits {
+  maxNestingDepth: number;
+}
+export const DEFAULT_LINE_LIMITS: LineLimits = {
+  ...DEFAULT_COLUMN_LIMITS,
+  maxNestingDepth: DEFAULT_MAX_NESTING_DEPTH,
+};
+
+/**
+ * What happens to each line of the batch besides the usual: lines an isolation found poisonous go to
+ * quarantine with its reason; a probe (isolation's trial run) takes only the lines it selects.
+ */
+export interface LinePlan {
+  isolated?: readonly IsolatedItem[];
+  only?: readonly LineSelection[];
+}
+
+type LineFate = 'keep' | 'skip' | { reason: string };
+interface FileRanges {
+  /** Lines [from, to] (inclusive) and what to do with them; lines outside every range get `rest`. */
+  ranges: { from: number; to: number; fate: LineFate }[];
+  rest: LineFate;
+}
+
+/** Per file: the ranges of a plan, or undefined when every line is kept (the fast path). */
+function fileRanges(plan: LinePlan, nFiles: number): (FileRanges | undefined)[] {
+  const out: (FileRanges | undefined)[] = Array.from({ length: nFiles }, () =>
+    plan.only ? { ranges: [], rest: 'skip' as LineFate } : undefined,
+  );
+  for (const s of plan.only ?? []) {
+    const r = out[s.file]!;
+    r.ranges.push({ from: s.lines?.[0] ?? 0, to: s.lines?.[1] ?? Number.MAX_SAFE_INTEGER, fate: 'keep' });
+  }
+  for (const it of plan.isolated ?? []) {
+    if (!it.lines) continue; // a whole file: not decoded at all (BatchStaging.keepRawFile)
+    const r = (out[it.file] ??= { ranges: [], rest: 'keep' });
+    // Isolated lines come first: a probe that selects them still quarantines them.
+    r.ranges.unshift({ from: it.lines[0], to: it.lines[1], fate: { reason: `isolated: ${it.reason}` } });
+  }
+  return out;
+}
+
+function fateOf(r: FileRanges, line: number): LineFate {
+  for (const x of r.ranges) if (line >= x.from && line <= x.to) return x.fate;
+  return r.rest;
+}
 
 export class BatchStaging {
   readonly conformer: Conformer;
@@ -28,6 +79,7 @@ export class BatchStaging {
   /** Conformed JS rows (JSON Lines); a reroute adds a file. */
   readonly rowFiles: LineWriter[] = [];
   jsRows = 0;
+  private readonly ranges: (FileRanges | undefined)[];
 
   private constructor(
     readonly files: readonly SourceFile[],
@@ -35,8 +87,11 @@ export class BatchStaging {
     reserved: ReadonlySet<string>,
     readonly quarOut: LineWriter,
     private rowsOut: LineWriter,
+    private readonly limits: LineLimits,
+    plan: LinePlan,
   ) {
-    this.conformer = new Conformer(base, reserved);
+    this.conformer = new Conformer(base, reserved, limits);
+    this.ranges = fileRanges(plan, files.length);
     this.rowFiles.push(rowsOut);
     this.recon = files.map((f) => ({
       key: f.key,
@@ -54,14 +109,23 @@ export class BatchStaging {
     files: readonly SourceFile[],
     base: StructType,
     reserved: ReadonlySet<string>,
+    limits: LineLimits = DEFAULT_LINE_LIMITS,
+    plan: LinePlan = {},
   ): Promise<BatchStaging> {
     const quar = new LineWriter((await stageOutput('.jsonl')).path);
     const rows = new LineWriter((await stageOutput('.jsonl')).path);
-    return new BatchStaging(files, base, reserved, quar, rows);
+    return new BatchStaging(files, base, reserved, quar, rows, limits, plan);
   }
 
-  /** Records a quarantine entry of file i (its reconciliation is counted by the caller). */
+  /** Whether file i takes part in this run at all (a probe may select other files only). */
+  selected(i: number): boolean {
+    const r = this.ranges[i];
+    return r === undefined || r.rest !== 'skip' || r.ranges.some((x) => x.fate !== 'skip');
+  }
+
+  /** Records a quarantine entry of file i and counts it in the file's reconciliation. */
   quarantine(i: number, e: QuarantineEntry): void {
+    this.recon[i]!.quarantined++;
     this.quarOut.push(
       JSON.stringify({
         source_file: this.files[i]!.key,
@@ -76,10 +140,9 @@ export class BatchStaging {
   /** Conforms one line of file i in JS (or quarantines it); settles its class `k` when it has one. */
   conformLine(i: number, line: number, byteOffset: number, raw: Buffer, k = -1): void {
     const r = this.recon[i]!;
-    const p = parseRecord(raw);
+    const p = parseRecord(raw, this.limits.maxNestingDepth);
     if ('reason' in p) {
       this.quarantine(i, { line, byteOffset, reason: p.reason, raw });
-      r.quarantined++;
       return;
     }
     const { row, rescued } = this.conformer.conform(p.value);
@@ -89,6 +152,7 @@ export class BatchStaging {
     row._source_line = line;
     this.rowsOut.push(stringifyJson(row));
     this.jsRows++;
+    r.rows++;
     this.router.settle(k, this.conformer.schema);
   }
 
@@ -100,6 +164,7 @@ export class BatchStaging {
     this.rowFiles.push(this.rowsOut);
     for (const [n, l] of lines.entries()) {
       const i = Math.floor(l.g / LINE_SPACE);
+      this.recon[i]!.rows--; // counted as a staged row; conformLine counts what it becomes
       this.conformLine(i, l.g % LINE_SPACE, l.o, l.raw);
       if (n % 4096 === 4095) await this.rowsOut.drain();
     }
@@ -116,26 +181,83 @@ export class BatchStaging {
   async decodeFile(
     i: number,
     body: Readable,
-    opts: { gzip: boolean; maxLineBytes: number },
+    opts: { maxLineBytes: number },
+    reread: () => Promise<Readable>,
   ): Promise<LineWriter> {
     const r = this.recon[i]!;
     const stageOut = new LineWriter((await stageOutput('.staged')).path);
     this.stageFiles.push(stageOut);
+    const ranges = this.ranges[i];
+    let skipped = 0;
+    const route = (buf: Buffer, line: number, byteOffset: number, plain: boolean) => {
+      // Lines holding bytes the staging layout cannot carry (0x00, 0x01, CR) take the JS path.
+      const stageable = plain || (buf.indexOf(0x00) < 0 && buf.indexOf(0x01) < 0 && buf.indexOf(0x0d) < 0);
+      const k = stageable ? this.router.classOf(buf) : -1;
+      if (this.router.fits(k)) stageOut.pushStaged(i, line, byteOffset, buf);
+      else this.conformLine(i, line, byteOffset, buf, k);
+    };
     const stats = await decodeLines(body, opts, {
-      line: (buf, line, byteOffset, plain) => {
-        // Lines holding bytes the staging layout cannot carry (0x00, 0x01, CR) take the JS path.
-        const stageable = plain || (buf.indexOf(0x00) < 0 && buf.indexOf(0x01) < 0 && buf.indexOf(0x0d) < 0);
-        const k = stageable ? this.router.classOf(buf) : -1;
-        if (this.router.fits(k)) stageOut.pushStaged(i, line, byteOffset, buf);
-        else this.conformLine(i, line, byteOffset, buf, k);
+      line: ranges
+        ? (buf, line, byteOffset, plain) => {
+            const fate = fateOf(ranges, line);
+            if (fate === 'keep') route(buf, line, byteOffset, plain);
+            else if (fate === 'skip') skipped++;
+            else this.quarantine(i, { line, byteOffset, reason: fate.reason, raw: buf });
+          }
+        : route,
+      quarantine: (e) => {
+        if (ranges && fateOf(ranges, e.line) === 'skip') skipped++;
+        else this.quarantine(i, e);
       },
-      quarantine: (e) => this.quarantine(i, e),
     });
     await Promise.all([stageOut.close(), this.rowsOut.drain(), this.quarOut.drain()]);
-    r.lines = stats.lines;
+    r.lines = stats.lines - skipped;
     r.blank = stats.blank;
-    r.quarantined += stats.quarantined; // conformLine counted the lines that are not JSON objects
+    r.rows += stageOut.lines; // staged lines are rows unless DuckDB turns them down (conformRerouted)
+    if (stats.unreadable)
+      await this.keepRawFile(
+        i,
+        await reread(),
+        `unreadable gzip data (${stats.unreadable}) after ${stats.lines} decoded lines`,
+      );
     return stageOut;
+  }
+
+  /**
+   * Keeps a file that cannot be read as lines (undecodable gzip, or isolated whole) in quarantine: its
+   * stored bytes, RAW_RECORD_BYTES per record. Each record counts as one line of the file.
+   */
+  async keepRawFile(i: number, body: Readable, why: string): Promise<void> {
+    const r = this.recon[i]!;
+    const size = this.files[i]!.size;
+    const parts = Math.max(1, Math.ceil(size / RAW_RECORD_BYTES));
+    let offset = 0;
+    let part = 0;
+    let pending: Buffer[] = [];
+    let pendingLen = 0;
+    const emit = async (buf: Buffer) => {
+      part++;
+      r.lines++;
+      this.quarantine(i, {
+        line: 0,
+        byteOffset: offset,
+        reason: `${why}: the file's stored bytes ${offset}-${offset + buf.length} of ${size} are kept (part ${part} of ${Math.max(parts, part)})`,
+        raw: buf,
+      });
+      offset += buf.length;
+      await this.quarOut.drain();
+    };
+    for await (const chunk of body as AsyncIterable<Buffer>) {
+      pending.push(chunk);
+      pendingLen += chunk.length;
+      while (pendingLen >= RAW_RECORD_BYTES) {
+        const all = Buffer.concat(pending);
+        await emit(all.subarray(0, RAW_RECORD_BYTES));
+        pending = [all.subarray(RAW_RECORD_BYTES)];
+        pendingLen = pending[0]!.length;
+      }
+    }
+    if (pendingLen > 0 || part === 0) await emit(Buffer.concat(pending));
   }
 
   /** Source file i vanished between planning and ingestion: said in quarantine rather than skipped. */
@@ -146,12 +268,31 @@ export class BatchStaging {
       reason: 'source file no longer exists',
       raw: Buffer.alloc(0),
     });
-    Object.assign(this.recon[i]!, { lines: 1, quarantined: 1 });
+    this.recon[i]!.lines = 1;
   }
 
-  /** Every line counted: rows are lines less quarantined ones. */
-  reconcile(): void {
-    for (const r of this.recon) r.rows = r.lines - r.quarantined;
+  /**
+   * The self-check before any commit: for every file, the non-blank lines its bytes held equal the rows
+   * and quarantine records written for it, each counted where it was written; and the outputs hold what
+   * was counted. A mismatch fails the batch (a bug), it never commits.
+   */
+  reconcile(writtenRows: number): void {
+    const bad = this.recon.filter((r) => r.lines !== r.rows + r.quarantined);
+    if (bad.length)
+      throw new TributaryError(
+        'INTERNAL',
+        `ingest reconciliation failed, nothing committed: ${bad
+          .slice(0, 5)
+          .map((r) => `${r.key}: ${r.lines} lines, ${r.rows} rows + ${r.quarantined} quarantined`)
+          .join('; ')}`,
+      );
+    const t = this.totals();
+    if (this.quarOut.lines !== t.quarantined || writtenRows !== t.rows)
+      throw new TributaryError(
+        'INTERNAL',
+        `ingest reconciliation failed, nothing committed: ${writtenRows} rows and ${this.quarOut.lines} quarantine ` +
+          `records written for ${t.rows} rows and ${t.quarantined} quarantined lines counted`,
+      );
   }
 
   totals() {

@@ -14,6 +14,12 @@ export interface IngestTarget {
   maxBytesPerBatch: number;
   maxLineBytes: number;
   eventTimeColumn: string;
+  /** Deepest nesting of objects and arrays a line may have; deeper lines are quarantined. Default 64. */
+  maxNestingDepth?: number;
+  /** New columns one batch may add; values of further new keys are rescued. Default 500. */
+  maxNewColumnsPerBatch?: number;
+  /** Columns (struct fields at every depth) the table may have; further new keys are rescued. Default 2000. */
+  maxColumns?: number;
 }
 
 export interface SourceFile {
@@ -41,6 +47,50 @@ export interface PlanResult {
 export interface IngestBatchRequest {
   target: IngestTarget;
   seq: number;
+  /** Poison found by isolateIngestBatch: these go to quarantine with their reason, the rest commits. */
+  isolated?: IsolatedItem[];
+}
+
+/** Lines of one file of a batch (by index in the manifest): all of them, or lines [from, to] (1-based). */
+export interface LineSelection {
+  file: number;
+  lines?: [number, number];
+}
+
+/** Poison: lines (or a whole file) that failed the batch on every try, and why. */
+export interface IsolatedItem extends LineSelection {
+  /** The file's key (for people reading it). */
+  key: string;
+  /** The failure they caused (bounded). */
+  reason: string;
+}
+
+export interface IsolateBatchRequest {
+  target: IngestTarget;
+  seq: number;
+  /** The failure that made the workflow isolate (bounded; said in the quarantine reason). */
+  failure: string;
+  /** Poison found by an earlier isolation of this batch, kept out of the trial runs. */
+  known?: IsolatedItem[];
+  /** Isolation rounds did not help: isolate every file of the batch whole (no trial runs). */
+  wholeBatch?: boolean;
+}
+
+export interface IsolateBatchResult {
+  /** Everything found so far (known included), for ingestBatch's `isolated`. */
+  isolated: IsolatedItem[];
+  /** Trial runs made. */
+  probes: number;
+  /** Set when the trial runs could not narrow the failure down (then whole files were isolated). */
+  note?: string;
+}
+
+/** A batch that failed on every try and was isolated, as the workflow reports it. */
+export interface PoisonReport {
+  seq: number;
+  file: string;
+  lines?: [number, number];
+  reason: string;
 }
 
 export interface FileReconciliation {

@@ -113,7 +113,7 @@ async function conformAll(ref: Reference, files: { key: string; text: string }[]
     const lines: { raw: Buffer; line: number }[] = [];
     await decodeLines(
       Readable.from([Buffer.from(f.text)]),
-      { gzip: false, maxLineBytes: 1 << 20 },
+      { maxLineBytes: 1 << 20 },
       {
         line: (raw, n) => lines.push({ raw: Buffer.from(raw), line: n }),
         quarantine: (q) => ref.quarantined.add(`${f.key}#${q.line}`),

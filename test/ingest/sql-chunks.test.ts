@@ -43,7 +43,9 @@ test('staged lines become rows once, and each chunk frees its staged files when 
   try {
     const written: string[][] = [];
     for (const [i, text] of texts.entries()) {
-      const staged = await st.decodeFile(i, Readable.from([text]), { gzip: false, maxLineBytes: 1 << 20 });
+      const staged = await st.decodeFile(i, Readable.from([text]), { maxLineBytes: 1 << 20 }, async () =>
+        Readable.from([text]),
+      );
       written.push([staged.path]);
       await chunks.add(staged, st.conformer.schema);
     }
