@@ -52,8 +52,11 @@ export const IngestConfig = z.strictObject({
   maxLineBytes: bytes.default('1MiB'),
   /** Column holding the event time used for the date partition (falls back to ingestion date). */
   eventTimeColumn: z.string().default('ts'),
-  /** Lines nested deeper than this (objects and arrays) are quarantined. */
-  maxNestingDepth: z.number().int().min(1).max(256).default(64),
+  /**
+   * Lines nested deeper than this (objects and arrays) are quarantined. At most 128: DuckDB's binder
+   * refuses the types of values nested about 190 levels deep.
+   */
+  maxNestingDepth: z.number().int().min(1).max(128).default(64),
   /** New columns one batch may add; values of further new keys are rescued into _rescued_data. */
   maxNewColumnsPerBatch: z.number().int().min(0).max(10_000).default(500),
   /** Columns (struct fields at every depth) a regional table may have; further new keys are rescued. */

@@ -4,6 +4,7 @@
  * commit) finds what already landed and never duplicates or loses a line. Parquet left by a failed
  * attempt is never referenced and is removed by vacuum.
  */
+import { Readable } from 'node:stream';
 import { TributaryError, isTributaryError } from '../../lake/errors';
 import { type StructType, serializeSchema } from '../../lake/delta/schema';
 import { sqlString } from '../../lake/engine/duckdb';
@@ -71,6 +72,11 @@ export const lineLimitsOf = (t: IngestTarget): LineLimits => ({
  * RAW_KEEP_LIMIT bytes, a file kept whole RAW_RECORD_BYTES per record; DuckDB's default is 16 MB.
  */
 const QUARANTINE_RECORD_BYTES = Math.ceil((Math.max(RAW_KEEP_LIMIT, RAW_RECORD_BYTES) * 4) / 3) + (1 << 20);
+
+// eslint-disable-next-line require-yield
+async function* failing(e: unknown): AsyncGenerator<Buffer> {
+  throw e;
+}
 
 const numRecords = (adds: readonly { stats?: string | null }[]): number =>
   adds.reduce((n, a) => n + ((JSON.parse(a.stats ?? '{}') as { numRecords?: number }).numRecords ?? 0), 0);
@@ -156,15 +162,19 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
   try {
     for (const [i, f] of manifest.files.entries()) {
       if (!st.selected(i)) continue;
+      const whole = isolated.find((x) => x.file === i && !x.lines);
       let body;
       try {
         body = await raw.getStream(f.key);
       } catch (e) {
-        if (!isTributaryError(e, 'NOT_FOUND')) throw e;
-        st.missingFile(i);
-        continue;
+        if (isTributaryError(e, 'NOT_FOUND')) {
+          st.missingFile(i);
+          continue;
+        }
+        // An isolated file that cannot even be opened is still recorded (with no bytes), never dropped.
+        if (!whole || (isTributaryError(e) && e.retryable)) throw e;
+        body = Readable.from(failing(e));
       }
-      const whole = isolated.find((x) => x.file === i && !x.lines);
       if (whole) {
         await st.keepRawFile(i, body, `isolated: ${whole.reason}`);
         continue;

@@ -22,6 +22,28 @@ export function canonicalTimestamp(v: string): string {
   const [, date, hm, sec, z, offH, offM] = m;
   return `${date}T${hm}${sec ?? ':00'}${z ? 'Z' : `${offH}:${offM ?? '00'}`}`;
 }
+/**
+ * Whether a text matching ISO_TS or ISO_DATE names a real instant or day: the calendar checked field by
+ * field. Date.parse rolls `2024-02-30` over to March 1st where DuckDB refuses it, and a value JS takes
+ * but DuckDB refuses would fail the whole batch; refused here, it is rescued.
+ */
+export function isRealDateTime(v: string): boolean {
+  const y = Number(v.slice(0, 4));
+  const mo = Number(v.slice(5, 7));
+  const d = Number(v.slice(8, 10));
+  const leap = y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  const days = mo === 2 ? (leap ? 29 : 28) : [4, 6, 9, 11].includes(mo) ? 30 : 31;
+  if (mo < 1 || mo > 12 || d < 1 || d > days) return false;
+  if (v.length === 10) return true;
+  const m = TS_PARTS.exec(v);
+  if (!m) return false;
+  const [h, mi] = m[2]!.split(':').map(Number) as [number, number];
+  const sec = m[3] ? Number(m[3].slice(1, 3)) : 0;
+  return h <= 23 && mi <= 59 && sec <= 59 && Number(m[5] ?? 0) <= 23 && Number(m[6] ?? 0) <= 59;
+}
+const isTimestampText = (v: string): boolean =>
+  ISO_TS.test(v) && isRealDateTime(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T')));
+
 const INT_RANGE: Record<string, [number, number]> = {
   byte: [-128, 127],
   short: [-32768, 32767],
@@ -84,7 +106,7 @@ export function inferType(v: JsonValue): DataType | undefined {
   if (v === null) return undefined;
   switch (typeof v) {
     case 'string':
-      return ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T'))) ? 'timestamp' : 'string';
+      return isTimestampText(v) ? 'timestamp' : 'string';
     case 'boolean':
       return 'boolean';
     case 'number':
@@ -256,11 +278,9 @@ function fit(v: JsonValue, t: DataType): Fitted {
         return typeof v === 'number' ? v : MISFIT;
       case 'timestamp':
       case 'timestamp_ntz':
-        return typeof v === 'string' && ISO_TS.test(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T')))
-          ? canonicalTimestamp(v)
-          : MISFIT;
+        return typeof v === 'string' && isTimestampText(v) ? canonicalTimestamp(v) : MISFIT;
       case 'date':
-        return typeof v === 'string' && ISO_DATE.test(v) && !Number.isNaN(Date.parse(v)) ? v : MISFIT;
+        return typeof v === 'string' && ISO_DATE.test(v) && isRealDateTime(v) ? v : MISFIT;
       default:
         if (decimalOf(t)) return fitsDecimal(v, decimalOf(t)!) ? v : MISFIT;
         return MISFIT; // binary and anything JSON cannot carry

@@ -7,7 +7,7 @@
  */
 import type { Readable } from 'node:stream';
 import type { StructType } from '../../lake/delta/schema';
-import { TributaryError } from '../../lake/errors';
+import { TributaryError, isTributaryError } from '../../lake/errors';
 import { stageOutput } from '../../lake/engine/local-files';
 import { type ColumnLimits, Conformer, DEFAULT_COLUMN_LIMITS } from './conform';
 import { DEFAULT_MAX_NESTING_DEPTH, type QuarantineEntry, decodeLines, parseRecord } from './decode';
@@ -225,7 +225,8 @@ export class BatchStaging {
 
   /**
    * Keeps a file that cannot be read as lines (undecodable gzip, or isolated whole) in quarantine: its
-   * stored bytes, RAW_RECORD_BYTES per record. Each record counts as one line of the file.
+   * stored bytes, RAW_RECORD_BYTES per record. Each record counts as one line of the file; its `line` is
+   * minus its part number (-1, -2, …: no line number, since the bytes were never read as lines).
    */
   async keepRawFile(i: number, body: Readable, why: string): Promise<void> {
     const r = this.recon[i]!;
@@ -239,7 +240,7 @@ export class BatchStaging {
       part++;
       r.lines++;
       this.quarantine(i, {
-        line: 0,
+        line: -part,
         byteOffset: offset,
         reason: `${why}: the file's stored bytes ${offset}-${offset + buf.length} of ${size} are kept (part ${part} of ${Math.max(parts, part)})`,
         raw: buf,
@@ -247,17 +248,29 @@ export class BatchStaging {
       offset += buf.length;
       await this.quarOut.drain();
     };
-    for await (const chunk of body as AsyncIterable<Buffer>) {
-      pending.push(chunk);
-      pendingLen += chunk.length;
-      while (pendingLen >= RAW_RECORD_BYTES) {
-        const all = Buffer.concat(pending);
-        await emit(all.subarray(0, RAW_RECORD_BYTES));
-        pending = [all.subarray(RAW_RECORD_BYTES)];
-        pendingLen = pending[0]!.length;
+    let failed: string | undefined;
+    try {
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        pending.push(chunk);
+        pendingLen += chunk.length;
+        while (pendingLen >= RAW_RECORD_BYTES) {
+          const all = Buffer.concat(pending);
+          await emit(all.subarray(0, RAW_RECORD_BYTES));
+          pending = [all.subarray(RAW_RECORD_BYTES)];
+          pendingLen = pending[0]!.length;
+        }
       }
+    } catch (e) {
+      // Storage that a retry can fix: the batch is retried. Anything else means the stored bytes cannot be
+      // read past this point, on any try: what was read is kept, and the record says where it stopped.
+      if (isTributaryError(e) && e.retryable) throw e;
+      failed = (e as Error).message;
     }
     if (pendingLen > 0 || part === 0) await emit(Buffer.concat(pending));
+    if (failed !== undefined) {
+      why = `${why}; reading the stored file failed at byte ${offset} (${failed}), the rest of it is not kept here`;
+      await emit(Buffer.alloc(0));
+    }
   }
 
   /** Source file i vanished between planning and ingestion: said in quarantine rather than skipped. */
