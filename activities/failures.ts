@@ -20,6 +20,18 @@ export function boundText(text: string, max = MAX_FAILURE_MESSAGE): string {
   return text.slice(0, Math.max(0, max - note.length)) + note;
 }
 
+/**
+ * Whether `e` is an error object. Not `instanceof Error`: an error made in another realm (a native addon
+ * such as DuckDB's throws the main realm's Error, which a vm context, as under jest, does not share) is
+ * still an error, and must not slip past the classification as "not an error".
+ */
+export function isErrorLike(e: unknown): e is Error {
+  return (
+    e instanceof Error ||
+    (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string')
+  );
+}
+
 /** An error of any kind with its message and stack bounded (the same object when they already are). */
 function bounded(e: Error): Error {
   if (e.message.length <= MAX_FAILURE_MESSAGE && (e.stack?.length ?? 0) <= 4 * MAX_FAILURE_MESSAGE) return e;
@@ -35,7 +47,7 @@ function bounded(e: Error): Error {
  */
 export function toFailure(e: unknown): unknown {
   if (!(e instanceof TributaryError))
-    return e instanceof Error && !(e instanceof ApplicationFailure || e instanceof CancelledFailure)
+    return isErrorLike(e) && !(e instanceof ApplicationFailure || e instanceof CancelledFailure)
       ? bounded(e)
       : e;
   // The TributaryError itself is not the cause (that would repeat the message as a second failure typed
@@ -44,7 +56,7 @@ export function toFailure(e: unknown): unknown {
     type: e.code,
     message: boundText(e.message),
     nonRetryable: !e.retryable,
-    cause: e.cause instanceof Error ? bounded(e.cause) : undefined,
+    cause: isErrorLike(e.cause) ? bounded(e.cause) : undefined,
   });
   failure.stack = boundText(e.stack ?? '', 4 * MAX_FAILURE_MESSAGE);
   return failure;
@@ -57,7 +69,7 @@ export function toFailure(e: unknown): unknown {
  * expected again). TributaryErrors, transient or not, are left as they are.
  */
 export function asUnexpected(e: unknown): unknown {
-  if (e instanceof TributaryError || !(e instanceof Error)) return e;
+  if (e instanceof TributaryError || !isErrorLike(e)) return e;
   if (e instanceof ApplicationFailure || e instanceof CancelledFailure) return e;
   return new TributaryError('INTERNAL', boundText(`unexpected ${e.name}: ${e.message}`), {
     cause: bounded(e),

@@ -7,7 +7,7 @@ import { egressTargetOf, ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf }
 import { egressAppIdFor } from '../activities/egress/types';
 import { commitTimestamps } from '../lake/delta/snapshot';
 import type { EgressRunSummary } from '../workflows/egress';
-import { appIdFor } from '../activities/ingest/types';
+import { type IsolatedItem, appIdFor } from '../activities/ingest/types';
 import { loadKnownFiles } from '../activities/ingest/file-state';
 import { TributaryError } from '../lake/errors';
 import { openStore } from '../lake/storage/open';
@@ -168,6 +168,7 @@ export function registerPipelineCommands(program: Command): void {
                 quarantined: Number(p.quarantined),
                 rescued: Number(p.rescued),
                 files: JSON.parse(String(p.files ?? '[]')) as unknown[],
+                isolated: JSON.parse(String(p.isolated ?? '[]')) as IsolatedItem[],
               };
             })
         : [];
@@ -190,6 +191,10 @@ export function registerPipelineCommands(program: Command): void {
         process.stdout.write(
           `  batch ${b.batch} @v${b.version} ${b.at}: lines ${b.lines} = rows ${b.rows} + quarantined ${b.quarantined} (rescued ${b.rescued})\n`,
         );
+        for (const x of b.isolated)
+          process.stdout.write(
+            `    isolated ${x.key} ${x.lines ? `lines ${x.lines[0]}-${x.lines[1]}` : 'whole file'}: ${x.reason}\n`,
+          );
       }
     });
 

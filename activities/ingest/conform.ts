@@ -39,7 +39,9 @@ export function isRealDateTime(v: string): boolean {
   if (!m) return false;
   const [h, mi] = m[2]!.split(':').map(Number) as [number, number];
   const sec = m[3] ? Number(m[3].slice(1, 3)) : 0;
-  return h <= 23 && mi <= 59 && sec <= 59 && Number(m[5] ?? 0) <= 23 && Number(m[6] ?? 0) <= 59;
+  // 24:00:00 is the end of the day (ISO 8601), the next day's midnight to DuckDB and to Date.parse alike.
+  const endOfDay = h === 24 && mi === 0 && /^(:00(\.0*)?)?$/.test(m[3] ?? '');
+  return (h <= 23 || endOfDay) && mi <= 59 && sec <= 59 && Number(m[5] ?? 0) <= 23 && Number(m[6] ?? 0) <= 59;
 }
 const isTimestampText = (v: string): boolean =>
   ISO_TS.test(v) && isRealDateTime(v) && !Number.isNaN(Date.parse(v.replace(' ', 'T')));

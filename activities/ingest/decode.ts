@@ -43,7 +43,8 @@ export function nestingDepth(raw: Buffer, limit: number): number {
   for (let i = 0; i < raw.length; i++) {
     const b = raw[i]!;
     if (inString) {
-      if (b === 0x5c) i++; // backslash: skip the escaped character
+      if (b === 0x5c)
+        i++; // backslash: skip the escaped character
       else if (b === 0x22) inString = false;
     } else if (b === 0x22) inString = true;
     else if (b === 0x7b || b === 0x5b) {

@@ -148,10 +148,14 @@ export async function isolateBatch(deps: IsolateDeps, req: IsolateBatchRequest):
 /** Line numbers of a file (blank lines included), or why it cannot be decoded. */
 async function lineCount(raw: ObjectStore, key: string): Promise<number | string> {
   try {
-    const s = await decodeLines(await raw.getStream(key), { maxLineBytes: Number.MAX_SAFE_INTEGER }, {
-      line() {},
-      quarantine() {},
-    });
+    const s = await decodeLines(
+      await raw.getStream(key),
+      { maxLineBytes: Number.MAX_SAFE_INTEGER },
+      {
+        line() {},
+        quarantine() {},
+      },
+    );
     return s.lines + s.blank;
   } catch (e) {
     if (isTributaryError(e) && e.retryable) throw e;
