@@ -1,0 +1,82 @@
+/**
+ * Delta reader edges: logs written by hand. A superseded metaData may be incomplete (Databricks DLT,
+ * delta-rs#1302); versions beyond what a JS number holds exactly are refused, never rounded.
+ */
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { Snapshot } from '../../lake/delta/snapshot';
+import { duckdbParquetActions } from '../../lake/engine/checkpoint-io';
+import { openStore } from '../../lake/storage/open';
+import { cli } from '../harness/cli';
+
+const engine = { parquet: duckdbParquetActions };
+const root = mkdtempSync(path.join(tmpdir(), 'tributary-log-edges-'));
+
+const schema = (fields: string[]) =>
+  JSON.stringify({
+    type: 'struct',
+    fields: fields.map((name) => ({ name, type: 'long', nullable: true, metadata: {} })),
+  });
+
+/** A table directory whose `_delta_log/` holds exactly these files (name → lines of actions). */
+function handWritten(name: string, files: Record<string, unknown[]>): { dir: string; url: string } {
+  const dir = path.join(root, name);
+  mkdirSync(path.join(dir, '_delta_log'), { recursive: true });
+  for (const [f, actions] of Object.entries(files))
+    writeFileSync(path.join(dir, '_delta_log', f), actions.map((a) => JSON.stringify(a)).join('\n') + '\n');
+  return { dir, url: `file://${dir}` };
+}
+
+const v = (n: number) => `${String(n).padStart(20, '0')}.json`;
+const protocol = { protocol: { minReaderVersion: 1, minWriterVersion: 2 } };
+const metaData = (fields: string[], extra: Record<string, unknown> = {}) => ({
+  metaData: {
+    id: 'dlt-table',
+    format: { provider: 'parquet', options: {} },
+    schemaString: schema(fields),
+    partitionColumns: [],
+    configuration: {},
+    createdTime: 1,
+    ...extra,
+  },
+});
+
+describe('a superseded metaData without schemaString (Databricks DLT tables)', () => {
+  const { metaData: m0 } = metaData([]);
+  const { schemaString: _dropped, ...incomplete } = m0;
+  void _dropped;
+  const t = handWritten('dlt', {
+    [v(0)]: [{ commitInfo: { operation: 'CREATE TABLE' } }, protocol, { metaData: incomplete }],
+    [v(1)]: [{ commitInfo: { operation: 'SET TBLPROPERTIES' } }, metaData(['a', 'b'])],
+  });
+
+  test('the latest version reads with the winning metaData', async () => {
+    const snap = await Snapshot.load(await openStore(t.url), engine);
+    expect(snap.version).toBe(1);
+    expect(snap.schema.fields.map((f) => f.name)).toEqual(['a', 'b']);
+  });
+
+  test('time travel to the version where the incomplete metaData is in force fails clearly', async () => {
+    await expect(Snapshot.load(await openStore(t.url), engine, { version: 0 })).rejects.toMatchObject({
+      code: 'INVALID_LOG',
+      message: expect.stringMatching(
+        /v0: the metaData in force is incomplete: .*00000000000000000000\.json line 3 \(metaData\): field 'schemaString' must be string, got none/,
+      ),
+    });
+  });
+
+  test('the table takes appends and reads back through the CLI; --version 0 is refused', async () => {
+    const input = path.join(root, 'dlt-in.jsonl');
+    writeFileSync(input, '{"a": 1, "b": 2}\n{"a": 3, "b": 4}\n');
+    const a = await cli('table', 'append', t.url, '--input', input);
+    expect(a.stderr).toBe('');
+    expect(JSON.parse(a.stdout)).toMatchObject({ version: 2, rows: 2 });
+    const r = await cli('table', 'read', t.url);
+    expect(r.stdout.trim().split('\n').sort()).toEqual(['{"a":"1","b":"2"}', '{"a":"3","b":"4"}']);
+    const old = await cli('table', 'read', t.url, '--version', '0');
+    expect(old.code).toBe(1);
+    expect(old.stderr).toMatch(/the metaData in force is incomplete: .*field 'schemaString' must be string/);
+    expect(old.stderr).not.toMatch(/\n\s+at /); // no stack trace
+  });
+});
