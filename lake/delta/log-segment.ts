@@ -1,7 +1,7 @@
 /** Finds the files that make up a table version: newest complete checkpoint ≤ version plus later commits. */
 import { TributaryError, isTributaryError } from '../errors';
 import type { ObjectStore } from '../storage/object-store';
-import { LAST_CHECKPOINT_KEY, LOG_DIR, type LogFile, pad20, parseLogKey } from './log-path';
+import { LAST_CHECKPOINT_KEY, LOG_DIR, type LogFile, MAX_VERSION, pad20, parseLogKey } from './log-path';
 
 export interface CommitFile {
   version: number;
@@ -28,7 +28,8 @@ export async function readLastCheckpoint(store: ObjectStore): Promise<LastCheckp
     const hint = JSON.parse(
       Buffer.from(await store.get(LAST_CHECKPOINT_KEY)).toString('utf8'),
     ) as LastCheckpoint;
-    return typeof hint.version === 'number' ? hint : undefined;
+    // A version past MAX_VERSION was rounded by JSON.parse: not a usable hint.
+    return Number.isSafeInteger(hint.version) && hint.version >= 0 ? hint : undefined;
   } catch (e) {
     if (isTributaryError(e, 'NOT_FOUND') || e instanceof SyntaxError) return undefined; // a hint only
     throw e;
@@ -46,8 +47,11 @@ async function listLog(store: ObjectStore, fromVersion: number, untilVersion?: n
   const multi = new Map<string, { files: LogFile[]; parts: number }>();
   const checkpoints = new Map<number, { keys: string[]; complete: boolean }>();
   const startAfter = fromVersion > 0 ? `${LOG_DIR}/${pad20(fromVersion - 1)}.~` : undefined;
+  // Past the last key of untilVersion, stop before parsing: a later file's name may not even be a version.
+  const untilKey = untilVersion === undefined ? undefined : `${LOG_DIR}/${pad20(untilVersion)}.~`;
   for await (const m of store.list(`${LOG_DIR}/`, { startAfter })) {
-    const f = parseLogKey(m.key);
+    if (untilKey !== undefined && m.key > untilKey) break;
+    const f = parseLogKey(m.key, store.url);
     if (!f) continue;
     if (untilVersion !== undefined && f.version > untilVersion) break;
     if (f.kind === 'commit')
@@ -83,6 +87,13 @@ export async function buildLogSegment(
   table: string,
   version?: number,
 ): Promise<LogSegment> {
+  if (version !== undefined && !Number.isSafeInteger(version))
+    throw new TributaryError(
+      'BAD_INPUT',
+      `version must be an integer from 0 to ${MAX_VERSION}, got ${version}`,
+    );
+  if (version !== undefined && version < 0)
+    throw new TributaryError('BAD_INPUT', `version must be ≥ 0, got ${version}`);
   const hint = await readLastCheckpoint(store);
   const from = hint && (version === undefined || hint.version <= version) ? hint.version : 0;
   let listed = await listLog(store, from, version);

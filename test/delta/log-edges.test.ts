@@ -80,3 +80,70 @@ describe('a superseded metaData without schemaString (Databricks DLT tables)', (
     expect(old.stderr).not.toMatch(/\n\s+at /); // no stack trace
   });
 });
+describe('versions beyond Number.MAX_SAFE_INTEGER are refused, never rounded', () => {
+  const base = { [v(0)]: [protocol, metaData(['a'])], [v(1)]: [{ commitInfo: {} }] };
+
+  test.each([
+    ['99999999999999999999.json', '99999999999999999999'],
+    ['09007199254740992.json'.padStart(25, '0'), '9007199254740992'],
+    ['99999999999999999999.checkpoint.parquet', '99999999999999999999'],
+    ['99999999999999999999.crc', '99999999999999999999'],
+  ])('a log file named %s', async (file, shown) => {
+    const t = handWritten(`huge-${file}`, base);
+    writeFileSync(path.join(t.dir, '_delta_log', file), '{"commitInfo":{}}\n');
+    const store = await openStore(t.url);
+    await expect(Snapshot.load(store, engine)).rejects.toMatchObject({
+      code: 'INVALID_LOG',
+      message: `table ${t.url}: log file _delta_log/${file}: version ${shown}: beyond 9007199254740991, the largest version Tributary represents exactly`,
+    });
+    // Versions before it still read (the listing stops before the file).
+    expect((await Snapshot.load(store, engine, { version: 1 })).version).toBe(1);
+  });
+
+  test('the largest exact version is still a version', async () => {
+    const t = handWritten('max-safe', base);
+    const store = await openStore(t.url);
+    writeFileSync(path.join(t.dir, '_delta_log', v(Number.MAX_SAFE_INTEGER)), '{"commitInfo":{}}\n');
+    await expect(Snapshot.load(store, engine)).rejects.toMatchObject({
+      code: 'INVALID_LOG',
+      message: expect.stringMatching(/version 9007199254740991 cannot be reconstructed: commit 2 is missing/),
+    });
+  });
+
+  test('a _last_checkpoint hint beyond it is ignored (it is only a hint)', async () => {
+    const t = handWritten('huge-hint', base);
+    writeFileSync(path.join(t.dir, '_delta_log', '_last_checkpoint'), '{"version": 99999999999999999999}');
+    expect((await Snapshot.load(await openStore(t.url), engine)).version).toBe(1);
+  });
+
+  test('a version asked for beyond it is refused before anything is listed', async () => {
+    const t = handWritten('huge-ask', base);
+    await expect(Snapshot.load(await openStore(t.url), engine, { version: 1e20 })).rejects.toMatchObject({
+      code: 'BAD_INPUT',
+      message: 'version must be an integer from 0 to 9007199254740991, got 100000000000000000000',
+    });
+  });
+
+  test('CLI --version and --as-of-version beyond it are refused, not rounded', async () => {
+    const t = handWritten('huge-cli', base);
+    const r = await cli('table', 'read', t.url, '--version', '99999999999999999999');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(
+      /--version 99999999999999999999: beyond 9007199254740991, the largest version Tributary represents exactly/,
+    );
+    expect(r.stderr).not.toMatch(/100000000000000000000/);
+    const q = await cli(
+      'query',
+      'SELECT count(*) FROM t.x',
+      '--table',
+      `t.x=${t.url}`,
+      '--as-of-version',
+      '99999999999999999999',
+    );
+    expect(q.code).toBe(1);
+    expect(q.stderr).toMatch(/--as-of-version 99999999999999999999: beyond 9007199254740991/);
+    const info = await cli('table', 'info', t.url, '--version', '9007199254740992');
+    expect(info.code).toBe(1);
+    expect(info.stderr).toMatch(/--version 9007199254740992: beyond/);
+  });
+});
