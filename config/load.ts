@@ -7,7 +7,7 @@ import { type Document, LineCounter, parseDocument } from 'yaml';
 import type { z } from 'zod';
 import { TributaryError } from '../lake/errors';
 import { Config } from './schema';
-import { type PathSegment, findAlias, keyOffset, largestAlias, pathAt, tooDeep } from './yaml';
+import { type PathSegment, findAlias, keyOffset, largestAlias, pathAt, tooDeep, valueOffset } from './yaml';
 
 /** Maps and sequences nested deeper than this are refused (a valid config nests 5 levels). */
 export const MAX_CONFIG_DEPTH = 32;
@@ -42,6 +42,8 @@ export function parseConfig(text: string, file = '<config>'): Config {
       file,
       doc.errors.map((e) => {
         const col = lc.linePos(e.pos[0]).col;
+        if (e.code === 'MULTIPLE_DOCS')
+          return `${at(e.pos[0])}: (root): a second YAML document (after ---); the config is one document`;
         return `${at(e.pos[0])}: ${pathText(pathAt(doc, e.pos[0]))}: ${e.message} (column ${col})`;
       }),
     );
@@ -80,9 +82,8 @@ function issueLines(
   at: (offset: number | undefined) => string,
 ): string[] {
   const path = i.path as PathSegment[];
-  const nodeOffset = (p: PathSegment[]) =>
-    ((p.length ? doc.getIn(p, true) : doc.contents) as { range?: [number, number] } | null | undefined)
-      ?.range?.[0];
+  // Problems with the whole document (empty, not a map) are at line 1.
+  const nodeOffset = (p: PathSegment[]) => valueOffset(doc, p) ?? (p.length ? undefined : 0);
   // Unknown keys: one line per key, at the key's own line (zod reports the parent map).
   if (i.code === 'unrecognized_keys')
     return i.keys.map(

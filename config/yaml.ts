@@ -14,6 +14,7 @@ import {
   isMap,
   isPair,
   isScalar,
+  isSeq,
 } from 'yaml';
 
 export type PathSegment = string | number;
@@ -97,9 +98,28 @@ export function pathAt(doc: Document, offset: number): PathSegment[] {
   return path;
 }
 
+const deref = (doc: Document, n: unknown): unknown => (isAlias(n) ? n.resolve(doc) : n);
+
+/** The node at `path` (as in the parsed value: aliases followed), if any. */
+function nodeAt(doc: Document, path: readonly PathSegment[]): unknown {
+  let node = deref(doc, doc.contents);
+  for (const seg of path) {
+    if (isMap(node))
+      node = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg))?.value;
+    else if (isSeq(node) && typeof seg === 'number') node = node.items[seg];
+    else return undefined;
+    node = deref(doc, node);
+  }
+  return node;
+}
+
+/** Where the value at `path` starts (following aliases to their anchor), if found. */
+export const valueOffset = (doc: Document, path: readonly PathSegment[]): number | undefined =>
+  startOf(nodeAt(doc, path));
+
 /** The offset of `key` itself inside the map at `parent` (for "unknown key" errors), if found. */
-export function keyOffset(doc: Document, parent: PathSegment[], key: string): number | undefined {
-  const map = parent.length ? doc.getIn(parent, true) : doc.contents;
+export function keyOffset(doc: Document, parent: readonly PathSegment[], key: string): number | undefined {
+  const map = nodeAt(doc, parent);
   if (!isMap(map)) return undefined;
   const pair = map.items.find((p) => isScalar(p.key) && String(p.key.value) === key);
   return startOf(pair?.key);

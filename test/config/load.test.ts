@@ -102,3 +102,23 @@ test('many problems are listed up to a bound', () => {
   expect(problems(msg)).toHaveLength(21);
   expect(problems(msg).at(-1)).toBe('(30 more problems)');
 });
+
+test('values reached through an alias are reported at the anchor; empty and multi-document files too', () => {
+  const msg = configError(
+    'x: &d\n  maxFilesPerBatch: 0\n  bogus: 1\nregions:\n  - { name: eu-1, cloud: local, raw: "file:///r", table: "file:///t", ingest: *d }\n',
+  );
+  expect(problems(msg)).toEqual([
+    'c.yaml:2: regions.0.ingest.maxFilesPerBatch: Too small: expected number to be >0',
+    'c.yaml:3: regions.0.ingest.bogus: unknown key',
+    'c.yaml:1: x: unknown key',
+  ]);
+  expect(problems(configError(''))).toEqual([
+    'c.yaml:1: (root): Invalid input: expected object, received null',
+  ]);
+  expect(problems(configError(`${base}---\nregions: []\n`))).toEqual([
+    'c.yaml:3: (root): a second YAML document (after ---); the config is one document',
+  ]);
+  expect(problems(configError('regions: []\nregions: []\n'))).toEqual([
+    'c.yaml:2: regions: Map keys must be unique (column 1)',
+  ]);
+});
