@@ -45,7 +45,7 @@ export function tooDeep(text: string, max: number): Spot | undefined {
   const docs: Item[] = [];
   for (const t of new Parser().parse(text))
     if (t.type === 'document') docs.push({ tok: t.value, depth: 0, path: [] });
-  stack.push(...docs.reverse());
+  for (let i = docs.length - 1; i >= 0; i--) stack.push(docs[i]!);
   while (stack.length) {
     const { tok, depth, path } = stack.pop()!;
     if (!tok) continue;
@@ -60,7 +60,7 @@ export function tooDeep(text: string, max: number): Spot | undefined {
       if (key) children.push({ tok: key, depth: d, path: [...path, seg] });
       children.push({ tok: it.value, depth: d, path: [...path, seg] });
     });
-    stack.push(...children.reverse());
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
   }
   return undefined;
 }
@@ -139,7 +139,7 @@ export function findAlias(doc: Document, pick: (a: Alias) => boolean): Spot | un
         if (isPair(item)) children.push({ node: item.key, path: p }, { node: item.value, path: p });
         else children.push({ node: item, path: p });
       });
-      stack.push(...children.reverse());
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
     }
   }
   return undefined;
@@ -186,7 +186,7 @@ export function largestAlias(doc: Document): (Spot & { source: string; size: num
           children.push({ node: item.value, path: p, expanded: false });
         } else children.push({ node: item, path: p, expanded: false });
       });
-      stack.push(...children.reverse());
+      for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
       continue;
     }
     let total = 1;

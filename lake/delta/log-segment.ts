@@ -78,6 +78,12 @@ async function listLog(store: ObjectStore, fromVersion: number, untilVersion?: n
   return { commits, checkpoints };
 }
 
+const maxOf = (init: number, ...lists: Iterable<number>[]): number => {
+  let m = init;
+  for (const l of lists) for (const v of l) if (v > m) m = v;
+  return m;
+};
+
 /**
  * Builds the segment for `version` (latest when undefined). Uses `_last_checkpoint` as a listing hint and
  * falls back to a full listing when the hint is stale or beyond the requested version.
@@ -98,21 +104,25 @@ export async function buildLogSegment(
   const from = hint && (version === undefined || hint.version <= version) ? hint.version : 0;
   let listed = await listLog(store, from, version);
   if (from > 0 && !listed.checkpoints.has(from)) listed = await listLog(store, 0, version);
-  const versions = [...listed.commits.keys(), ...listed.checkpoints.keys()];
-  if (versions.length === 0)
+  if (listed.commits.size === 0 && listed.checkpoints.size === 0)
     throw new TributaryError('NOT_FOUND', `no Delta table at ${table} (no ${LOG_DIR}/ entries)`);
-  const latest = Math.max(...versions);
+  // Loops, not Math.max(...): a log holds hundreds of thousands of commits (spread arguments overflow the stack).
+  const latest = maxOf(-1, listed.commits.keys(), listed.checkpoints.keys());
   const target = version ?? latest;
   if (target > latest)
     throw new TributaryError('NOT_FOUND', `table ${table} has no version ${target} (latest is ${latest})`);
   if (target < 0) throw new TributaryError('BAD_INPUT', `version must be ≥ 0, got ${target}`);
 
-  const cpVersion = Math.max(-1, ...[...listed.checkpoints.keys()].filter((v) => v <= target));
+  const cpVersion = maxOf(
+    -1,
+    [...listed.checkpoints.keys()].filter((v) => v <= target),
+  );
   const commits: CommitFile[] = [];
   for (let v = cpVersion + 1; v <= target; v++) {
     const c = listed.commits.get(v);
     if (!c) {
-      const oldest = Math.min(...listed.commits.keys());
+      let oldest = Infinity;
+      for (const k of listed.commits.keys()) if (k < oldest) oldest = k;
       throw new TributaryError(
         cpVersion < 0 && v === 0 && oldest > 0 ? 'NOT_FOUND' : 'INVALID_LOG',
         `table ${table}: version ${target} cannot be reconstructed: commit ${v} is missing` +

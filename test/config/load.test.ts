@@ -122,3 +122,8 @@ test('values reached through an alias are reported at the anchor; empty and mult
     'c.yaml:2: regions: Map keys must be unique (column 1)',
   ]);
 });
+
+test('a long flat list is fine (walks push no spread arguments)', () => {
+  const msg = configError(`${base}x: [${Array(200_000).fill('1').join(',')}]\n`);
+  expect(problems(msg)).toEqual(['c.yaml:3: x: unknown key']);
+});

@@ -5,6 +5,7 @@
 import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { buildLogSegment } from '../../lake/delta/log-segment';
 import { Snapshot } from '../../lake/delta/snapshot';
 import { duckdbParquetActions } from '../../lake/engine/checkpoint-io';
 import { openStore } from '../../lake/storage/open';
@@ -147,3 +148,11 @@ describe('versions beyond Number.MAX_SAFE_INTEGER are refused, never rounded', (
     expect(info.stderr).toMatch(/--version 9007199254740992: beyond/);
   });
 });
+
+test('a log of 150,000 commits without a checkpoint builds its segment (no spread-argument stack overflow)', async () => {
+  const t = handWritten('many-commits', {});
+  for (let i = 0; i < 150_000; i++) writeFileSync(path.join(t.dir, '_delta_log', v(i)), '');
+  const seg = await buildLogSegment(await openStore(t.url), t.url);
+  expect(seg).toMatchObject({ version: 149_999, checkpoint: undefined });
+  expect(seg.commits).toHaveLength(150_000);
+}, 120_000);
