@@ -58,8 +58,13 @@ export function parseLogKey(key: string, table = ''): LogFile | undefined {
   let m;
   if ((m = RE.commit.exec(name))) return { kind: 'commit', version: v(m[1]!), key };
   if ((m = RE.classic.exec(name))) return { kind: 'checkpoint', version: v(m[1]!), key };
-  if ((m = RE.multi.exec(name)))
-    return { kind: 'checkpoint', version: v(m[1]!), key, part: Number(m[2]), parts: Number(m[3]) };
+  if ((m = RE.multi.exec(name))) {
+    // Part o of p, 1 ≤ o ≤ p (PROTOCOL.md "Checkpoints"); another name is no checkpoint part at all.
+    const part = Number(m[2]);
+    const parts = Number(m[3]);
+    if (part < 1 || part > parts) return undefined;
+    return { kind: 'checkpoint', version: v(m[1]!), key, part, parts };
+  }
   if ((m = RE.v2.exec(name))) return { kind: 'checkpoint', version: v(m[1]!), key, uuid: m[2] };
   if ((m = RE.crc.exec(name))) return { kind: 'crc', version: v(m[1]!), key };
   if ((m = RE.compacted.exec(name)))

@@ -156,3 +156,18 @@ test('a log of 150,000 commits without a checkpoint builds its segment (no sprea
   expect(seg).toMatchObject({ version: 149_999, checkpoint: undefined });
   expect(seg.commits).toHaveLength(150_000);
 }, 120_000);
+
+test('multi-part checkpoint names outside 1..parts do not make a checkpoint look complete', async () => {
+  const t = handWritten('bad-parts', { [v(0)]: [protocol, metaData(['a'])], [v(1)]: [{ commitInfo: {} }] });
+  // Parts 1 and 3 "of 2": two distinct part numbers, but part 2 is missing. Not parquet either: were the
+  // checkpoint taken as complete, reading it would fail.
+  for (const f of ['0000000001.0000000002', '0000000003.0000000002'])
+    writeFileSync(
+      path.join(t.dir, '_delta_log', `${v(1).slice(0, 20)}.checkpoint.${f}.parquet`),
+      'not parquet',
+    );
+  const snap = await Snapshot.load(await openStore(t.url), engine);
+  expect(snap.version).toBe(1);
+  expect(snap.segment.checkpoint).toBeUndefined();
+  expect(snap.segment.commits.map((c) => c.version)).toEqual([0, 1]);
+});
