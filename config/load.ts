@@ -14,7 +14,12 @@ export const MAX_CONFIG_DEPTH = 32;
 /** At most this many problems are listed; the rest are counted. */
 const MAX_LISTED = 20;
 
-const pathText = (p: readonly PropertyKey[]): string => (p.length ? p.map(String).join('.') : '(root)');
+/** Keys in messages are cut to this many characters (a key may be megabytes long). */
+const MAX_KEY_SHOWN = 80;
+const cut = (k: string): string =>
+  k.length > MAX_KEY_SHOWN ? `${k.slice(0, MAX_KEY_SHOWN)}…(${k.length} characters)` : k;
+const pathText = (p: readonly PropertyKey[]): string =>
+  p.length ? p.map((k) => cut(String(k))).join('.') : '(root)';
 
 function invalid(file: string, problems: string[]): TributaryError {
   const listed = problems.slice(0, MAX_LISTED);
@@ -44,7 +49,7 @@ export function parseConfig(text: string, file = '<config>'): Config {
         const col = lc.linePos(e.pos[0]).col;
         if (e.code === 'MULTIPLE_DOCS')
           return `${at(e.pos[0])}: (root): a second YAML document (after ---); the config is one document`;
-        return `${at(e.pos[0])}: ${pathText(pathAt(doc, e.pos[0]))}: ${e.message} (column ${col})`;
+        return `${at(e.pos[0])}: ${pathText(pathAt(doc, e.pos[0]))}: ${e.message.split('\n')[0]} (column ${col})`;
       }),
     );
 

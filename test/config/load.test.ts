@@ -127,3 +127,13 @@ test('a long flat list is fine (walks push no spread arguments)', () => {
   const msg = configError(`${base}x: [${Array(200_000).fill('1').join(',')}]\n`);
   expect(problems(msg)).toEqual(['c.yaml:3: x: unknown key']);
 });
+
+test('a huge unknown key is cut in the message', () => {
+  const k = 'k'.repeat(100_000);
+  const msg = configError(`${base}? ${k}\n: 1\n`);
+  expect(problems(msg)).toEqual([`c.yaml:3: ${'k'.repeat(80)}…(100000 characters): unknown key`]);
+  // Implicit keys are limited to 1024 characters by YAML itself: a syntax error, also cut.
+  expect(problems(configError(`${base}${k}: 1\n`))[0]).toMatch(
+    /^c\.yaml:3: k{80}…\(100000 characters\): The : indicator/,
+  );
+});
