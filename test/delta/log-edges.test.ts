@@ -67,6 +67,22 @@ describe('a superseded metaData without schemaString (Databricks DLT tables)', (
     });
   });
 
+  test('a newer incomplete metaData is refused when a snapshot is brought up to date', async () => {
+    const u = handWritten('dlt-update', {
+      [v(0)]: [protocol, metaData(['a'])],
+      [v(1)]: [{ commitInfo: {} }],
+    });
+    const store = await openStore(u.url);
+    const snap = await Snapshot.load(store, engine);
+    writeFileSync(path.join(u.dir, '_delta_log', v(2)), JSON.stringify({ metaData: incomplete }) + '\n');
+    await expect(snap.update(store, engine)).rejects.toMatchObject({
+      code: 'INVALID_LOG',
+      message: expect.stringMatching(
+        /v2: the metaData in force is incomplete: .*line 1 \(metaData\): field 'schemaString'/,
+      ),
+    });
+  });
+
   test('the table takes appends and reads back through the CLI; --version 0 is refused', async () => {
     const input = path.join(root, 'dlt-in.jsonl');
     writeFileSync(input, '{"a": 1, "b": 2}\n{"a": 3, "b": 4}\n');
