@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import { queryCatalogOf } from '../config/catalog';
 import { loadConfig } from '../config/load';
 import { storeOptionsOf } from '../config/targets';
+import { parseVersion } from '../lake/delta/log-path';
 import { TributaryError } from '../lake/errors';
 import { type AsOf, type QueryStats, type TableScan, explainQuery, runQuery } from '../lake/query';
 import type { ObjectStore } from '../lake/storage/object-store';
@@ -27,14 +28,7 @@ interface QueryCliOptions {
 function asOfOf(o: QueryCliOptions): AsOf | undefined {
   if (o.asOfVersion !== undefined && o.asOfTimestamp !== undefined)
     throw new TributaryError('BAD_INPUT', 'give --as-of-version or --as-of-timestamp, not both');
-  if (o.asOfVersion !== undefined) {
-    if (!/^\d+$/.test(o.asOfVersion))
-      throw new TributaryError(
-        'BAD_INPUT',
-        `--as-of-version must be a non-negative integer, got ${JSON.stringify(o.asOfVersion)}`,
-      );
-    return { version: Number(o.asOfVersion) };
-  }
+  if (o.asOfVersion !== undefined) return { version: parseVersion(o.asOfVersion, '--as-of-version') };
   if (o.asOfTimestamp !== undefined) {
     const timestamp = new Date(o.asOfTimestamp);
     if (Number.isNaN(timestamp.getTime()))

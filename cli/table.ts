@@ -3,6 +3,7 @@ import { extname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { TributaryError } from '../lake/errors';
+import { parseVersion } from '../lake/delta/log-path';
 import { Snapshot } from '../lake/delta/snapshot';
 import { sqlString } from '../lake/engine/duckdb';
 import { scanRows } from '../lake/engine/scan';
@@ -19,8 +20,11 @@ const open = (uri: string) => openStore(uri, storeOptionsFromEnv());
 const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
 
 function intOption(v: string, name: string): number {
-  if (!/^\d+$/.test(v))
-    throw new TributaryError('BAD_INPUT', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
+  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
+    throw new TributaryError(
+      'BAD_INPUT',
+      `${name} must be a non-negative integer up to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(v.slice(0, 40))}`,
+    );
   return Number(v);
 }
 
@@ -57,7 +61,7 @@ export function registerTableCommands(program: Command): void {
         if (o.where) parsePredicate(o.where); // syntax errors before any I/O
         const store = await open(uri);
         const snap = await Snapshot.load(store, defaultEngine, {
-          version: o.version === undefined ? undefined : intOption(o.version, '--version'),
+          version: o.version === undefined ? undefined : parseVersion(o.version, '--version'),
           timestamp,
         });
         const expr = o.where ? bindPredicate(o.where, snap) : undefined;
@@ -135,7 +139,7 @@ export function registerTableCommands(program: Command): void {
       const i = await tableInfo(
         await open(uri),
         defaultEngine,
-        o.version ? intOption(o.version, '--version') : undefined,
+        o.version ? parseVersion(o.version, '--version') : undefined,
       );
       if (o.json) return printJson(i);
       process.stdout.write(

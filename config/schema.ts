@@ -132,7 +132,22 @@ export const Config = z
         z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$/, 'names look like schema.table'),
         storeUrl,
       )
-      .default({}),
+      .default({})
+      .superRefine((m, ctx) => {
+        // Query names are case-insensitive (SQL identifiers): names differing only in case would clash.
+        const first = new Map<string, string>();
+        for (const k of Object.keys(m)) {
+          const other = first.get(k.toLowerCase());
+          if (other === undefined) first.set(k.toLowerCase(), k);
+          else
+            ctx.addIssue({
+              code: 'custom',
+              path: [k],
+              message: `${k} and ${other} differ only in case; table names in queries are case-insensitive`,
+              params: { alsoAt: ['catalog', other] },
+            });
+        }
+      }),
   })
   .superRefine((c, ctx) => {
     const seen = new Set<string>();

@@ -125,16 +125,35 @@ export function parseProtocol(raw: Record<string, unknown>, where: string): Prot
   return p;
 }
 
+/** What a parsed metaData lacks (it cannot be a table's metadata), with where it was read. */
+const incomplete = new WeakMap<Metadata, string>();
+
+/**
+ * A metaData action. Its required fields are checked only when it is the one in force (see
+ * `completeMetadata`): a superseded metaData need not be complete (Databricks DLT writes a first
+ * metaData without schemaString, delta-rs#1302), and readers of the newer version never use it.
+ */
 function parseMetadata(raw: Record<string, unknown>, where: string): Metadata {
   const format = (raw.format as Metadata['format'] | undefined) ?? { provider: 'parquet', options: {} };
-  return {
+  const m = {
     ...(raw as object),
-    id: req<string>(raw, 'id', 'string', where),
     format: { provider: format.provider ?? 'parquet', options: format.options ?? {} },
-    schemaString: req<string>(raw, 'schemaString', 'string', where),
     partitionColumns: (raw.partitionColumns as string[] | undefined) ?? [],
     configuration: (raw.configuration as Record<string, string> | undefined) ?? {},
   } as Metadata;
+  const problems: string[] = [];
+  for (const key of ['id', 'schemaString'])
+    if (typeof raw[key] !== 'string')
+      problems.push(`field '${key}' must be string, got ${raw[key] == null ? 'none' : typeof raw[key]}`);
+  if (problems.length) incomplete.set(m, `${where}: ${problems.join('; ')}`);
+  return m;
+}
+
+/** The metaData in force at a version must be complete; `context` names the table and version. */
+export function completeMetadata(m: Metadata, context: string): Metadata {
+  const p = incomplete.get(m);
+  if (p) throw new TributaryError('INVALID_LOG', `${context}: the metaData in force is incomplete: ${p}`);
+  return m;
 }
 
 function parseAdd(raw: Record<string, unknown>, where: string): AddFile {

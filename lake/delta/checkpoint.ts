@@ -53,7 +53,7 @@ export async function cleanupExpiredLogs(
   const cutoff = now - retention;
   const doomed: string[] = [];
   for await (const m of store.list(`${LOG_DIR}/`)) {
-    const f = parseLogKey(m.key);
+    const f = parseLogKey(m.key, store.url);
     if (!f || f.version >= checkpointVersion) continue;
     if (m.lastModified.getTime() < cutoff) doomed.push(m.key);
   }

@@ -1,4 +1,6 @@
 /** Delta log file names (PROTOCOL.md "Delta Log Entries", "Checkpoints"). */
+import { type ErrorCode, TributaryError } from '../errors';
+
 export const LOG_DIR = '_delta_log';
 
 export type LogFile =
@@ -21,18 +23,51 @@ const RE = {
   compacted: /^(\d{20})\.(\d{20})\.compacted\.json$/,
 };
 
-/** Parses a key under `_delta_log/` (not its subfolders); anything else → undefined. */
-export function parseLogKey(key: string): LogFile | undefined {
+/**
+ * The largest table version: versions are JS numbers, exact up to 2^53 − 1 (Delta's own limit, a signed
+ * 64-bit long, is larger; a version past this one is refused, never rounded).
+ */
+export const MAX_VERSION = Number.MAX_SAFE_INTEGER;
+
+/**
+ * A version written in decimal digits (a log file name, a CLI option). `what` names it in the message
+ * ("--version", "table …: log file …: version"); `code` is INVALID_LOG for the log, BAD_INPUT for users.
+ */
+export function parseVersion(digits: string, what: string, code: ErrorCode = 'BAD_INPUT'): number {
+  const shown = digits.length > 40 ? `${digits.slice(0, 40)}… (${digits.length} characters)` : digits;
+  if (!/^\d+$/.test(digits))
+    throw new TributaryError(code, `${what} must be a non-negative integer, got ${JSON.stringify(shown)}`);
+  const n = Number(digits);
+  if (!Number.isSafeInteger(n))
+    throw new TributaryError(
+      code,
+      `${what} ${shown.replace(/^0+(?=\d)/, '')}: beyond ${MAX_VERSION}, the largest version Tributary represents exactly`,
+    );
+  return n;
+}
+
+/**
+ * Parses a key under `_delta_log/` (not its subfolders); anything else → undefined. A log file whose
+ * version is beyond MAX_VERSION is refused (INVALID_LOG naming `table` and the file).
+ */
+export function parseLogKey(key: string, table = ''): LogFile | undefined {
   const name = key.slice(key.lastIndexOf('/') + 1);
   if (key !== `${LOG_DIR}/${name}`) return undefined;
+  const v = (digits: string) =>
+    parseVersion(digits, `${table ? `table ${table}: ` : ''}log file ${key}: version`, 'INVALID_LOG');
   let m;
-  if ((m = RE.commit.exec(name))) return { kind: 'commit', version: Number(m[1]), key };
-  if ((m = RE.classic.exec(name))) return { kind: 'checkpoint', version: Number(m[1]), key };
-  if ((m = RE.multi.exec(name)))
-    return { kind: 'checkpoint', version: Number(m[1]), key, part: Number(m[2]), parts: Number(m[3]) };
-  if ((m = RE.v2.exec(name))) return { kind: 'checkpoint', version: Number(m[1]), key, uuid: m[2] };
-  if ((m = RE.crc.exec(name))) return { kind: 'crc', version: Number(m[1]), key };
+  if ((m = RE.commit.exec(name))) return { kind: 'commit', version: v(m[1]!), key };
+  if ((m = RE.classic.exec(name))) return { kind: 'checkpoint', version: v(m[1]!), key };
+  if ((m = RE.multi.exec(name))) {
+    // Part o of p, 1 ≤ o ≤ p (PROTOCOL.md "Checkpoints"); another name is no checkpoint part at all.
+    const part = Number(m[2]);
+    const parts = Number(m[3]);
+    if (part < 1 || part > parts) return undefined;
+    return { kind: 'checkpoint', version: v(m[1]!), key, part, parts };
+  }
+  if ((m = RE.v2.exec(name))) return { kind: 'checkpoint', version: v(m[1]!), key, uuid: m[2] };
+  if ((m = RE.crc.exec(name))) return { kind: 'crc', version: v(m[1]!), key };
   if ((m = RE.compacted.exec(name)))
-    return { kind: 'compacted', version: Number(m[1]), endVersion: Number(m[2]), key };
+    return { kind: 'compacted', version: v(m[1]!), endVersion: v(m[2]!), key };
   return undefined;
 }

@@ -1,7 +1,7 @@
 /** Finds the files that make up a table version: newest complete checkpoint ≤ version plus later commits. */
 import { TributaryError, isTributaryError } from '../errors';
 import type { ObjectStore } from '../storage/object-store';
-import { LAST_CHECKPOINT_KEY, LOG_DIR, type LogFile, pad20, parseLogKey } from './log-path';
+import { LAST_CHECKPOINT_KEY, LOG_DIR, type LogFile, MAX_VERSION, pad20, parseLogKey } from './log-path';
 
 export interface CommitFile {
   version: number;
@@ -28,7 +28,8 @@ export async function readLastCheckpoint(store: ObjectStore): Promise<LastCheckp
     const hint = JSON.parse(
       Buffer.from(await store.get(LAST_CHECKPOINT_KEY)).toString('utf8'),
     ) as LastCheckpoint;
-    return typeof hint.version === 'number' ? hint : undefined;
+    // A version past MAX_VERSION was rounded by JSON.parse: not a usable hint.
+    return Number.isSafeInteger(hint.version) && hint.version >= 0 ? hint : undefined;
   } catch (e) {
     if (isTributaryError(e, 'NOT_FOUND') || e instanceof SyntaxError) return undefined; // a hint only
     throw e;
@@ -46,8 +47,11 @@ async function listLog(store: ObjectStore, fromVersion: number, untilVersion?: n
   const multi = new Map<string, { files: LogFile[]; parts: number }>();
   const checkpoints = new Map<number, { keys: string[]; complete: boolean }>();
   const startAfter = fromVersion > 0 ? `${LOG_DIR}/${pad20(fromVersion - 1)}.~` : undefined;
+  // Past the last key of untilVersion, stop before parsing: a later file's name may not even be a version.
+  const untilKey = untilVersion === undefined ? undefined : `${LOG_DIR}/${pad20(untilVersion)}.~`;
   for await (const m of store.list(`${LOG_DIR}/`, { startAfter })) {
-    const f = parseLogKey(m.key);
+    if (untilKey !== undefined && m.key > untilKey) break;
+    const f = parseLogKey(m.key, store.url);
     if (!f) continue;
     if (untilVersion !== undefined && f.version > untilVersion) break;
     if (f.kind === 'commit')
@@ -74,6 +78,12 @@ async function listLog(store: ObjectStore, fromVersion: number, untilVersion?: n
   return { commits, checkpoints };
 }
 
+const maxOf = (init: number, ...lists: Iterable<number>[]): number => {
+  let m = init;
+  for (const l of lists) for (const v of l) if (v > m) m = v;
+  return m;
+};
+
 /**
  * Builds the segment for `version` (latest when undefined). Uses `_last_checkpoint` as a listing hint and
  * falls back to a full listing when the hint is stale or beyond the requested version.
@@ -83,25 +93,36 @@ export async function buildLogSegment(
   table: string,
   version?: number,
 ): Promise<LogSegment> {
+  if (version !== undefined && !Number.isSafeInteger(version))
+    throw new TributaryError(
+      'BAD_INPUT',
+      `version must be an integer from 0 to ${MAX_VERSION}, got ${version}`,
+    );
+  if (version !== undefined && version < 0)
+    throw new TributaryError('BAD_INPUT', `version must be ≥ 0, got ${version}`);
   const hint = await readLastCheckpoint(store);
   const from = hint && (version === undefined || hint.version <= version) ? hint.version : 0;
   let listed = await listLog(store, from, version);
   if (from > 0 && !listed.checkpoints.has(from)) listed = await listLog(store, 0, version);
-  const versions = [...listed.commits.keys(), ...listed.checkpoints.keys()];
-  if (versions.length === 0)
+  if (listed.commits.size === 0 && listed.checkpoints.size === 0)
     throw new TributaryError('NOT_FOUND', `no Delta table at ${table} (no ${LOG_DIR}/ entries)`);
-  const latest = Math.max(...versions);
+  // Loops, not Math.max(...): a log holds hundreds of thousands of commits (spread arguments overflow the stack).
+  const latest = maxOf(-1, listed.commits.keys(), listed.checkpoints.keys());
   const target = version ?? latest;
   if (target > latest)
     throw new TributaryError('NOT_FOUND', `table ${table} has no version ${target} (latest is ${latest})`);
   if (target < 0) throw new TributaryError('BAD_INPUT', `version must be ≥ 0, got ${target}`);
 
-  const cpVersion = Math.max(-1, ...[...listed.checkpoints.keys()].filter((v) => v <= target));
+  const cpVersion = maxOf(
+    -1,
+    [...listed.checkpoints.keys()].filter((v) => v <= target),
+  );
   const commits: CommitFile[] = [];
   for (let v = cpVersion + 1; v <= target; v++) {
     const c = listed.commits.get(v);
     if (!c) {
-      const oldest = Math.min(...listed.commits.keys());
+      let oldest = Infinity;
+      for (const k of listed.commits.keys()) if (k < oldest) oldest = k;
       throw new TributaryError(
         cpVersion < 0 && v === 0 && oldest > 0 ? 'NOT_FOUND' : 'INVALID_LOG',
         `table ${table}: version ${target} cannot be reconstructed: commit ${v} is missing` +

@@ -10,6 +10,7 @@ import {
   type Protocol,
   type RemoveFile,
   type Txn,
+  completeMetadata,
   parseAction,
   parseCommit,
 } from './actions';
@@ -97,6 +98,7 @@ export class Snapshot {
         `table ${table} v${segment.version}: no metaData action in the log`,
       );
     ensureReadSupported(s.protocol, table);
+    completeMetadata(s.metadata, `table ${table} v${segment.version}`);
     return new Snapshot(
       table,
       segment.version,
@@ -148,8 +150,9 @@ export class Snapshot {
         }
       }
     }
-    ensureReadSupported(protocol, this.table);
     const version = newer[newer.length - 1]!.version;
+    ensureReadSupported(protocol, this.table);
+    if (metadata !== this.metadata) completeMetadata(metadata, `table ${this.table} v${version}`);
     const segment: LogSegment = {
       version,
       checkpoint: this.segment.checkpoint,
