@@ -236,7 +236,7 @@ export function parseTypedPredicate(text: string, schema: StructType, opts: Type
     const [arg, ...rest] = ops.map(typed);
     const fam = (t: Typed) => (t.family === 'null' ? arg!.family : t.family);
     const odd = rest.find((t) => fam(t) !== arg!.family);
-    if (odd && (arg!.kind !== 'column' || rest.some((t) => t.kind === 'column')))
+    if (odd && arg!.family !== 'null' && (arg!.kind !== 'column' || rest.some((t) => t.kind === 'column')))
       fail(
         odd.node,
         `${what}: ${show(odd)} is not of the same kind as ${show(arg!)}; write values of one kind`,
