@@ -65,7 +65,9 @@ const CLASS = new RegExp(`^(${[...INPUT_CLASSES, ...OTHER_CLASSES].join('|')}) E
 
 /** Whether `e` is an error DuckDB raised (not one of ours, not a JS error). */
 export function isEngineError(e: unknown): e is Error {
-  return e instanceof Error && !(e instanceof TributaryError) && CLASS.test(e.message);
+  // Not `instanceof Error`: the native addon's errors may come from another realm (e.g. under jest).
+  const message = (e as { message?: unknown } | null)?.message;
+  return !(e instanceof TributaryError) && typeof message === 'string' && CLASS.test(message);
 }
 
 /** `text` cut to `max` characters, saying how much was left out. */
