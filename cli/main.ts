@@ -1,5 +1,6 @@
 /** The `tributary` command. Errors print one clear line and exit non-zero (stack only with TRIBUTARY_DEBUG=1). */
 import { Command, CommanderError } from 'commander';
+import { fromEngineError } from '../lake/engine/errors';
 import { TributaryError } from '../lake/errors';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
@@ -23,14 +24,16 @@ export async function main(argv: string[]): Promise<number> {
   try {
     await buildProgram().parseAsync(argv);
     return 0;
-  } catch (e) {
-    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+  } catch (caught) {
+    if (caught instanceof CommanderError) return caught.exitCode === 0 ? 0 : 2;
+    // A DuckDB error no layer mapped: coded, and no internal SQL either (the original with TRIBUTARY_DEBUG).
+    const e = fromEngineError(caught, 'the engine failed');
     const msg =
       e instanceof TributaryError
         ? `error (${e.code}): ${e.message}`
         : `error: ${(e as Error)?.message ?? String(e)}`;
     process.stderr.write(`${msg}\n`);
-    if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${(e as Error)?.stack ?? ''}\n`);
+    if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${(caught as Error)?.stack ?? ''}\n`);
     return 1;
   }
 }

@@ -6,12 +6,13 @@ import { TributaryError } from '../lake/errors';
 import { parseVersion } from '../lake/delta/log-path';
 import { Snapshot } from '../lake/delta/snapshot';
 import { sqlString } from '../lake/engine/duckdb';
+import { jsonLinesInput } from '../lake/engine/json-input';
 import { scanRows } from '../lake/engine/scan';
 import { parsePredicate } from '../lake/predicate';
 import { openStore } from '../lake/storage/open';
 import { deleteWhere } from '../lake/table/delete';
 import { history, tableInfo, vacuum } from '../lake/table/maintenance';
-import { defaultEngine, writeTable } from '../lake/table/operations';
+import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../lake/table/operations';
 import { bindPredicate, fileMightMatch } from '../lake/table/skipping';
 import { type Format, writeRows } from './output';
 import { storeOptionsFromEnv } from './store-options';
@@ -28,13 +29,16 @@ function intOption(v: string, name: string): number {
   return Number(v);
 }
 
-function inputRelation(file: string): string {
+/** The input of `table append` as a DuckDB relation; JSON lines checked first (jsonLinesInput). */
+async function inputOf(file: string): Promise<{ relation: string; rows?: number; values?: number }> {
   const path = resolve(file);
   if (!existsSync(path)) throw new TributaryError('BAD_INPUT', `input file ${file} does not exist`);
   const ext = extname(path).toLowerCase();
-  if (ext === '.parquet') return `read_parquet(${sqlString(path)})`;
-  if (ext === '.jsonl' || ext === '.json' || ext === '.ndjson' || path.endsWith('.jsonl.gz'))
-    return `read_json(${sqlString(path)}, format = 'newline_delimited')`;
+  if (ext === '.parquet') return { relation: `read_parquet(${sqlString(path)})` };
+  if (ext === '.jsonl' || ext === '.json' || ext === '.ndjson' || path.endsWith('.jsonl.gz')) {
+    const j = await jsonLinesInput(path, file);
+    return { relation: j.relation, rows: j.rows, values: j.rows - j.emptyObjects };
+  }
   throw new TributaryError('BAD_INPUT', `input ${file}: expected .jsonl or .parquet`);
 }
 
@@ -85,8 +89,24 @@ export function registerTableCommands(program: Command): void {
       ) => {
         if (o.mode !== 'append' && o.mode !== 'overwrite')
           throw new TributaryError('BAD_INPUT', `--mode must be append or overwrite, got ${o.mode}`);
-        const r = await writeTable(await open(uri), {
-          sourceSql: inputRelation(o.input),
+        const input = await inputOf(o.input);
+        const store = await open(uri);
+        if (input.values === 0) {
+          // No line holds a value: nothing to write, and no column to infer (DuckDB would invent `json`).
+          const snap = await loadSnapshotOrUndefined(store, defaultEngine);
+          const what = input.rows ? `only empty objects (${input.rows} {} lines)` : 'no rows';
+          printJson({
+            version: snap?.version ?? null,
+            files: 0,
+            rows: 0,
+            attempts: 0,
+            schemaChanged: false,
+            note: `input ${o.input} has ${what}: nothing appended${snap ? '' : ', no table created'}`,
+          });
+          return;
+        }
+        const r = await writeTable(store, {
+          sourceSql: input.relation,
           mode: o.mode,
           partitionBy: o.partitionBy
             ? o.partitionBy

@@ -6,7 +6,7 @@
  */
 import type { DataType, StructType } from '../../lake/delta/schema';
 import { isStruct } from '../../lake/delta/schema';
-import { type Expr, type Operand, parsePredicate, toDuckDbSqlOver } from '../../lake/predicate';
+import { type Expr, type Operand, parseTypedPredicate, toDuckDbSqlOver } from '../../lake/predicate';
 
 const NULL: Operand = { kind: 'literal', type: 'null', value: null };
 
@@ -45,8 +45,12 @@ export function bindFilter(e: Expr, schema: StructType): Expr {
   }
 }
 
+/**
+ * The filter parsed and type-checked against the source schema (a comparison DuckDB cannot evaluate, such
+ * as a string column with a number, is a BAD_INPUT error pointing at it), columns the schema lacks as NULL.
+ */
 export const parseFilter = (text: string, schema: StructType): Expr =>
-  bindFilter(parsePredicate(text), schema);
+  parseTypedPredicate(text, schema, { unknownColumns: 'null' });
 
 /**
  * The filter as DuckDB SQL over a relation aliased `alias`. Columns are qualified with the alias: bare

@@ -5,7 +5,8 @@
  * NULL in that row. Nothing is dropped.
  */
 import type { DataType, StructField, StructType } from '../../lake/delta/schema';
-import { decimalOf, isArray, isMap, isStruct } from '../../lake/delta/schema';
+// A key no column can be named (badColumnName, the one rule shared with `table append`) is rescued.
+import { badColumnName, decimalOf, isArray, isMap, isStruct } from '../../lake/delta/schema';
 import type { JsonValue } from './lossless-json';
 
 const ISO_TS = /^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}(:?\d{2})?)$/;
@@ -53,28 +54,6 @@ const INT_RANGE: Record<string, [number, number]> = {
 };
 const LONG_MIN = -(2n ** 63n);
 const LONG_MAX = 2n ** 63n - 1n;
-
-/** Longest key that becomes a column name (Unity Catalog's limit too); longer keys are rescued. */
-export const MAX_COLUMN_NAME_LENGTH = 255;
-const hasControl = (k: string): boolean => {
-  for (let i = 0; i < k.length; i++) {
-    const c = k.charCodeAt(i);
-    if (c < 0x20 || c === 0x7f) return true;
-  }
-  return false;
-};
-
-/**
- * Why a JSON key cannot be a column name (its value is then rescued into `_rescued_data`, key and all),
- * or undefined. DuckDB refuses empty names (and NUL in them); control characters break every text
- * rendering of a schema and Spark refuses tabs and newlines in names.
- */
-export function badColumnName(k: string): string | undefined {
-  if (k.length === 0) return 'empty';
-  if (k.length > MAX_COLUMN_NAME_LENGTH) return `longer than ${MAX_COLUMN_NAME_LENGTH} characters`;
-  if (hasControl(k)) return 'holds a control character';
-  return undefined;
-}
 
 /** How many columns a batch may add and a table may have (struct fields counted at every depth). */
 export interface ColumnLimits {

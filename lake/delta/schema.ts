@@ -45,6 +45,39 @@ export const isStruct = (t: DataType): t is StructType => typeof t === 'object' 
 export const isArray = (t: DataType): t is ArrayType => typeof t === 'object' && t.type === 'array';
 export const isMap = (t: DataType): t is MapType => typeof t === 'object' && t.type === 'map';
 
+/** Longest key that becomes a column name (Unity Catalog's limit too). */
+export const MAX_COLUMN_NAME_LENGTH = 255;
+
+const hasControl = (k: string): boolean => {
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c < 0x20 || c === 0x7f) return true;
+  }
+  return false;
+};
+
+/**
+ * The one rule for names a JSON key may give a column or struct field: why `k` cannot be one, or
+ * undefined. DuckDB refuses empty names (and NUL in them); control characters break every text rendering
+ * of a schema and Spark refuses tabs and newlines in names. Ingest rescues such a key's value into
+ * `_rescued_data`; `table append` refuses the input.
+ */
+export function badColumnName(k: string): string | undefined {
+  if (k.length === 0) return 'empty';
+  if (k.length > MAX_COLUMN_NAME_LENGTH) return `longer than ${MAX_COLUMN_NAME_LENGTH} characters`;
+  if (hasControl(k)) return 'holds a control character';
+  return undefined;
+}
+
+/** The rule of badColumnName in words, for messages. */
+export const COLUMN_NAME_RULE = `a column or field name must be non-empty, at most ${MAX_COLUMN_NAME_LENGTH} characters long and free of control characters`;
+
+/** A name for messages: JSON-quoted (control characters escaped), long names cut. */
+export function displayName(k: string): string {
+  const q = JSON.stringify(k.length > 60 ? k.slice(0, 60) : k);
+  return k.length > 60 ? `${q.slice(0, -1)}…" (${k.length} characters)` : q;
+}
+
 export function decimalOf(t: DataType): { precision: number; scale: number } | undefined {
   if (typeof t !== 'string') return undefined;
   if (t === 'decimal') return { precision: 10, scale: 0 };

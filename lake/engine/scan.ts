@@ -14,6 +14,7 @@ import { type StructField, physicalName } from '../delta/schema';
 import { type Expr, toDuckDbSqlOver } from '../predicate';
 import { renderRow } from './canonical';
 import { sqlIdent, sqlString, withConnection } from './duckdb';
+import { withEngineErrors } from './errors';
 import { materialize } from './local-files';
 import { duckType, losslessExpr, typedExpr } from './types';
 
@@ -108,13 +109,15 @@ export async function scanRows(
     const key = dataFileKey(add.path, store.url);
     const local = await materialize(store, key);
     try {
-      await withConnection(async (c) => {
-        const select = await localFileSelect(c, store, snapshot, add, local.path);
-        const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
-        const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) ${ROW_ALIAS}${where}`);
-        for (const row of r.getRowObjectsJS())
-          out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
-      });
+      await withEngineErrors(`cannot read ${store.url}`, () =>
+        withConnection(async (c) => {
+          const select = await localFileSelect(c, store, snapshot, add, local.path);
+          const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
+          const r = await c.runAndReadAll(`SELECT ${lossless} FROM (${select}) ${ROW_ALIAS}${where}`);
+          for (const row of r.getRowObjectsJS())
+            out.push(renderRow(row as Record<string, unknown>, snapshot.schema));
+        }),
+      );
     } finally {
       await local.release();
     }

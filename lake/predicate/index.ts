@@ -21,8 +21,10 @@ export type {
   OrExpr,
 } from './ast';
 export { MAX_NESTING_DEPTH, MAX_PREDICATE_LENGTH, columnsOf } from './ast';
-export { parsePredicate, safeParsePredicate } from './parser';
-export type { PredicateIssue, SafeParseResult } from './parser';
+export { parsePredicate, parsePredicateWithPositions, predicateError, safeParsePredicate } from './parser';
+export type { PositionedPredicate, PredicateIssue, SafeParseResult } from './parser';
+export { parseTypedPredicate } from './typecheck';
+export type { TypeCheckOptions } from './typecheck';
 export { formatPredicate } from './format';
 export { quoteIdentifier, quoteString, toDuckDbSql, toDuckDbSqlOver } from './sql';
 export type { SqlOptions } from './sql';

@@ -39,13 +39,34 @@ export type SafeParseResult = { success: true; expr: Expr } | { success: false; 
 
 /** Parses a predicate; throws TributaryError('BAD_INPUT') whose message points at the problem. */
 export function parsePredicate(text: string): Expr {
-  const r = safeParsePredicate(text);
-  if (!r.success) throw new TributaryError('BAD_INPUT', r.error.message);
-  return r.expr;
+  return parsePredicateWithPositions(text).expr;
 }
+
+/** A parsed predicate with the 0-based offset in its text of each node (operands, comparisons). */
+export interface PositionedPredicate {
+  expr: Expr;
+  /** Where a node of `expr` starts (a comparison: its operator); undefined for nodes not from the text. */
+  offsetOf(node: object): number | undefined;
+}
+
+/** parsePredicate, keeping where each node was written (for messages that point at an operand). */
+export function parsePredicateWithPositions(text: string): PositionedPredicate {
+  const at = new WeakMap<object, number>();
+  const r = parse(text, at);
+  if (!r.success) throw new TributaryError('BAD_INPUT', r.error.message);
+  return { expr: r.expr, offsetOf: (node) => at.get(node) };
+}
+
+/** A BAD_INPUT error about `text` at a 0-based offset: the reason, the position and a caret under it. */
+export const predicateError = (text: string, offset: number, reason: string): TributaryError =>
+  new TributaryError('BAD_INPUT', issue(text, offset, reason).message);
 
 /** Like parsePredicate, but returns the problem instead of throwing. */
 export function safeParsePredicate(text: string): SafeParseResult {
+  return parse(text, new WeakMap());
+}
+
+function parse(text: string, at: WeakMap<object, number>): SafeParseResult {
   if (typeof text !== 'string')
     return { success: false, error: issue('', 0, 'a predicate must be a string') };
   try {
@@ -56,7 +77,7 @@ export function safeParsePredicate(text: string): SafeParseResult {
       );
     const bad = findBadCodeUnit(text);
     if (bad) throw new PredicateSyntaxError(bad.offset, bad.reason);
-    return { success: true, expr: new Parser(text).parse() };
+    return { success: true, expr: new Parser(text, at).parse() };
   } catch (e) {
     if (e instanceof PredicateSyntaxError) return { success: false, error: issue(text, e.offset, e.reason) };
     throw e;
@@ -99,8 +120,17 @@ class Parser {
   private readonly lx: Lexer;
   private depth = 0;
 
-  constructor(text: string) {
+  constructor(
+    text: string,
+    private readonly at: WeakMap<object, number>,
+  ) {
     this.lx = new Lexer(text);
+  }
+
+  /** Records where `node` was written. */
+  private mark<T extends object>(node: T, offset: number): T {
+    this.at.set(node, offset);
+    return node;
   }
 
   parse(): Expr {
@@ -188,7 +218,7 @@ class Parser {
     if (t.type === 'symbol' && t.text in CMP_SYMBOLS) {
       this.lx.next();
       const right = this.parseOperand(`a value after '${t.text}'`);
-      return { kind: 'cmp', op: CMP_SYMBOLS[t.text]!, left: arg, right };
+      return this.mark({ kind: 'cmp', op: CMP_SYMBOLS[t.text]!, left: arg, right }, t.pos);
     }
     if (this.isWord(t, 'IS')) {
       this.lx.next();
@@ -200,7 +230,7 @@ class Parser {
       const n = this.lx.next();
       if (!this.isWord(n, 'NULL'))
         this.fail(n, `expected ${negated ? 'NULL' : 'NULL or NOT NULL'} after IS, found ${describe(n)}`);
-      return { kind: 'isNull', negated, arg };
+      return this.mark({ kind: 'isNull', negated, arg }, t.pos);
     }
     let negated = false;
     if (this.isWord(t, 'NOT')) {
@@ -211,14 +241,14 @@ class Parser {
       negated = true;
     }
     const op = this.lx.peek();
-    if (this.isWord(op, 'IN')) return this.parseIn(arg, negated);
+    if (this.isWord(op, 'IN')) return this.mark(this.parseIn(arg, negated), op.pos);
     if (this.isWord(op, 'LIKE')) {
       this.lx.next();
       const p = this.lx.next();
       if (p.type !== 'string') this.fail(p, `expected a pattern string after LIKE, found ${describe(p)}`);
       const bad = likePatternError(p.text);
       if (bad) this.fail(p, bad);
-      return { kind: 'like', negated, arg, pattern: p.text };
+      return this.mark({ kind: 'like', negated, arg, pattern: p.text }, op.pos);
     }
     if (this.isWord(op, 'BETWEEN')) {
       this.lx.next();
@@ -227,7 +257,7 @@ class Parser {
       if (!this.isWord(and, 'AND'))
         this.fail(and, `expected AND after the lower bound of BETWEEN, found ${describe(and)}`);
       const high = this.parseOperand('an upper bound after BETWEEN … AND');
-      return { kind: 'between', negated, arg, low, high };
+      return this.mark({ kind: 'between', negated, arg, low, high }, op.pos);
     }
     if (arg.kind === 'literal' && arg.type !== 'bool' && arg.type !== 'null')
       this.fail(
@@ -254,6 +284,10 @@ class Parser {
 
   private parseOperand(what: string): Operand {
     const t = this.lx.peek();
+    return this.mark(this.operand(what, t), t.pos);
+  }
+
+  private operand(what: string, t: Token): Operand {
     if (this.isSymbol(t, '-')) {
       this.lx.next();
       const n = this.lx.peek();

@@ -19,6 +19,7 @@ import type { DeltaEngine } from '../delta/engine';
 import { dataFileKey } from '../delta/paths';
 import { Snapshot } from '../delta/snapshot';
 import { sqlIdent, sqlString } from '../engine/duckdb';
+import { fromEngineError } from '../engine/errors';
 import { type LocalFile, materialize } from '../engine/local-files';
 import { localFileSelect } from '../engine/scan';
 import { emptyRelation } from '../engine/types';
@@ -186,6 +187,9 @@ async function execute(c: DuckDBConnection, sql: string): Promise<Columns> {
     return { names, types: r.columnTypes(), values: names.map((_, i) => values[i] ?? []) };
   } catch (e) {
     if (e instanceof TributaryError) throw e;
+    // The message quotes the user's own SQL (LINE 1: …), never the views'.
+    const mapped = fromEngineError(e, 'query failed', { excerpt: true, otherwise: 'BAD_INPUT' });
+    if (mapped instanceof TributaryError) throw mapped;
     throw new TributaryError('BAD_INPUT', `query failed: ${(e as Error).message}`, { cause: e });
   }
 }

@@ -12,6 +12,7 @@ import { Snapshot } from '../delta/snapshot';
 import { CommitConflictError, commit } from '../delta/transaction';
 import { dataFileKey } from '../delta/paths';
 import { withConnection } from '../engine/duckdb';
+import { withEngineErrors } from '../engine/errors';
 import { materialize } from '../engine/local-files';
 import { localFileSelect } from '../engine/scan';
 import { writeDataFiles } from '../engine/writer';
@@ -73,34 +74,36 @@ async function deleteOnce(
   let deletedRows = 0;
   let removedFiles = 0;
   let addedFiles = 0;
-  await withConnection(async (c) => {
-    for (const add of candidates) {
-      const local = await materialize(store, dataFileKey(add.path, store.url));
-      try {
-        const rel = `(${await localFileSelect(c, store, snap, add, local.path)})`;
-        const counts = (
-          await c.runAndReadAll(
-            `SELECT count(*) AS total, count(*) FILTER (WHERE (${whereSql}) IS TRUE) AS hit FROM ${rel} q`,
-          )
-        ).getRowObjectsJS()[0]!;
-        const hit = Number(counts.hit);
-        if (hit === 0) continue;
-        deletedRows += hit;
-        actions.push({ remove: removeOf(add, now) });
-        removedFiles++;
-        if (hit === Number(counts.total)) continue;
-        const kept: AddFile[] = await writeDataFiles(c, store, {
-          source: `(SELECT * FROM ${rel} q WHERE (${whereSql}) IS NOT TRUE)`,
-          schema: snap.schema,
-          partitionColumns: snap.partitionColumns,
-        });
-        addedFiles += kept.length;
-        actions.push(...kept.map((a) => ({ add: a })));
-      } finally {
-        await local.release();
+  await withEngineErrors(`cannot delete from ${store.url}`, () =>
+    withConnection(async (c) => {
+      for (const add of candidates) {
+        const local = await materialize(store, dataFileKey(add.path, store.url));
+        try {
+          const rel = `(${await localFileSelect(c, store, snap, add, local.path)})`;
+          const counts = (
+            await c.runAndReadAll(
+              `SELECT count(*) AS total, count(*) FILTER (WHERE (${whereSql}) IS TRUE) AS hit FROM ${rel} q`,
+            )
+          ).getRowObjectsJS()[0]!;
+          const hit = Number(counts.hit);
+          if (hit === 0) continue;
+          deletedRows += hit;
+          actions.push({ remove: removeOf(add, now) });
+          removedFiles++;
+          if (hit === Number(counts.total)) continue;
+          const kept: AddFile[] = await writeDataFiles(c, store, {
+            source: `(SELECT * FROM ${rel} q WHERE (${whereSql}) IS NOT TRUE)`,
+            schema: snap.schema,
+            partitionColumns: snap.partitionColumns,
+          });
+          addedFiles += kept.length;
+          actions.push(...kept.map((a) => ({ add: a })));
+        } finally {
+          await local.release();
+        }
       }
-    }
-  });
+    }),
+  );
   const base = {
     deletedRows,
     removedFiles,

@@ -16,6 +16,7 @@ import { type CommitResult, CommitConflictError, commit } from '../delta/transac
 import { duckdbParquetActions } from '../engine/checkpoint-io';
 import { sqlIdent, withConnection } from '../engine/duckdb';
 import { relationColumns } from '../engine/scan';
+import { withEngineErrors } from '../engine/errors';
 import { duckType, emptyRelation, typedExpr } from '../engine/types';
 import { structOf } from '../engine/infer-schema';
 import type { ObjectStore } from '../storage/object-store';
@@ -172,9 +173,11 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       source = req.sourceSql;
       input = req.inputSchema;
     } else {
-      await c.run(`CREATE OR REPLACE TEMP TABLE __tributary_src AS SELECT * FROM ${req.sourceSql}`);
-      await narrowWideIntegers(c, '__tributary_src');
-      input = await inputSchema(c, '__tributary_src');
+      input = await withEngineErrors('cannot read the input', async () => {
+        await c.run(`CREATE OR REPLACE TEMP TABLE __tributary_src AS SELECT * FROM ${req.sourceSql}`);
+        await narrowWideIntegers(c, '__tributary_src');
+        return inputSchema(c, '__tributary_src');
+      });
     }
     let snap = await loadSnapshotOrUndefined(store, engine);
     if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)

@@ -1,8 +1,7 @@
 /** File skipping for a predicate: exact partition values and min/max/nullCount statistics of add actions. */
 import type { AddFile } from '../delta/actions';
 import type { Snapshot } from '../delta/snapshot';
-import { TributaryError } from '../errors';
-import { type Expr, columnsOf, mightMatch, parsePredicate } from '../predicate';
+import { type Expr, mightMatch, parseTypedPredicate } from '../predicate';
 
 interface FileStats {
   numRecords?: number;
@@ -91,15 +90,9 @@ export function fileMightMatch(expr: Expr, f: AddFile, snap: Snapshot): boolean 
   });
 }
 
-/** Parses a predicate and checks that every column it names exists in the snapshot's schema. */
-export function bindPredicate(text: string, snap: Snapshot): Expr {
-  const expr = parsePredicate(text);
-  for (const path of columnsOf(expr)) {
-    if (!snap.schema.fields.some((f) => f.name === path[0]))
-      throw new TributaryError(
-        'BAD_INPUT',
-        `predicate refers to unknown column ${path.join('.')} (table columns: ${snap.schema.fields.map((f) => f.name).join(', ')})`,
-      );
-  }
-  return expr;
-}
+/**
+ * Parses a predicate and type-checks it against the snapshot's schema: every column it names exists and
+ * every comparison is one DuckDB evaluates without a cast error (see lake/predicate/typecheck.ts).
+ */
+export const bindPredicate = (text: string, snap: Snapshot): Expr =>
+  parseTypedPredicate(text, snap.schema, { unknownColumns: 'error' });
