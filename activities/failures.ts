@@ -5,6 +5,7 @@
  */
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { TributaryError } from '../lake/errors';
+import { redact } from '../lake/redact';
 
 /**
  * Longest message (and stack) an activity failure carries. Temporal refuses a failure beyond its payload
@@ -32,12 +33,18 @@ export function isErrorLike(e: unknown): e is Error {
   );
 }
 
-/** An error of any kind with its message and stack bounded (the same object when they already are). */
+/**
+ * An error of any kind with its message and stack redacted (lake/redact.ts: an SDK error's message carries
+ * request URLs with credentials and query strings) and bounded (the same object when nothing changes).
+ */
 function bounded(e: Error): Error {
-  if (e.message.length <= MAX_FAILURE_MESSAGE && (e.stack?.length ?? 0) <= 4 * MAX_FAILURE_MESSAGE) return e;
-  const b = new Error(boundText(e.message));
+  const message = boundText(redact(e.message));
+  const stack = e.stack ?? '';
+  const rest = boundText(redact(stack.split('\n').slice(1).join('\n')), 4 * MAX_FAILURE_MESSAGE);
+  if (message === e.message && `${e.name}: ${message}\n${rest}` === stack) return e;
+  const b = new Error(message);
   b.name = e.name;
-  b.stack = `${b.name}: ${b.message}\n${boundText((e.stack ?? '').split('\n').slice(1).join('\n'))}`;
+  b.stack = `${b.name}: ${b.message}\n${rest}`;
   return b;
 }
 

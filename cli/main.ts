@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { fromEngineError } from '../lake/engine/errors';
 import { TributaryError } from '../lake/errors';
+import { redact } from '../lake/redact';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { registerTableCommands } from './table';
@@ -32,8 +33,9 @@ export async function main(argv: string[]): Promise<number> {
       e instanceof TributaryError
         ? `error (${e.code}): ${e.message}`
         : `error: ${(e as Error)?.message ?? String(e)}`;
-    process.stderr.write(`${msg}\n`);
-    if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${(caught as Error)?.stack ?? ''}\n`);
+    // Redacted here too: an error that is not a TributaryError may carry an SDK's request URL.
+    process.stderr.write(`${redact(msg)}\n`);
+    if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${redact((caught as Error)?.stack ?? '')}\n`);
     return 1;
   }
 }

@@ -4,12 +4,17 @@
  * S3-compatible stores; AWS_*, AZURE_STORAGE_*, GOOGLE_* are read by the SDKs themselves.
  */
 import type { StoreOptions } from '../lake/storage/open';
+import { checkEndpoint } from '../lake/storage/url';
 
 export function storeOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): StoreOptions {
   const o: StoreOptions = {};
-  if (env.TRIBUTARY_S3_ENDPOINT)
-    o.s3 = { endpoint: env.TRIBUTARY_S3_ENDPOINT, region: env.AWS_REGION ?? 'us-east-1' };
-  if (env.TRIBUTARY_AZURE_ENDPOINT) o.azure = { endpoint: env.TRIBUTARY_AZURE_ENDPOINT };
-  if (env.TRIBUTARY_GCS_ENDPOINT) o.gcs = { endpoint: env.TRIBUTARY_GCS_ENDPOINT };
+  // Each must be an http(s) URL; the message names the variable (and never repeats its credentials).
+  const get = (name: string) => (env[name] ? checkEndpoint(env[name], name) : undefined);
+  const s3 = get('TRIBUTARY_S3_ENDPOINT');
+  if (s3) o.s3 = { endpoint: s3, region: env.AWS_REGION ?? 'us-east-1' };
+  const az = get('TRIBUTARY_AZURE_ENDPOINT');
+  if (az) o.azure = { endpoint: az };
+  const gcs = get('TRIBUTARY_GCS_ENDPOINT');
+  if (gcs) o.gcs = { endpoint: gcs };
   return o;
 }

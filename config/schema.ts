@@ -5,7 +5,7 @@
  */
 import { z } from 'zod';
 import { safeParsePredicate } from '../lake/predicate';
-import { parseStoreUrl } from '../lake/storage/url';
+import { checkEndpoint, parseStoreUrl } from '../lake/storage/url';
 
 const storeUrl = z.string().superRefine((v, ctx) => {
   try {
@@ -14,6 +14,16 @@ const storeUrl = z.string().superRefine((v, ctx) => {
     ctx.addIssue({ code: 'custom', message: (e as Error).message });
   }
 });
+
+/** A service endpoint: an http:// or https:// URL (the same check openStore applies to env overrides). */
+const endpoint = (cloud: string) =>
+  z.string().superRefine((v, ctx) => {
+    try {
+      checkEndpoint(v, `storage.${cloud}.endpoint`);
+    } catch (e) {
+      ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    }
+  });
 
 const predicate = z.string().superRefine((v, ctx) => {
   const r = safeParsePredicate(v);
@@ -77,9 +87,9 @@ export const RegionConfig = z.strictObject({
 });
 
 export const StorageEndpoints = z.strictObject({
-  s3: z.strictObject({ endpoint: z.string().url().optional(), region: z.string().optional() }).optional(),
-  azure: z.strictObject({ endpoint: z.string().url().optional() }).optional(),
-  gcs: z.strictObject({ endpoint: z.string().url().optional() }).optional(),
+  s3: z.strictObject({ endpoint: endpoint('s3').optional(), region: z.string().optional() }).optional(),
+  azure: z.strictObject({ endpoint: endpoint('azure').optional() }).optional(),
+  gcs: z.strictObject({ endpoint: endpoint('gcs').optional() }).optional(),
 });
 
 export const Config = z

@@ -3,6 +3,7 @@ import type { EgressTarget } from '../activities/egress/types';
 import type { IngestTarget } from '../activities/ingest/types';
 import { TributaryError } from '../lake/errors';
 import type { StoreOptions } from '../lake/storage/open';
+import { checkEndpoint } from '../lake/storage/url';
 import { taskQueueFor } from '../workers/queues';
 import { type Config, type RegionConfig, parseBytes } from './schema';
 
@@ -37,15 +38,22 @@ export function ingestTargetOf(r: RegionConfig): IngestTarget {
   };
 }
 
-/** Endpoints from config, overridden by TRIBUTARY_*_ENDPOINT; credentials stay in the SDK chains. */
+/**
+ * Endpoints from config, overridden by TRIBUTARY_*_ENDPOINT (an empty variable counts as unset); an override
+ * must be an http(s) URL like the config setting. Credentials stay in the SDK chains.
+ */
 export function storeOptionsOf(config: Config, env: NodeJS.ProcessEnv = process.env): StoreOptions {
   const o: StoreOptions = {};
-  const s3 = env.TRIBUTARY_S3_ENDPOINT ?? config.storage.s3?.endpoint;
+  const fromEnv = (name: string) => {
+    const v = env[name];
+    return v ? checkEndpoint(v, name) : undefined;
+  };
+  const s3 = fromEnv('TRIBUTARY_S3_ENDPOINT') ?? config.storage.s3?.endpoint;
   if (s3 || config.storage.s3?.region)
     o.s3 = { endpoint: s3, region: config.storage.s3?.region ?? env.AWS_REGION ?? 'us-east-1' };
-  const az = env.TRIBUTARY_AZURE_ENDPOINT ?? config.storage.azure?.endpoint;
+  const az = fromEnv('TRIBUTARY_AZURE_ENDPOINT') ?? config.storage.azure?.endpoint;
   if (az) o.azure = { endpoint: az };
-  const gcs = env.TRIBUTARY_GCS_ENDPOINT ?? config.storage.gcs?.endpoint;
+  const gcs = fromEnv('TRIBUTARY_GCS_ENDPOINT') ?? config.storage.gcs?.endpoint;
   if (gcs) o.gcs = { endpoint: gcs };
   return o;
 }

@@ -1,3 +1,5 @@
+import { redact } from './redact';
+
 /**
  * One error type for all of lake/ (and the layers above it), with a closed set of codes.
  * Retryability is decided where the error is made; activities map it to Temporal in one place.
@@ -16,11 +18,12 @@ export type ErrorCode =
 
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set(['STORAGE_TRANSIENT', 'COMMIT_CONFLICT']);
 
+/** Messages are redacted (lake/redact.ts) when made: no credential, query string or key reaches a user or a log. */
 export class TributaryError extends Error {
   readonly code: ErrorCode;
   readonly retryable: boolean;
   constructor(code: ErrorCode, message: string, opts?: { cause?: unknown; retryable?: boolean }) {
-    super(message, opts?.cause === undefined ? undefined : { cause: opts.cause });
+    super(redact(message), opts?.cause === undefined ? undefined : { cause: opts.cause });
     this.code = code;
     this.retryable = opts?.retryable ?? RETRYABLE.has(code);
     this.name = `TributaryError(${code})`;

@@ -10,7 +10,7 @@ import {
 } from '@azure/storage-blob';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { linkedAbort, uploadDeadline, withDeadline } from './abort';
-import { checkKey, joinPrefix, stripRoot } from './keys';
+import { checkKey, checkListPrefix, checkRoot, joinPrefix, stripRoot } from './keys';
 import {
   DEFAULT_REQUEST_TIMEOUT_MS,
   compareKeys,
@@ -354,7 +354,7 @@ export class AzureStore implements ObjectStore {
       );
     this.account = opts.account;
     this.containerName = opts.container;
-    this.root = (opts.prefix ?? '').replace(/^\/+|\/+$/g, '');
+    this.root = checkRoot(opts.prefix ?? '', 'Azure store root');
     this.url = formatStoreUrl({
       kind: 'azure',
       account: opts.account,
@@ -585,7 +585,7 @@ export class AzureStore implements ObjectStore {
   }
 
   async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectMeta> {
-    const full = joinPrefix(this.root, prefix);
+    const full = joinPrefix(this.root, checkListPrefix(prefix));
     const startAfter = opts?.startAfter;
     const order = new Utf8Reorder<ObjectMeta>();
     // One signal for the whole listing (the SDK takes it once): the caller's, or a page's deadline.

@@ -10,8 +10,9 @@ import {
 } from '@google-cloud/storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { eachLimit } from '../each-limit';
+import { excerpt } from '../redact';
 import { stallDeadline, uploadDeadline } from './abort';
-import { checkKey, joinPrefix, stripRoot } from './keys';
+import { checkKey, checkListPrefix, checkRoot, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
@@ -86,7 +87,9 @@ function mapGcsError(e: unknown, bucket: string, ctx: ErrorContext): Error {
   const status = statusOf(err);
   const code = typeof err.code === 'string' ? err.code : undefined;
   const msg = err.message ?? String(e);
-  const label = `${status !== undefined ? `HTTP ${status}` : (code ?? 'error')}: ${msg}`;
+  // The client's message names the request URL (with the endpoint's userinfo and query) and may hold the whole
+  // response body: only a bounded, redacted excerpt goes into ours.
+  const label = `${status !== undefined ? `HTTP ${status}` : (code ?? 'error')}: ${excerpt(msg)}`;
   if (status === 404 && (ctx.notFoundIsBucket || /bucket does not exist/i.test(msg)))
     return configInvalid(
       `GCS bucket ${JSON.stringify(bucket)} does not exist (while accessing ${ctx.what})`,
@@ -160,7 +163,7 @@ export class GcsStore implements ObjectStore {
 
   constructor(opts: GcsStoreOptions) {
     this.bucketName = opts.bucket;
-    this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
+    this.prefix = checkRoot(opts.prefix, 'GCS store root');
     this.url = formatStoreUrl({ kind: 'gcs', bucket: this.bucketName, prefix: this.prefix });
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const options: StorageOptions = {
@@ -360,7 +363,7 @@ export class GcsStore implements ObjectStore {
 
   async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectMeta> {
     const bucket = this.storage.bucket(this.bucketName);
-    const fullPrefix = joinPrefix(this.prefix, prefix);
+    const fullPrefix = joinPrefix(this.prefix, checkListPrefix(prefix));
     const after = opts?.startAfter === undefined ? undefined : joinPrefix(this.prefix, opts.startAfter);
     // startOffset is inclusive: the key equal to `after` is skipped below.
     let query: GetFilesOptions | null = {

@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { pathToFileURL } from 'node:url';
 import { TributaryError, alreadyExists, notFound, transient } from '../errors';
-import { checkKey } from './keys';
+import { checkKey, checkListPrefix, pathProblem } from './keys';
 import { compareKeys, toBytes } from './object-store';
 import type { Body, GetOptions, ListOptions, ObjectMeta, ObjectStore, PutResult } from './object-store';
 
@@ -26,23 +26,100 @@ function mapFsError(e: unknown, what: string): TributaryError {
 const etagOf = (st: { mtimeMs: number; size: number; ino: number }) =>
   `${st.ino}-${st.size}-${Math.round(st.mtimeMs * 1000)}`;
 
-/** A directory on the local filesystem as an ObjectStore. Atomic create-if-absent via temp file + link(2). */
+const isMissing = (e: unknown) => {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+};
+
+/**
+ * A directory on the local filesystem as an ObjectStore. Atomic create-if-absent via temp file + link(2).
+ *
+ * Symbolic links are followed only while they stay inside the store root: a key whose real path (every link
+ * resolved) is outside the root's real path is refused (BAD_INPUT) by reads, writes, deletes and listings, so a
+ * data file linked to `/etc/passwd`, or a directory linked elsewhere, never reads or writes outside the table.
+ */
 export class LocalStore implements ObjectStore {
   readonly kind = 'local' as const;
   readonly url: string;
+  /** The root's real path, once the root exists. */
+  private realRoot: string | undefined;
 
   constructor(readonly root: string) {
     if (!path.isAbsolute(root))
       throw new TributaryError('CONFIG_INVALID', `local store root must be absolute: ${root}`);
-    this.url = pathToFileURL(root).href;
+    const trimmed = root.replace(/\/+$/, '');
+    const problem = trimmed === '' ? undefined : pathProblem(trimmed.slice(1));
+    if (problem !== undefined)
+      throw new TributaryError(
+        'CONFIG_INVALID',
+        `invalid local store root ${JSON.stringify(root)}: ${problem}`,
+      );
+    this.root = path.resolve(root);
+    this.url = pathToFileURL(this.root).href;
   }
 
   private file(key: string): string {
     return path.join(this.root, ...checkKey(key).split('/'));
   }
 
-  async get(key: string, opts?: GetOptions): Promise<Uint8Array> {
+  private async rootReal(): Promise<string> {
+    this.realRoot ??= await fs.realpath(this.root);
+    return this.realRoot;
+  }
+
+  /** Throws BAD_INPUT unless `real` (a resolved path) is the root's real path or under it. */
+  private async checkInside(real: string, what: string): Promise<void> {
+    const root = await this.rootReal();
+    if (real === root || real.startsWith(root.endsWith(path.sep) ? root : root + path.sep)) return;
+    throw new TributaryError(
+      'BAD_INPUT',
+      `${what} resolves through a symbolic link to ${real}, outside the store root ${this.root}: refused`,
+    );
+  }
+
+  /** The real path of an existing key, checked to be inside the root (reads). */
+  private async existing(key: string): Promise<string> {
     const file = this.file(key);
+    const what = `${this.url}/${key}`;
+    let real: string;
+    try {
+      real = await fs.realpath(file);
+    } catch (e) {
+      throw mapFsError(e, what);
+    }
+    await this.checkInside(real, what);
+    return real;
+  }
+
+  /**
+   * Checks that the directory that will hold `dst` is inside the root (its nearest existing ancestor, before
+   * anything is created through it) and, with `create`, makes it. Returns whether the directory exists.
+   */
+  private async parentDir(dst: string, key: string, create: boolean): Promise<boolean> {
+    const dir = path.dirname(dst);
+    const what = `${this.url}/${key}`;
+    let d = dir;
+    let real: string | undefined;
+    for (;;) {
+      try {
+        real = await fs.realpath(d);
+        break;
+      } catch (e) {
+        if (!isMissing(e)) throw mapFsError(e, what);
+        if (d.length <= this.root.length) break; // the root itself is missing: mkdir makes it
+        d = path.dirname(d);
+      }
+    }
+    if (real !== undefined) await this.checkInside(real, what);
+    if (real !== undefined && d === dir) return true;
+    if (!create) return false;
+    await fs.mkdir(dir, { recursive: true });
+    await this.checkInside(await fs.realpath(dir), what);
+    return true;
+  }
+
+  async get(key: string, opts?: GetOptions): Promise<Uint8Array> {
+    const file = await this.existing(key);
     try {
       if (!opts?.range) return await fs.readFile(file, { signal: opts?.signal });
       const fh = await fs.open(file, 'r');
@@ -67,12 +144,7 @@ export class LocalStore implements ObjectStore {
   }
 
   async getStream(key: string, opts?: GetOptions): Promise<Readable> {
-    const file = this.file(key);
-    try {
-      await fs.access(file);
-    } catch (e) {
-      throw mapFsError(e, `${this.url}/${key}`);
-    }
+    const file = await this.existing(key);
     const r = opts?.range;
     return createReadStream(file, {
       start: r?.start,
@@ -84,7 +156,7 @@ export class LocalStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectMeta> {
     try {
-      const st = await fs.stat(this.file(key));
+      const st = await fs.stat(await this.existing(key));
       if (!st.isFile()) throw notFound(`${this.url}/${key}`);
       return { key, size: st.size, etag: etagOf(st), lastModified: st.mtime };
     } catch (e) {
@@ -101,7 +173,7 @@ export class LocalStore implements ObjectStore {
     const dst = this.file(key);
     const tmp = path.join(path.dirname(dst), `${TMP_MARK}${randomUUID()}`);
     try {
-      await fs.mkdir(path.dirname(dst), { recursive: true });
+      await this.parentDir(dst, key, true);
       await write(tmp);
       await publish(tmp, dst);
       return { etag: etagOf(await fs.stat(dst)) };
@@ -164,28 +236,67 @@ export class LocalStore implements ObjectStore {
   }
 
   async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectMeta> {
+    checkListPrefix(prefix);
     // Walk only the deepest directory that contains every key with this prefix, children sorted so that
     // the depth-first walk yields keys in byte order ('dir' sorts as 'dir/').
     const slash = prefix.lastIndexOf('/');
     const baseKey = slash < 0 ? '' : prefix.slice(0, slash);
     const startAfter = opts?.startAfter;
     const { root, url } = this;
-    async function* walk(dirKey: string): AsyncIterable<ObjectMeta> {
-      const dir = dirKey === '' ? root : path.join(root, ...dirKey.split('/'));
+    try {
+      await this.rootReal();
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw mapFsError(e, url);
+    }
+    const inside = (real: string, key: string) => this.checkInside(real, `${url}/${key}`);
+    const where = (key: string) => (key === '' ? root : path.join(root, ...key.split('/')));
+    /** Where a linked entry leads (inside the root, or refused); null when the link dangles. */
+    const follow = async (key: string) => {
+      try {
+        const real = await fs.realpath(where(key));
+        await inside(real, key);
+        const st = await fs.stat(real);
+        return { real, st };
+      } catch (e) {
+        if (e instanceof TributaryError) throw e;
+        if (isMissing(e) || (e as NodeJS.ErrnoException).code === 'ELOOP') return null;
+        throw mapFsError(e, `${url}/${key}`);
+      }
+    };
+    /** `stack`: real paths of the directories being walked, to refuse a link back into one of them. */
+    async function* walk(dirKey: string, dirReal: string, stack: Set<string>): AsyncIterable<ObjectMeta> {
       let entries;
       try {
-        entries = await fs.readdir(dir, { withFileTypes: true });
+        entries = await fs.readdir(dirReal, { withFileTypes: true });
       } catch (e) {
         const code = (e as NodeJS.ErrnoException).code;
         if (code === 'ENOENT' || code === 'ENOTDIR') return;
         throw mapFsError(e, `${url}/${dirKey}`);
       }
+      const keyOf = (name: string) => (dirKey === '' ? name : `${dirKey}/${name}`);
+      const linked = await Promise.all(
+        entries.map((d) =>
+          d.isSymbolicLink() && !d.name.startsWith(TMP_MARK) ? follow(keyOf(d.name)) : null,
+        ),
+      );
       const items = entries
-        .filter((d) => !d.name.startsWith(TMP_MARK) && (d.isDirectory() || d.isFile()))
-        .map((d) => {
-          const key = dirKey === '' ? d.name : `${dirKey}/${d.name}`;
-          return { key, dir: d.isDirectory(), sortKey: d.isDirectory() ? `${d.name}/` : d.name };
+        .map((d, i) => {
+          const key = keyOf(d.name);
+          const link = linked[i];
+          const dir = link ? link.st.isDirectory() : d.isDirectory();
+          const file = link ? link.st.isFile() : d.isFile();
+          const real = link ? link.real : path.join(dirReal, d.name);
+          return {
+            key,
+            dir,
+            file,
+            real,
+            sortKey: dir ? `${d.name}/` : d.name,
+            tmp: d.name.startsWith(TMP_MARK),
+          };
         })
+        .filter((it) => !it.tmp && (it.dir || it.file))
         .filter((it) => {
           if (it.dir) {
             // Skip subtrees entirely outside the prefix or before startAfter.
@@ -205,7 +316,7 @@ export class LocalStore implements ObjectStore {
         it.dir
           ? undefined
           : fs
-              .stat(path.join(root, ...it.key.split('/')))
+              .stat(it.real)
               .catch((e: NodeJS.ErrnoException) =>
                 e.code === 'ENOENT' ? null : Promise.reject(mapFsError(e, `${url}/${it.key}`)),
               ),
@@ -213,20 +324,45 @@ export class LocalStore implements ObjectStore {
       for (const p of stats) p?.catch(() => {}); // handled below; avoids unhandled rejections if the caller stops early
       for (const [i, it] of items.entries()) {
         if (it.dir) {
-          yield* walk(it.key);
+          if (stack.has(it.real))
+            throw new TributaryError(
+              'BAD_INPUT',
+              `${url}/${it.key} is a symbolic link back into a directory that contains it (a loop): refused`,
+            );
+          stack.add(it.real);
+          yield* walk(it.key, it.real, stack);
+          stack.delete(it.real);
           continue;
         }
         const st = await stats[i];
         if (st) yield { key: it.key, size: st.size, etag: etagOf(st), lastModified: st.mtime };
       }
     }
-    yield* walk(baseKey);
+    // The directory the walk starts from may itself be reached through a link.
+    let baseReal: string;
+    try {
+      baseReal = await fs.realpath(where(baseKey));
+    } catch (e) {
+      if (isMissing(e)) return;
+      throw mapFsError(e, `${url}/${baseKey}`);
+    }
+    await inside(baseReal, baseKey);
+    const stack = new Set<string>();
+    for (let d = baseReal; ; d = path.dirname(d)) {
+      stack.add(d);
+      if (d === path.dirname(d) || d === this.realRoot) break;
+    }
+    yield* walk(baseKey, baseReal, stack);
   }
 
   async delete(key: string): Promise<void> {
+    const file = this.file(key);
     try {
-      await fs.unlink(this.file(key));
+      // unlink removes a link itself, never its target, but the directories on the way must be the root's.
+      if (!(await this.parentDir(file, key, false))) return;
+      await fs.unlink(file);
     } catch (e) {
+      if (e instanceof TributaryError) throw e;
       if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw mapFsError(e, `${this.url}/${key}`);
     }
   }
@@ -239,9 +375,11 @@ export class LocalStore implements ObjectStore {
     await this.viaTemp(
       dstKey,
       (tmp) =>
-        fs.copyFile(this.file(srcKey), tmp).catch((e) => {
-          throw mapFsError(e, `${this.url}/${srcKey}`);
-        }),
+        this.existing(srcKey).then((src) =>
+          fs.copyFile(src, tmp).catch((e) => {
+            throw mapFsError(e, `${this.url}/${srcKey}`);
+          }),
+        ),
       (tmp, dst) => fs.rename(tmp, dst),
     );
   }

@@ -5,7 +5,7 @@ import { LocalStore } from './local';
 import type { ObjectStore } from './object-store';
 import { type RetryPolicy, withRetries } from './retry';
 import type { S3StoreOptions } from './s3';
-import { parseStoreUrl } from './url';
+import { checkEndpoint, parseStoreUrl } from './url';
 
 /**
  * Per-cloud connection settings. Credentials come from each SDK's standard chain unless given here;
@@ -20,10 +20,16 @@ export interface StoreOptions {
 
 /**
  * Opens the ObjectStore for a URL (see parseStoreUrl), wrapped with bounded retries of transient
- * failures. Cloud SDKs are loaded only when a store of that kind is opened.
+ * failures. Cloud SDKs are loaded only when a store of that kind is opened. Endpoints in `opts` must be
+ * http(s) URLs (checkEndpoint).
  */
 export async function openStore(url: string, opts: StoreOptions = {}): Promise<ObjectStore> {
   const loc = parseStoreUrl(url);
+  // Every endpoint, wherever it came from (config, TRIBUTARY_*_ENDPOINT, a caller), is checked here.
+  for (const cloud of ['s3', 'azure', 'gcs'] as const) {
+    const endpoint = opts[cloud]?.endpoint;
+    if (endpoint !== undefined) checkEndpoint(endpoint, `${cloud} endpoint`);
+  }
   let raw: ObjectStore;
   switch (loc.kind) {
     case 'local':

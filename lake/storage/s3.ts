@@ -13,8 +13,9 @@ import {
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
+import { excerpt } from '../redact';
 import { linkedAbort } from './abort';
-import { checkKey, joinPrefix, stripRoot } from './keys';
+import { checkKey, checkListPrefix, checkRoot, joinPrefix, stripRoot } from './keys';
 import { DEFAULT_REQUEST_TIMEOUT_MS, mappedStream, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
@@ -150,10 +151,14 @@ function mapS3Error(e: unknown, bucket: string, ctx: ErrorContext): Error {
       err.message ?? '',
     )
   )
-    return transient(`transient S3 error on ${ctx.what}: ${label}: ${err.message ?? ''}`, e);
-  return new TributaryError('INTERNAL', `S3 error on ${ctx.what}: ${label}: ${err.message ?? String(e)}`, {
-    cause: e,
-  });
+    return transient(`transient S3 error on ${ctx.what}: ${label}: ${excerpt(err.message ?? '')}`, e);
+  return new TributaryError(
+    'INTERNAL',
+    `S3 error on ${ctx.what}: ${label}: ${excerpt(err.message ?? String(e))}`,
+    {
+      cause: e,
+    },
+  );
 }
 
 /** Percent-encodes each '/'-separated segment, the form CopySource needs. */
@@ -180,7 +185,7 @@ export class S3Store implements ObjectStore {
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
-    this.prefix = opts.prefix.replace(/^\/+|\/+$/g, '');
+    this.prefix = checkRoot(opts.prefix, 'S3 store root');
     this.url = formatStoreUrl({ kind: 's3', bucket: this.bucket, prefix: this.prefix });
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
     const config: S3ClientConfig = {
@@ -349,7 +354,7 @@ export class S3Store implements ObjectStore {
   }
 
   async *list(prefix: string, opts?: ListOptions): AsyncIterable<ObjectMeta> {
-    const Prefix = joinPrefix(this.prefix, prefix);
+    const Prefix = joinPrefix(this.prefix, checkListPrefix(prefix));
     let StartAfter = opts?.startAfter === undefined ? undefined : joinPrefix(this.prefix, opts.startAfter);
     let ContinuationToken: string | undefined;
     const what = `${this.url}/${prefix}*`;
