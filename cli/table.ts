@@ -5,24 +5,19 @@ import type { Command } from 'commander';
 import { TributaryError } from '../lake/errors';
 import { Snapshot } from '../lake/delta/snapshot';
 import { sqlString } from '../lake/engine/duckdb';
-import { scanRows } from '../lake/engine/scan';
+import { scanChunks } from '../lake/engine/scan';
 import { parsePredicate } from '../lake/predicate';
 import { openStore } from '../lake/storage/open';
 import { deleteWhere } from '../lake/table/delete';
 import { history, tableInfo, vacuum } from '../lake/table/maintenance';
 import { defaultEngine, writeTable } from '../lake/table/operations';
 import { bindPredicate, fileMightMatch } from '../lake/table/skipping';
-import { type Format, writeRows } from './output';
+import { instantOption, intOption } from './options';
+import { type Format, READ_FORMATS, resultWriter } from './output';
 import { storeOptionsFromEnv } from './store-options';
 
 const open = (uri: string) => openStore(uri, storeOptionsFromEnv());
 const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-
-function intOption(v: string, name: string): number {
-  if (!/^\d+$/.test(v))
-    throw new TributaryError('BAD_INPUT', `${name} must be a non-negative integer, got ${JSON.stringify(v)}`);
-  return Number(v);
-}
 
 function inputRelation(file: string): string {
   const path = resolve(file);
@@ -46,24 +41,21 @@ export function registerTableCommands(program: Command): void {
     .option('--format <fmt>', 'jsonl | csv | arrow', 'jsonl')
     .action(
       async (uri: string, o: { version?: string; timestamp?: string; where?: string; format: string }) => {
-        if (!['jsonl', 'csv', 'arrow'].includes(o.format))
+        if (!READ_FORMATS.includes(o.format as Format))
           throw new TributaryError('BAD_INPUT', `unknown format ${o.format} (jsonl, csv, arrow)`);
-        let timestamp: Date | undefined;
-        if (o.timestamp) {
-          timestamp = new Date(o.timestamp);
-          if (Number.isNaN(timestamp.getTime()))
-            throw new TributaryError('BAD_INPUT', `--timestamp ${o.timestamp} is not an ISO-8601 instant`);
-        }
-        if (o.where) parsePredicate(o.where); // syntax errors before any I/O
+        const timestamp = o.timestamp === undefined ? undefined : instantOption(o.timestamp, '--timestamp');
+        // "" and blanks are refused as `table delete` refuses them, not taken as "every row".
+        if (o.where !== undefined) parsePredicate(o.where); // syntax errors before any I/O
         const store = await open(uri);
         const snap = await Snapshot.load(store, defaultEngine, {
           version: o.version === undefined ? undefined : intOption(o.version, '--version'),
           timestamp,
         });
-        const expr = o.where ? bindPredicate(o.where, snap) : undefined;
+        const expr = o.where !== undefined ? bindPredicate(o.where, snap) : undefined;
         const files = expr ? snap.files.filter((f) => fileMightMatch(expr, f, snap)) : undefined;
-        const rows = await scanRows(store, snap, { where: expr, files });
-        await writeRows(process.stdout, rows, snap.schema, o.format as Format);
+        const writer = resultWriter(process.stdout, o.format as Format);
+        await scanChunks(store, snap, (chunk) => writer.write(chunk), { where: expr, files });
+        await writer.end();
       },
     );
 
