@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { TributaryError } from '../lake/errors';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
+import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
 import { registerTableCommands } from './table';
 
 export function buildProgram(): Command {
@@ -20,6 +21,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The AWS SDK's eight-line notice that its future releases need a newer Node, on every S3 command: off,
+  // unless the user set the SDK's own switch (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=false).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `… | head`: the reader has all it wants; end now, quietly, as Unix tools do.
+  handleClosedOutput(() => process.exit(EXIT_CLOSED_OUTPUT));
   try {
     await buildProgram().parseAsync(argv);
     return 0;
