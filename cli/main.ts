@@ -5,6 +5,7 @@ import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
+import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
 import { registerTableCommands } from './table';
 
 export function buildProgram(): Command {
@@ -22,6 +23,11 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // The AWS SDK's eight-line notice that its future releases need a newer Node, on every S3 command: off,
+  // unless the user set the SDK's own switch (AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED=false).
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
+  // `… | head`: the reader has all it wants; end now, quietly, as Unix tools do.
+  handleClosedOutput(() => process.exit(EXIT_CLOSED_OUTPUT));
   try {
     await buildProgram().parseAsync(argv);
     return 0;

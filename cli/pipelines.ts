@@ -1,8 +1,6 @@
 /** `tributary worker`, `tributary schedules apply`, `tributary ingest run|status`, `tributary egress run|status`. */
-import { Client, Connection, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
-import { loadConfig } from '../config/load';
-import type { Config } from '../config/schema';
 import { egressTargetOf, ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
 import { egressAppIdFor } from '../activities/egress/types';
 import { commitTimestamps } from '../lake/delta/snapshot';
@@ -16,25 +14,9 @@ import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations
 import { workflowIds } from '../workers/queues';
 import { createRegionWorker } from '../workers/region-worker';
 import { applySchedules } from '../workers/schedules';
+import { configFileOf, loadCliConfig } from './config-file';
+import { temporalAddressOf, temporalClient, workerConnection } from './temporal';
 import type { IngestRunSummary } from '../workflows/ingest';
-
-const DEFAULT_CONFIG = process.env.TRIBUTARY_CONFIG ?? 'tributary.yaml';
-
-async function client(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
-  const connection = await Connection.connect({
-    address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address,
-  }).catch((e: unknown) => {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `cannot reach Temporal at ${config.temporal.address}: ${(e as Error).message}`,
-      { cause: e },
-    );
-  });
-  return {
-    client: new Client({ connection, namespace: config.temporal.namespace }),
-    close: () => connection.close(),
-  };
-}
 
 /** Starts a workflow under its business-key id, or follows the run already in progress. */
 async function startOrFollow(
@@ -60,25 +42,30 @@ export function registerPipelineCommands(program: Command): void {
   program
     .command('worker')
     .description("run a worker for a region's task queue (or any queue)")
-    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--region <name>', "poll this region's task queue")
     .option('--task-queue <queue>', 'poll this task queue')
-    .action(async (o: { config: string; region?: string; taskQueue?: string }) => {
-      const config = loadConfig(o.config);
+    .action(async (o: { config?: string; region?: string; taskQueue?: string }) => {
+      const config = loadCliConfig(configFileOf(o.config));
       const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
       if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
-      const w = await createRegionWorker({
-        address: process.env.TEMPORAL_ADDRESS ?? config.temporal.address,
-        namespace: config.temporal.namespace,
-        taskQueue,
-        storeOptions: storeOptionsOf(config),
-      });
-      process.stderr.write(`worker polling ${taskQueue} on ${config.temporal.address}\n`);
-      for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
+      const connection = await workerConnection(config);
       try {
-        await w.worker.run();
+        const w = await createRegionWorker({
+          connection,
+          namespace: config.temporal.namespace,
+          taskQueue,
+          storeOptions: storeOptionsOf(config),
+        });
+        process.stderr.write(`worker polling ${taskQueue} on ${temporalAddressOf(config)}\n`);
+        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
+        try {
+          await w.worker.run();
+        } finally {
+          await w.close();
+        }
       } finally {
-        await w.close();
+        await connection.close();
       }
     });
 
@@ -87,10 +74,10 @@ export function registerPipelineCommands(program: Command): void {
     .description('Temporal Schedules from config')
     .command('apply')
     .description('create or update one ingestion schedule per region (idempotent)')
-    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .action(async (o: { config: string }) => {
-      const config = loadConfig(o.config);
-      const c = await client(config);
+      const config = loadCliConfig(configFileOf(o.config));
+      const c = await temporalClient(config);
       try {
         process.stdout.write(`${JSON.stringify(await applySchedules(c.client, config))}\n`);
       } finally {
@@ -105,12 +92,12 @@ export function registerPipelineCommands(program: Command): void {
     .command('run')
     .description('start one ingestion of a region now and follow it')
     .requiredOption('--region <name>', 'region')
-    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { region: string; config: string; json?: boolean }) => {
-      const config = loadConfig(o.config);
+    .action(async (o: { region: string; config?: string; json?: boolean }) => {
+      const config = loadCliConfig(configFileOf(o.config));
       const r = regionOf(config, o.region);
-      const c = await client(config);
+      const c = await temporalClient(config);
       try {
         const workflowId = workflowIds.ingest(r.name, 'regional');
         const handle = await startOrFollow(c.client, 'ingestRegionWorkflow', taskQueueOf(r), workflowId, {
@@ -142,11 +129,11 @@ export function registerPipelineCommands(program: Command): void {
     .command('status')
     .description('what a region has ingested: committed batches, pending batches, per-file reconciliation')
     .requiredOption('--region <name>', 'region')
-    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'JSON output')
     .option('--batches <n>', 'recent batches to show', '10')
-    .action(async (o: { region: string; config: string; json?: boolean; batches: string }) => {
-      const config = loadConfig(o.config);
+    .action(async (o: { region: string; config?: string; json?: boolean; batches: string }) => {
+      const config = loadCliConfig(configFileOf(o.config));
       const r = regionOf(config, o.region);
       const table = await openStore(r.table, storeOptionsOf(config));
       const appId = appIdFor(r.name);
@@ -205,13 +192,13 @@ export function registerPipelineCommands(program: Command): void {
     .command('run')
     .description('egress one region now and follow it')
     .requiredOption('--region <name>', 'region')
-    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'print the summary as JSON')
-    .action(async (o: { region: string; config: string; json?: boolean }) => {
-      const config = loadConfig(o.config);
+    .action(async (o: { region: string; config?: string; json?: boolean }) => {
+      const config = loadCliConfig(configFileOf(o.config));
       const r = regionOf(config, o.region);
       const target = egressTargetOf(config, r);
-      const c = await client(config);
+      const c = await temporalClient(config);
       try {
         const workflowId = workflowIds.egress(r.name, 'central');
         const handle = await startOrFollow(c.client, 'egressRegionWorkflow', taskQueueOf(r), workflowId, {
@@ -232,10 +219,10 @@ export function registerPipelineCommands(program: Command): void {
     .command('status')
     .description('per region: last source version in central, lag in versions and seconds')
     .option('--region <name>', 'only this region')
-    .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'JSON output')
-    .action(async (o: { region?: string; config: string; json?: boolean }) => {
-      const config = loadConfig(o.config);
+    .action(async (o: { region?: string; config?: string; json?: boolean }) => {
+      const config = loadCliConfig(configFileOf(o.config));
       const opts = storeOptionsOf(config);
       const regions = o.region ? [regionOf(config, o.region)] : config.regions;
       const central = await openStore(egressTargetOf(config, regions[0]!).central, opts);
@@ -243,22 +230,39 @@ export function registerPipelineCommands(program: Command): void {
       const out = [];
       for (const r of regions) {
         const source = await openStore(r.table, opts);
-        const times = await commitTimestamps(source).catch(() => []);
-        const latest = times.length ? times[times.length - 1]!.version : -1;
+        const times = await commitTimestamps(source);
+        if (!times.length) {
+          // No commit: no table yet (nothing ingested), so nothing to egress, rather than "v-1 of v-1".
+          out.push({
+            region: r.name,
+            table: r.table,
+            tableExists: false,
+            processedSourceVersion: null,
+            latestSourceVersion: null,
+            lagVersions: 0,
+            lagSeconds: 0,
+          });
+          continue;
+        }
+        const latest = times[times.length - 1]!.version;
         const done = centralSnap?.txnVersion(egressAppIdFor(r.name)) ?? -1;
         const firstPending = times.find((t) => t.version > done);
         out.push({
           region: r.name,
-          processedSourceVersion: done,
+          table: r.table,
+          tableExists: true,
+          processedSourceVersion: done < 0 ? null : done,
           latestSourceVersion: latest,
-          lagVersions: Math.max(0, latest - done),
+          lagVersions: latest - done,
           lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
         });
       }
       if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       for (const x of out)
         process.stdout.write(
-          `${x.region}: source v${x.processedSourceVersion} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
+          !x.tableExists
+            ? `${x.region}: table ${x.table} does not exist yet (nothing ingested), nothing to egress\n`
+            : `${x.region}: ${x.processedSourceVersion === null ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
         );
     });
 }

@@ -3,14 +3,15 @@ import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { finished } from 'node:stream/promises';
 import type { Command } from 'commander';
 import { queryCatalogOf } from '../config/catalog';
-import { loadConfig } from '../config/load';
 import { storeOptionsOf } from '../config/targets';
 import { parseVersion } from '../lake/delta/log-path';
 import { TributaryError } from '../lake/errors';
-import { type AsOf, type QueryStats, type TableScan, explainQuery, runQuery } from '../lake/query';
+import { type AsOf, type QueryStats, type TableScan, explainQuery, streamQuery } from '../lake/query';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { type StoreOptions, openStore } from '../lake/storage/open';
-import { type QueryFormat, QUERY_FORMATS, writeQueryResult } from './query-output';
+import { configFileOf, loadCliConfig } from './config-file';
+import { instantOption, intOption } from './options';
+import { type Format, QUERY_FORMATS, resultWriter } from './output';
 import { storeOptionsFromEnv } from './store-options';
 
 interface QueryCliOptions {
@@ -29,15 +30,8 @@ function asOfOf(o: QueryCliOptions): AsOf | undefined {
   if (o.asOfVersion !== undefined && o.asOfTimestamp !== undefined)
     throw new TributaryError('BAD_INPUT', 'give --as-of-version or --as-of-timestamp, not both');
   if (o.asOfVersion !== undefined) return { version: parseVersion(o.asOfVersion, '--as-of-version') };
-  if (o.asOfTimestamp !== undefined) {
-    const timestamp = new Date(o.asOfTimestamp);
-    if (Number.isNaN(timestamp.getTime()))
-      throw new TributaryError(
-        'BAD_INPUT',
-        `--as-of-timestamp ${o.asOfTimestamp} is not an ISO-8601 instant`,
-      );
-    return { timestamp };
-  }
+  if (o.asOfTimestamp !== undefined)
+    return { timestamp: instantOption(o.asOfTimestamp, '--as-of-timestamp') };
   return undefined;
 }
 
@@ -50,10 +44,10 @@ function catalogOf(o: QueryCliOptions): { catalog: Record<string, string>; store
       throw new TributaryError('BAD_INPUT', `--table expects schema.table=uri, got ${JSON.stringify(t)}`);
     extra[m[1]!] = m[2]!;
   }
-  const file = o.config ?? process.env.TRIBUTARY_CONFIG ?? 'tributary.yaml';
+  const file = configFileOf(o.config);
   if (o.config === undefined && !process.env.TRIBUTARY_CONFIG && !existsSync(file) && o.table.length)
     return { catalog: extra, storeOptions: storeOptionsFromEnv() };
-  const config = loadConfig(file);
+  const config = loadCliConfig(file, 'or name the tables with --table schema.table=uri');
   return { catalog: { ...queryCatalogOf(config), ...extra }, storeOptions: storeOptionsOf(config) };
 }
 
@@ -89,7 +83,7 @@ export function registerQueryCommand(program: Command): void {
     .option('--explain', 'print the tables, versions and files the query would read (JSON); do not run it')
     .option('--no-prune', 'read every file (no skipping by the WHERE clause)')
     .action(async (sqlArg: string, o: QueryCliOptions) => {
-      if (!QUERY_FORMATS.includes(o.format as QueryFormat))
+      if (!QUERY_FORMATS.includes(o.format as Format))
         throw new TributaryError('BAD_INPUT', `unknown format ${o.format} (${QUERY_FORMATS.join(', ')})`);
       const sql = sqlArg === '-' ? readFileSync(0, 'utf8') : sqlArg;
       const asOf = asOfOf(o);
@@ -107,16 +101,15 @@ export function registerQueryCommand(program: Command): void {
           process.stdout.write(`${JSON.stringify({ tables: scans }, null, 2)}\n`);
           return;
         }
-        const result = await runQuery(sql, opts);
-        if (o.output) {
-          const out = createWriteStream(o.output);
-          await writeQueryResult(out, result, o.format as QueryFormat);
+        const out = o.output ? createWriteStream(o.output) : process.stdout;
+        const writer = resultWriter(out, o.format as Format);
+        const stats = await streamQuery(sql, opts, (chunk) => writer.write(chunk));
+        await writer.end();
+        if (out !== process.stdout) {
           out.end();
           await finished(out);
-        } else {
-          await writeQueryResult(process.stdout, result, o.format as QueryFormat);
         }
-        if (o.stats) process.stderr.write(statsLines(result.stats));
+        if (o.stats) process.stderr.write(statsLines(stats));
       } finally {
         await Promise.all([...stores.values()].map(async (s) => (await s.catch(() => undefined))?.close()));
       }

@@ -7,27 +7,19 @@ import { parseVersion } from '../lake/delta/log-path';
 import { Snapshot } from '../lake/delta/snapshot';
 import { sqlString } from '../lake/engine/duckdb';
 import { jsonLinesInput } from '../lake/engine/json-input';
-import { scanRows } from '../lake/engine/scan';
+import { scanChunks } from '../lake/engine/scan';
 import { parsePredicate } from '../lake/predicate';
 import { openStore } from '../lake/storage/open';
 import { deleteWhere } from '../lake/table/delete';
 import { history, tableInfo, vacuum } from '../lake/table/maintenance';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../lake/table/operations';
 import { bindPredicate, fileMightMatch } from '../lake/table/skipping';
-import { type Format, writeRows } from './output';
+import { instantOption, intOption } from './options';
+import { type Format, READ_FORMATS, resultWriter } from './output';
 import { storeOptionsFromEnv } from './store-options';
 
 const open = (uri: string) => openStore(uri, storeOptionsFromEnv());
 const printJson = (v: unknown): void => void process.stdout.write(`${JSON.stringify(v, null, 2)}\n`);
-
-function intOption(v: string, name: string): number {
-  if (!/^\d+$/.test(v) || !Number.isSafeInteger(Number(v)))
-    throw new TributaryError(
-      'BAD_INPUT',
-      `${name} must be a non-negative integer up to ${Number.MAX_SAFE_INTEGER}, got ${JSON.stringify(v.slice(0, 40))}`,
-    );
-  return Number(v);
-}
 
 /** The input of `table append` as a DuckDB relation; JSON lines checked first (jsonLinesInput). */
 async function inputOf(file: string): Promise<{ relation: string; rows?: number; values?: number }> {
@@ -54,24 +46,21 @@ export function registerTableCommands(program: Command): void {
     .option('--format <fmt>', 'jsonl | csv | arrow', 'jsonl')
     .action(
       async (uri: string, o: { version?: string; timestamp?: string; where?: string; format: string }) => {
-        if (!['jsonl', 'csv', 'arrow'].includes(o.format))
+        if (!READ_FORMATS.includes(o.format as Format))
           throw new TributaryError('BAD_INPUT', `unknown format ${o.format} (jsonl, csv, arrow)`);
-        let timestamp: Date | undefined;
-        if (o.timestamp) {
-          timestamp = new Date(o.timestamp);
-          if (Number.isNaN(timestamp.getTime()))
-            throw new TributaryError('BAD_INPUT', `--timestamp ${o.timestamp} is not an ISO-8601 instant`);
-        }
-        if (o.where) parsePredicate(o.where); // syntax errors before any I/O
+        const timestamp = o.timestamp === undefined ? undefined : instantOption(o.timestamp, '--timestamp');
+        // "" and blanks are refused as `table delete` refuses them, not taken as "every row".
+        if (o.where !== undefined) parsePredicate(o.where); // syntax errors before any I/O
         const store = await open(uri);
         const snap = await Snapshot.load(store, defaultEngine, {
           version: o.version === undefined ? undefined : parseVersion(o.version, '--version'),
           timestamp,
         });
-        const expr = o.where ? bindPredicate(o.where, snap) : undefined;
+        const expr = o.where !== undefined ? bindPredicate(o.where, snap) : undefined;
         const files = expr ? snap.files.filter((f) => fileMightMatch(expr, f, snap)) : undefined;
-        const rows = await scanRows(store, snap, { where: expr, files });
-        await writeRows(process.stdout, rows, snap.schema, o.format as Format);
+        const writer = resultWriter(process.stdout, o.format as Format);
+        await scanChunks(store, snap, (chunk) => writer.write(chunk), { where: expr, files });
+        await writer.end();
       },
     );
 

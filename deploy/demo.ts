@@ -31,6 +31,7 @@ import { applySchedules, egressScheduleId, ingestScheduleId } from '../workers/s
 import { demoLogFile } from './demo-logs';
 import { AZURITE_ACCOUNT, type DemoEndpoints, type DemoLayout, demoLayout } from './demo-config';
 import { type DemoCounts, type RegionCounts, countTables, reconcile } from './demo-reconcile';
+import { handleClosedOutput } from '../cli/stdio';
 import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from './local-services';
 
 /** The Azurite development key (published by Microsoft for the emulator; not a secret). */
@@ -72,7 +73,18 @@ const SEED = int('seed', 0, 2 ** 31);
 const EVERY = args.every!;
 const DIR = path.resolve(args.dir!);
 
-const say = (s: string) => process.stdout.write(`${s}\n`);
+// The demo's output may go to a pipe that closes before it ends (`npm run demo | tee demo.log`, then Ctrl-C
+// stops tee too): from then on lines are dropped, and the demo still stops everything it started.
+let stdoutOpen = true;
+handleClosedOutput(() => (stdoutOpen = false));
+const say = (s: string) => {
+  if (!stdoutOpen) return;
+  try {
+    process.stdout.write(`${s}\n`);
+  } catch {
+    stdoutOpen = false;
+  }
+};
 const elapsed = (t0: number) => `${((Date.now() - t0) / 1000).toFixed(0).padStart(4)}s`;
 
 /** Stops everything the demo started, once, whatever the exit path. */
@@ -85,9 +97,34 @@ class Cleanup {
   async run(): Promise<void> {
     if (this.done) return;
     this.done = true;
+    // Each step bounded in time: one that hangs (a worker waiting on an activity) must not keep the
+    // services it comes before running.
     for (const s of this.steps.reverse())
-      await s.run().catch((e: unknown) => say(`cleanup: ${s.what}: ${(e as Error).message}`));
+      await Promise.race([
+        s.run(),
+        sleep(CLEANUP_STEP_MS, undefined, { ref: false }).then(() => {
+          throw new Error(`still running after ${CLEANUP_STEP_MS / 1000} s; going on`);
+        }),
+      ]).catch((e: unknown) => say(`cleanup: ${s.what}: ${(e as Error).message}`));
   }
+}
+
+const CLEANUP_STEP_MS = 20_000;
+
+/**
+ * Last resort, whatever ends the process (a crash included): the service process groups still alive get
+ * SIGKILL, so no emulator or Temporal server outlives the demo. Cleanup normally stopped them already.
+ */
+function killOnExit(services: readonly RunningService[]): void {
+  process.on('exit', () => {
+    for (const s of services)
+      if (s.pid)
+        try {
+          process.kill(-s.pid, 'SIGKILL');
+        } catch {
+          /* already gone */
+        }
+  });
 }
 
 async function createBuckets(layout: DemoLayout, e: DemoEndpoints): Promise<void> {
@@ -159,6 +196,7 @@ async function main(): Promise<number> {
         say(`  ${name.padEnd(8)} not started (--emulators): ${cloud} regions use local folders`);
     const wanted: ServiceName[] = [...emulators, ...(args.temporal ? [] : ['temporal' as const])];
     const services = await startServices(wanted, path.join(DIR, 'services'), { temporalUi: true });
+    killOnExit(services);
     for (const s of services) cleanup.add(`stop ${s.product}`, () => s.stop());
     // For whoever checks that nothing is left running after the demo (its test does).
     writeFileSync(
@@ -274,8 +312,15 @@ async function main(): Promise<number> {
         const egressed = central?.txnVersion(egressAppIdFor(r.name)) ?? -1;
         say(
           `  ${elapsed(t0)} ${r.name.padEnd(15)} generated ${String(g.lines).padStart(7)} lines in ${g.files} files | ` +
-            `regional ${String(table?.numRecords ?? 0).padStart(7)} rows (v${table?.version ?? '-'}) + ${quarantine?.numRecords ?? 0} quarantined | ` +
-            `egressed to v${egressed} of v${table?.version ?? '-'}`,
+            (table
+              ? `regional ${String(table.numRecords ?? 0).padStart(7)} rows (v${table.version})`
+              : 'regional: no commit yet') +
+            ` + ${quarantine?.numRecords ?? 0} quarantined | ` +
+            (!table
+              ? 'egress: nothing to egress yet'
+              : egressed < 0
+                ? `egressed: none of v${table.version} yet`
+                : `egressed to v${egressed} of v${table.version}`),
         );
       }
     };
@@ -292,6 +337,7 @@ async function main(): Promise<number> {
     };
 
     const everyMs = parseDurationMs(EVERY);
+    await progress(); // before the first commit: every region says so
     for (let cycle = 1; cycle <= CYCLES && !stop.signal.aborted; cycle++) {
       say(`cycle ${cycle}/${CYCLES}: log daemons write ${FILES} files per region`);
       for (const r of config.regions) {
@@ -386,4 +432,8 @@ async function main(): Promise<number> {
 }
 
 // Exit once stdout has taken the last lines (the summary must never be cut off).
-void main().then((code) => process.stdout.write('', () => process.exit(code)));
+// Exit once stdout has taken the last lines (the summary must never be cut off); at once if nobody reads it.
+void main().then((code) => {
+  if (!stdoutOpen) process.exit(code);
+  process.stdout.write('', () => process.exit(code));
+});

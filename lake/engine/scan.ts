@@ -3,7 +3,7 @@
  * logical schema (partition values, column mapping, type widening, missing columns as NULL), drop rows
  * deleted by a deletion vector, and filter by an optional predicate.
  */
-import type { DuckDBConnection, DuckDBType } from '@duckdb/node-api';
+import type { DuckDBConnection, DuckDBType, DuckDBValue } from '@duckdb/node-api';
 import { eachLimit } from '../each-limit';
 import type { ObjectStore } from '../storage/object-store';
 import type { AddFile } from '../delta/actions';
@@ -16,7 +16,7 @@ import { renderRow } from './canonical';
 import { sqlIdent, sqlString, withConnection } from './duckdb';
 import { withEngineErrors } from './errors';
 import { materialize } from './local-files';
-import { duckType, losslessExpr, typedExpr } from './types';
+import { duckType, emptyRelation, losslessExpr, typedExpr } from './types';
 
 export interface ScanOptions {
   /** Keep only rows where this predicate (over logical column names) is TRUE. */
@@ -123,4 +123,58 @@ export async function scanRows(
     }
   });
   return out;
+}
+
+/** Rows as DuckDB values, column-major (the shape DuckDB's node API returns). */
+export interface ScanChunk {
+  names: readonly string[];
+  types: readonly DuckDBType[];
+  values: readonly (readonly DuckDBValue[])[];
+}
+
+/**
+ * Reads rows in the table's logical schema as DuckDB values, one chunk (at most DuckDB's vector size) at a
+ * time, file after file: memory holds one chunk and one local file, whatever the table's size. The sink gets
+ * at least one, possibly empty, chunk; the next is read only once it has settled, and what it throws (a
+ * closed pipe, say) propagates unchanged.
+ */
+export async function scanChunks(
+  store: ObjectStore,
+  snapshot: Snapshot,
+  sink: (chunk: ScanChunk) => void | Promise<void>,
+  opts: ScanOptions = {},
+): Promise<number> {
+  const files = opts.files ?? snapshot.files;
+  const where = opts.where ? ` WHERE (${toDuckDbSqlOver(opts.where, ROW_ALIAS)}) IS TRUE` : '';
+  let rows = 0;
+  let sent = false;
+  const pump = async (c: DuckDBConnection, sql: string) => {
+    const result = await c.stream(sql);
+    const names = result.columnNames();
+    const types = result.columnTypes();
+    for (;;) {
+      const chunk = await result.fetchChunk();
+      if (!chunk || chunk.rowCount === 0) break;
+      rows += chunk.rowCount;
+      sent = true;
+      await sink({ names, types, values: chunk.getColumns() });
+    }
+    if (!sent) {
+      sent = true;
+      await sink({ names, types, values: names.map(() => []) });
+    }
+  };
+  for (const add of files) {
+    const local = await materialize(store, dataFileKey(add.path, store.url));
+    try {
+      await withConnection(async (c) => {
+        const select = await localFileSelect(c, store, snapshot, add, local.path);
+        await pump(c, `SELECT * FROM (${select}) ${ROW_ALIAS}${where}`);
+      });
+    } finally {
+      await local.release();
+    }
+  }
+  if (!sent) await withConnection((c) => pump(c, `SELECT * FROM ${emptyRelation(snapshot.schema)}`));
+  return rows;
 }

@@ -12,7 +12,14 @@
  * no ATTACH/COPY/extension loading), `lock_configuration = true` (no SET to undo it). The SQL must be a single
  * SELECT, checked twice: from DuckDB's parse tree before anything is read, and from the prepared statement.
  */
-import { DuckDBInstance, type DuckDBConnection, type DuckDBValue, StatementType } from '@duckdb/node-api';
+import {
+  DuckDBInstance,
+  type DuckDBConnection,
+  type DuckDBDataChunk,
+  type DuckDBResult,
+  type DuckDBValue,
+  StatementType,
+} from '@duckdb/node-api';
 import type { Table } from 'apache-arrow';
 import type { AddFile } from '../delta/actions';
 import type { DeltaEngine } from '../delta/engine';
@@ -103,8 +110,36 @@ export async function explainQuery(sql: string, opts: QueryOptions): Promise<Tab
   return withSandbox(opts, async (c) => (await plan(c, sql, opts)).map((p) => p.scan));
 }
 
-/** Runs a SELECT over catalog tables; columns as DuckDB values (see toArrowTable). */
+/** Runs a SELECT over catalog tables; columns as DuckDB values (see toArrowTable), all rows in memory. */
 export async function runQuery(sql: string, opts: QueryOptions): Promise<QueryResult> {
+  let head: Columns | undefined;
+  const values: DuckDBValue[][] = [];
+  const stats = await streamQuery(sql, opts, (chunk) => {
+    head ??= chunk;
+    chunk.values.forEach((col, i) => {
+      const all = (values[i] ??= []);
+      for (const v of col) all.push(v);
+    });
+  });
+  return {
+    names: head!.names,
+    types: head!.types,
+    values: head!.names.map((_, i) => values[i] ?? []),
+    stats,
+  };
+}
+
+/**
+ * A chunk of a result (DuckDB's vector size, 2048 rows at most). The sink gets at least one, possibly empty,
+ * so it always learns the column names and types; the next chunk is fetched only once it has settled.
+ */
+export type ChunkSink = (chunk: Columns) => void | Promise<void>;
+
+/**
+ * Runs a SELECT over catalog tables and hands the result to `sink` chunk by chunk, never holding more than
+ * one chunk of rows. Errors thrown by the sink (a closed pipe, say) propagate unchanged.
+ */
+export async function streamQuery(sql: string, opts: QueryOptions, sink: ChunkSink): Promise<QueryStats> {
   return withSandbox(opts, async (c, inst) => {
     const t0 = Date.now();
     const plans = await plan(c, sql, opts);
@@ -121,21 +156,17 @@ export async function runQuery(sql: string, opts: QueryOptions): Promise<QueryRe
         [...staged.values()].map((f) => f.path),
       );
       const t2 = Date.now();
-      const cols = await execute(c, sql);
+      const rows = await execute(c, sql, sink);
       const t3 = Date.now();
-      const rows = cols.values[0]?.length ?? 0;
       const scans = plans.map((p) => p.scan);
       return {
-        ...cols,
-        stats: {
-          tables: scans,
-          filesTotal: scans.reduce((n, s) => n + s.filesTotal, 0),
-          filesSkipped: scans.reduce((n, s) => n + s.filesSkipped, 0),
-          rows,
-          planMs: t1 - t0,
-          stageMs: t2 - t1,
-          executeMs: t3 - t2,
-        },
+        tables: scans,
+        filesTotal: scans.reduce((n, s) => n + s.filesTotal, 0),
+        filesSkipped: scans.reduce((n, s) => n + s.filesSkipped, 0),
+        rows,
+        planMs: t1 - t0,
+        stageMs: t2 - t1,
+        executeMs: t3 - t2,
       };
     } finally {
       await Promise.all([...staged.values()].map((f) => f.release().catch(() => {})));
@@ -172,7 +203,16 @@ async function lock(c: DuckDBConnection, paths: string[]): Promise<void> {
   await c.run(`SET lock_configuration = true`);
 }
 
-async function execute(c: DuckDBConnection, sql: string): Promise<Columns> {
+/** Runs the user's SELECT, chunk by chunk into the sink; the number of rows. */
+async function execute(c: DuckDBConnection, sql: string, sink: ChunkSink): Promise<number> {
+  // The message quotes the user's own SQL (LINE 1: …), never the views'.
+  const engineError = (e: unknown): TributaryError => {
+    if (e instanceof TributaryError) return e;
+    const mapped = fromEngineError(e, 'query failed', { excerpt: true, otherwise: 'BAD_INPUT' });
+    if (mapped instanceof TributaryError) return mapped;
+    return new TributaryError('BAD_INPUT', `query failed: ${(e as Error).message}`, { cause: e });
+  };
+  let result: DuckDBResult;
   try {
     const statements = await c.extractStatements(sql);
     if (statements.count !== 1)
@@ -180,17 +220,26 @@ async function execute(c: DuckDBConnection, sql: string): Promise<Columns> {
     const prepared = await statements.prepare(0);
     if (prepared.statementType !== StatementType.SELECT)
       throw new TributaryError('BAD_INPUT', 'only SELECT queries are allowed');
-    const r = await prepared.runAndReadAll();
-    const names = r.columnNames();
-    const values = r.getColumns() as DuckDBValue[][];
-    // No chunks at all when the result is empty: still one (empty) array per column.
-    return { names, types: r.columnTypes(), values: names.map((_, i) => values[i] ?? []) };
+    result = await prepared.stream();
   } catch (e) {
-    if (e instanceof TributaryError) throw e;
-    // The message quotes the user's own SQL (LINE 1: …), never the views'.
-    const mapped = fromEngineError(e, 'query failed', { excerpt: true, otherwise: 'BAD_INPUT' });
-    if (mapped instanceof TributaryError) throw mapped;
-    throw new TributaryError('BAD_INPUT', `query failed: ${(e as Error).message}`, { cause: e });
+    throw engineError(e);
+  }
+  const names = result.columnNames();
+  const types = result.columnTypes();
+  let rows = 0;
+  for (let first = true; ; first = false) {
+    let chunk: DuckDBDataChunk | null;
+    try {
+      chunk = await result.fetchChunk();
+    } catch (e) {
+      throw engineError(e);
+    }
+    if ((!chunk || chunk.rowCount === 0) && !first) return rows;
+    const values = chunk && chunk.rowCount > 0 ? (chunk.getColumns() as DuckDBValue[][]) : [];
+    rows += chunk?.rowCount ?? 0;
+    // Outside the engine's try: what the sink throws is the sink's error.
+    await sink({ names, types, values: names.map((_, i) => values[i] ?? []) });
+    if (!chunk || chunk.rowCount === 0) return rows;
   }
 }
 

@@ -26,7 +26,7 @@ describe('tributary table CLI', () => {
     expect(JSON.parse(a.stdout)).toMatchObject({ version: 0, rows: 3 });
 
     const r = await cli('table', 'read', table, '--where', "level = 'ERROR' AND n >= 3");
-    expect(r.stdout.trim().split('\n')).toEqual(['{"day":"2024-01-02","level":"ERROR","msg":"c","n":"3"}']);
+    expect(r.stdout.trim().split('\n')).toEqual(['{"day":"2024-01-02","level":"ERROR","msg":"c","n":3}']);
 
     const csv = await cli('table', 'read', table, '--format', 'csv');
     expect(csv.stdout.split('\n')[0]).toBe('day,level,msg,n');

@@ -111,6 +111,52 @@ describe('npm run demo', () => {
     for (const p of pids) expect(alive(p.pid)).toBe(false);
   }, 300_000);
 
+  test('Ctrl-C on `npm run demo 2>&1 | tee demo.log` (tee dies too) still stops every service', async () => {
+    // As a terminal does it: the whole pipeline is one process group and Ctrl-C sends it SIGINT. tee exits
+    // at once, so the demo's next line ("Ctrl-C: stopping …") meets a closed pipe (EPIPE).
+    const log = `${dir}.log`; // not inside --dir: the demo empties it at start
+    const args = ['--cycles', '50', '--files', '2', '--lines', '300', '--every', '2s', '--dir', dir];
+    const sh = spawn(
+      'bash',
+      [
+        '-c',
+        `'${process.execPath}' -r tsx/cjs deploy/demo.ts ${args.join(' ')} 2>&1 | tee '${log}' >/dev/null`,
+      ],
+      { cwd: PROJECT_ROOT, stdio: 'ignore', detached: true },
+    );
+    const exited = new Promise<void>((resolve) => sh.on('exit', () => resolve()));
+    const logText = () => {
+      try {
+        return readFileSync(log, 'utf8');
+      } catch {
+        return '';
+      }
+    };
+    try {
+      await waitFor(() => /cycle 2\/50/.test(logText()), 120_000, `the second cycle; log:\n${logText()}`);
+      const before = logText();
+      process.kill(-sh.pid!, 'SIGINT');
+      await exited;
+      const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
+      expect(pids.length).toBe(4);
+      await waitFor(() => pids.every((p) => !alive(p.pid)), 10_000, 'the services to stop').catch(() => {});
+      expect(pids.filter((p) => alive(p.pid))).toEqual([]);
+      // Before the first commit the progress says so (it used to show `(v-)` and `egressed to v-1 of v-`).
+      expect(before).toMatch(/regional: no commit yet \+ 0 quarantined \| egress: nothing to egress yet/);
+      expect(before).not.toMatch(/v-/);
+    } finally {
+      // Never leave the services of a failed run behind on the shared machine.
+      try {
+        for (const p of JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[])
+          if (alive(p.pid)) process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        /* no pids.json: nothing was started */
+      }
+      if (sh.exitCode === null) process.kill(-sh.pid!, 'SIGKILL');
+      rmSync(log, { force: true });
+    }
+  }, 240_000);
+
   test('Ctrl-C stops workers and services cleanly', async () => {
     const demo = runDemo(dir, ['--cycles', '50']);
     await waitFor(

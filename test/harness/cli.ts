@@ -8,10 +8,20 @@ const run = promisify(execFile);
 export const BIN = path.join(PROJECT_ROOT, 'bin', 'tributary.js');
 
 export async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...args);
+}
+
+/** cli() with another environment or working directory. */
+export async function cliWith(
+  opts: { env?: NodeJS.ProcessEnv; cwd?: string },
+  ...args: string[]
+): Promise<{ code: number; stdout: string; stderr: string }> {
   try {
     const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
       encoding: 'utf8',
       maxBuffer: 64 << 20,
+      env: opts.env ?? process.env,
+      cwd: opts.cwd,
     });
     return { code: 0, stdout, stderr };
   } catch (e) {
