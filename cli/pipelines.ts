@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { loadConfig } from '../config/load';
 import type { Config } from '../config/schema';
 import { egressTargetOf, ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
-import { egressAppIdFor } from '../activities/egress/types';
+import { egressAppIdFor, egressQuarantineUrlOf } from '../activities/egress/types';
 import { commitTimestamps } from '../lake/delta/snapshot';
 import type { EgressRunSummary } from '../workflows/egress';
 import { appIdFor } from '../activities/ingest/types';
@@ -13,6 +13,7 @@ import { TributaryError } from '../lake/errors';
 import { openStore } from '../lake/storage/open';
 import { history } from '../lake/table/maintenance';
 import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations';
+import { scanRows } from '../lake/engine/scan';
 import { workflowIds } from '../workers/queues';
 import { createRegionWorker } from '../workers/region-worker';
 import { applySchedules } from '../workers/schedules';
@@ -225,7 +226,9 @@ export function registerPipelineCommands(program: Command): void {
 
   egress
     .command('status')
-    .description('per region: last source version in central, lag in versions and seconds')
+    .description(
+      'per region: last source version in central, lag in versions and seconds, source files in the egress quarantine',
+    )
     .option('--region <name>', 'only this region')
     .option('--config <file>', 'deployment config', DEFAULT_CONFIG)
     .option('--json', 'JSON output')
@@ -235,6 +238,10 @@ export function registerPipelineCommands(program: Command): void {
       const regions = o.region ? [regionOf(config, o.region)] : config.regions;
       const central = await openStore(egressTargetOf(config, regions[0]!).central, opts);
       const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
+      const quarantined = await egressQuarantined(
+        egressQuarantineUrlOf(egressTargetOf(config, regions[0]!)),
+        opts,
+      );
       const out = [];
       for (const r of regions) {
         const source = await openStore(r.table, opts);
@@ -248,12 +255,35 @@ export function registerPipelineCommands(program: Command): void {
           latestSourceVersion: latest,
           lagVersions: Math.max(0, latest - done),
           lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
+          quarantined: quarantined.filter((q) => q.region === r.name).map(({ region: _, ...q }) => q),
         });
       }
       if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      for (const x of out)
+      for (const x of out) {
         process.stdout.write(
-          `${x.region}: source v${x.processedSourceVersion} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
+          `${x.region}: source v${x.processedSourceVersion} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s, ${x.quarantined.length} source files in egress quarantine\n`,
         );
+        for (const q of x.quarantined)
+          process.stdout.write(
+            `  quarantined: source v${q.sourceVersion} ${q.file}${q.rows !== null ? ` (${q.rows} rows)` : ''} at ${q.recordedAt}: ${q.reason}\n`,
+          );
+      }
     });
+}
+
+/** The source files recorded in an egress quarantine table (none when it does not exist), oldest first. */
+async function egressQuarantined(url: string, opts: ReturnType<typeof storeOptionsOf>) {
+  const store = await openStore(url, opts);
+  const snap = await loadSnapshotOrUndefined(store, defaultEngine);
+  const rows = snap ? await scanRows(store, snap) : [];
+  return rows
+    .map((r) => ({
+      region: String(r.region),
+      sourceVersion: Number(r.source_version),
+      file: String(r.source_file),
+      rows: r.source_rows === null || r.source_rows === undefined ? null : Number(r.source_rows),
+      reason: String(r.reason),
+      recordedAt: String(r.recorded_at),
+    }))
+    .sort((a, b) => a.sourceVersion - b.sourceVersion || a.file.localeCompare(b.file));
 }
