@@ -12,6 +12,7 @@
 import { pathToFileURL } from 'node:url';
 import { stageDir } from '../../lake/engine/local-files';
 import { TributaryError, isTributaryError } from '../../lake/errors';
+import { engineMessage } from '../failures';
 import { type EgressDeps, type PickedFile, egressBatch, planEgressBatch, poisonReason } from './batch';
 import { type IsolateEgressRequest, type IsolateEgressResult, type PoisonedFile, poisonId } from './types';
 
@@ -62,8 +63,8 @@ export async function isolateEgressBatch(
     } catch (e) {
       // A failure a retry can fix says nothing about the data: the whole isolation is retried.
       if (isTributaryError(e) && e.retryable) throw e;
-      const err = e as Error;
-      return `${err.name === 'Error' ? '' : `${err.name}: `}${err.message}`;
+      const name = (e as Error).name;
+      return `${name === 'Error' || name === 'TributaryError(INTERNAL)' ? '' : `${name}: `}${engineMessage(e)}`;
     } finally {
       await dir.discard();
       deps.progress?.({ probes, isolated: found.length });

@@ -1,13 +1,14 @@
 /**
  * Poison isolation of egress on the Temporal dev server. A regional table with one data file whose bytes
- * are garbage among good ones: egress tries the batch a bounded number of times, isolates the bad file by
- * trial runs, records it in the egress quarantine with its reason, and commits the rest exactly once;
+ * are garbage and one whose first page is corrupt (its footer still reads: it fails only when its rows are
+ * written) among good ones: egress tries the batch a bounded number of times, isolates the bad files by
+ * trial runs, records them in the egress quarantine with their reasons, and commits the rest exactly once;
  * `egress status` lists it and a second run changes nothing. Before, the DuckDB error was a retryable
  * activity failure and Temporal retried the batch forever. A transient storage failure is still retried
  * by Temporal and nothing is quarantined.
  */
 import { randomUUID } from 'node:crypto';
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEgressActivities } from '../../activities/egress';
@@ -32,6 +33,7 @@ jest.setTimeout(300_000);
 const COMMITS = 5;
 const ROWS = 9;
 const BAD = 2; // the source version whose data file is garbage
+const BAD_PAGE = 3; // the source version whose data file has a corrupt page
 
 /** A regional table of COMMITS commits (one data file each) and a config egressing it to central. */
 async function setup(centralExtra = '') {
@@ -59,6 +61,9 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
   const [bad] = await s.addsOf(BAD);
   // Overwrite the parquet file's bytes with garbage (same name, the log still points at it).
   writeFileSync(path.join(fileURLToPath(s.target.source), bad!.path), Buffer.alloc(2000, 'not parquet '));
+  const [badPage] = await s.addsOf(BAD_PAGE);
+  const pagePath = path.join(fileURLToPath(s.target.source), badPage!.path);
+  writeFileSync(pagePath, readFileSync(pagePath).fill(0x41, 4, 40)); // after the PAR1 magic
   const t = await temporal();
   const w = await createRegionWorker({
     connection: t.native,
@@ -77,9 +82,14 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
       const handle = await run();
       const summary = (await handle.result()) as EgressRunSummary;
       expect(summary.sourceVersion).toBe(COMMITS - 1);
-      expect(summary.poisoned).toHaveLength(1);
+      expect(summary.poisoned).toHaveLength(2);
       expect(summary.poisoned![0]).toMatchObject({ sourceVersion: BAD, file: bad!.path });
-      expect(summary.poisoned![0]!.reason).toMatch(/parquet/i);
+      expect(summary.poisoned![0]!.reason).toMatch(
+        /^source file .* \(source version 2\) cannot be read as Parquet: .*No magic bytes/,
+      );
+      expect(summary.poisoned![0]!.reason).not.toMatch(/LINE 1|SELECT|\/tmp\//);
+      expect(summary.poisoned![1]).toMatchObject({ sourceVersion: BAD_PAGE, file: badPage!.path });
+      expect(summary.poisoned![1]!.reason).toMatch(/Invalid/);
       expect(summary.failing).toBeUndefined();
 
       // Bounded: maxDeterministicFailures (2) tries of the batch, one isolation, then the commit.
@@ -92,7 +102,7 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
       const centralStore = await openStore(s.central);
       const keys = (await tableRows(centralStore)).map(rowKey);
       const expected = approvedKeys(s.region, COMMITS, ROWS).filter(
-        (k) => !k.includes(`part-${String(BAD).padStart(4, '0')}`),
+        (k) => ![BAD, BAD_PAGE].some((v) => k.includes(`part-${String(v).padStart(4, '0')}`)),
       );
       expect(new Set(keys).size).toBe(keys.length);
       expect([...keys].sort()).toEqual([...expected].sort());
@@ -100,8 +110,13 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
       // The quarantine record: where the file's rows are, and why they are not in central.
       const quarantine = await openStore(egressQuarantineUrlOf(s.target));
       expect(quarantine.url).toBe(`${s.central}_egress_quarantine`);
-      const records = await tableRows(quarantine);
-      expect(records).toHaveLength(1);
+      const records = (await tableRows(quarantine)).sort(
+        (a, b) => Number(a.source_version) - Number(b.source_version),
+      );
+      expect(records.map((r) => [Number(r.source_version), r.source_file])).toEqual([
+        [BAD, bad!.path],
+        [BAD_PAGE, badPage!.path],
+      ]);
       expect(records[0]).toMatchObject({
         region: s.region,
         source_table: s.target.source,
@@ -118,9 +133,10 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
       const status = JSON.parse(json.stdout) as { quarantined: Record<string, unknown>[] }[];
       expect(status[0]!.quarantined).toEqual([
         expect.objectContaining({ sourceVersion: BAD, file: bad!.path, rows: ROWS }),
+        expect.objectContaining({ sourceVersion: BAD_PAGE, file: badPage!.path, rows: ROWS }),
       ]);
       const text = await cli('egress', 'status', '--config', s.file, '--region', s.region);
-      expect(text.stdout).toContain('1 source files in egress quarantine');
+      expect(text.stdout).toContain('2 source files in egress quarantine');
       expect(text.stdout).toContain(`quarantined: source v${BAD} ${bad!.path} (${ROWS} rows)`);
 
       // A second run changes nothing: no rows re-sent, nothing re-recorded.
@@ -130,7 +146,7 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
       expect(again.poisoned ?? []).toEqual([]);
       expect((await loadSnapshotOrUndefined(centralStore, defaultEngine))!.version).toBe(centralVersion);
       expect((await tableRows(centralStore)).length).toBe(expected.length);
-      expect(await tableRows(quarantine)).toHaveLength(1);
+      expect(await tableRows(quarantine)).toHaveLength(2);
       expect(
         (await loadSnapshotOrUndefined(centralStore, defaultEngine))!.txnVersion(egressAppIdFor(s.region)),
       ).toBe(COMMITS - 1);
