@@ -20,6 +20,8 @@ import { readCommit } from '../../lake/delta/snapshot';
 import { withFaults } from '../../lake/storage/faults';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Worker, bundleWorkflowCode } from '@temporalio/worker';
 import { createWorker } from '../../workers/worker';
 import { createRegionWorker } from '../../workers/region-worker';
 import type { EgressRunSummary } from '../../workflows/egress';
@@ -80,6 +82,14 @@ test('a corrupt source data file is isolated and recorded; the rest lands exactl
           args: [{ target: s.target }],
         });
       const handle = await run();
+      // While the batch waits for its next try, the query says what fails and how often it has.
+      let failing: EgressRunSummary['failing'];
+      for (let i = 0; i < 200 && !failing; i++) {
+        failing = (await handle.query<EgressRunSummary>('egressProgress')).failing;
+        if (!failing) await sleep(50);
+      }
+      expect(failing).toMatchObject({ tries: 1, isolating: false });
+      expect(failing!.error).toMatch(/cannot be read as Parquet/);
       const summary = (await handle.result()) as EgressRunSummary;
       expect(summary.sourceVersion).toBe(COMMITS - 1);
       expect(summary.poisoned).toHaveLength(2);
@@ -201,6 +211,68 @@ test('a transient storage failure is retried by Temporal, not isolated: nothing 
     });
   } finally {
     await w.close();
+    await t.close();
+    await s.loc.cleanup();
+  }
+});
+
+test('replay-safe: a run the old workflow code started, its batch failing, is finished by the new code', async () => {
+  const s = await setup(', maxDeterministicFailures: 1');
+  const [bad] = await s.addsOf(BAD);
+  writeFileSync(path.join(fileURLToPath(s.target.source), bad!.path), Buffer.alloc(2000, 'not parquet '));
+  const t = await temporal();
+  try {
+    // The old deployment: the workflow code before isolation, and an egress activity that fails on the
+    // corrupt file retryably, as it did then (Temporal retried it for ever).
+    const oldBundle = await bundleWorkflowCode({
+      workflowsPath: require.resolve('./fixtures/egress-workflow-v1'),
+      logger: { info() {}, warn() {}, error: console.error, debug() {}, trace() {}, log() {} } as never,
+    });
+    let oldAttempts = 0;
+    const old = await createWorker({
+      connection: t.native,
+      taskQueue: s.region,
+      workflowBundle: oldBundle,
+      activities: {
+        egressBatch: async () => {
+          oldAttempts++;
+          throw new Error('No magic bytes found at end of file (the old activity: a retryable failure)');
+        },
+      },
+    });
+    const handle = await t.client.workflow.start('egressRegionWorkflow', {
+      taskQueue: s.region,
+      workflowId: `egress-upgrade-${randomUUID()}`,
+      args: [{ target: s.target }],
+    });
+    await old.worker.runUntil(async () => {
+      while (oldAttempts < 2) await sleep(100);
+    });
+    await old.close();
+
+    // The new deployment picks the retried activity up: it now fails as INTERNAL, the new code isolates.
+    const w = await createRegionWorker({
+      connection: t.native,
+      taskQueue: s.region,
+      storeOptions: storeOptionsOf(s.config),
+      workflowBundle: await workflowBundle(),
+    });
+    let summary: EgressRunSummary | undefined;
+    try {
+      await w.worker.runUntil(async () => {
+        summary = (await handle.result()) as EgressRunSummary;
+      });
+    } finally {
+      await w.close();
+    }
+    expect(summary!.sourceVersion).toBe(COMMITS - 1);
+    expect(summary!.poisoned?.map((p) => p.file)).toEqual([bad!.path]);
+    const history = await handle.fetchHistory();
+    const markers = (history.events ?? []).filter((e) => e.markerRecordedEventAttributes);
+    expect(markers).toHaveLength(1);
+    // The whole history, its old part included, replays deterministically under the new code.
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history, handle.workflowId);
+  } finally {
     await t.close();
     await s.loc.cleanup();
   }
