@@ -148,6 +148,16 @@ export const Config = z
         ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `duplicate region ${r.name}` });
       seen.add(r.name);
     });
+    const q = c.central?.quarantine?.replace(/\/+$/, '');
+    if (
+      q !== undefined &&
+      (q === c.central!.table.replace(/\/+$/, '') || c.regions.some((r) => r.table.replace(/\/+$/, '') === q))
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['central', 'quarantine'],
+        message: 'the egress quarantine must be a table of its own, not the central or a regional table',
+      });
   });
 
 export type Config = z.infer<typeof Config>;

@@ -7,6 +7,8 @@
 import { egressBatch } from '../../activities/egress/batch';
 import { isolateEgressBatch } from '../../activities/egress/isolate';
 import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../activities/egress/types';
+import { parseConfig } from '../../config/load';
+import { egressTargetOf } from '../../config/targets';
 import { isTributaryError } from '../../lake/errors';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
@@ -76,4 +78,25 @@ test('a failure a trial run without any source file shows too is not isolated: r
   } finally {
     await loc.cleanup();
   }
+});
+
+test('config: maxDeterministicFailures and the egress quarantine reach the target, with defaults and limits', () => {
+  const base = `regions:\n  - { name: eu-1, cloud: local, raw: "file:///r", table: "file:///t" }\n`;
+  const dflt = parseConfig(`${base}central:\n  table: "file:///c/"\n`, 'ok.yaml');
+  const t = egressTargetOf(dflt, dflt.regions[0]!);
+  expect(t.maxDeterministicFailures).toBe(3);
+  expect(egressQuarantineUrlOf(t)).toBe('file:///c_egress_quarantine');
+  const set = parseConfig(
+    `${base}central:\n  table: "file:///c"\n  maxDeterministicFailures: 5\n  quarantine: "file:///q"\n`,
+    'ok.yaml',
+  );
+  const t2 = egressTargetOf(set, set.regions[0]!);
+  expect(t2.maxDeterministicFailures).toBe(5);
+  expect(egressQuarantineUrlOf(t2)).toBe('file:///q');
+  expect(() =>
+    parseConfig(`${base}central:\n  table: "file:///c"\n  maxDeterministicFailures: 0\n`, 'bad.yaml'),
+  ).toThrow(/bad\.yaml:\d+.*central\.maxDeterministicFailures/);
+  expect(() =>
+    parseConfig(`${base}central:\n  table: "file:///c"\n  quarantine: "file:///c/"\n`, 'bad.yaml'),
+  ).toThrow(/bad\.yaml:\d+.*central\.quarantine.*a table of its own/);
 });
