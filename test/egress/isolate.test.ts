@@ -12,14 +12,16 @@ import { egressTargetOf } from '../../config/targets';
 import { isTributaryError } from '../../lake/errors';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
-import { createTestLocation } from '../harness/stores';
+import { type BackendKind, createTestLocation, emulatorOptions } from '../harness/stores';
+import { commitKey } from '../../lake/delta/log-path';
+import { readCommit } from '../../lake/delta/snapshot';
 import { tableRows } from '../ingest/helpers';
 import { regionalCommitSql } from './load-rows';
 
-const deps = { open: (url: string) => openStore(url) };
+const deps = { open: (url: string) => openStore(url, emulatorOptions()) };
 
-async function setup(commits: number) {
-  const loc = await createTestLocation('local');
+async function setup(commits: number, kind: BackendKind = 'local') {
+  const loc = await createTestLocation(kind);
   const target: EgressTarget = {
     region: 'iso',
     source: `${loc.url}/regional`,
@@ -28,10 +30,10 @@ async function setup(commits: number) {
     onChangeCommits: 'fail',
     maxVersionsPerBatch: 10,
   };
-  const source = await openStore(target.source);
+  const source = await deps.open(target.source);
   for (let c = 0; c < commits; c++)
     await writeTable(source, { sourceSql: regionalCommitSql('iso', c, 6), mergeSchema: true });
-  return { loc, target };
+  return { loc, target, source };
 }
 
 test('the last-resort round isolates every file; the batch commits its quarantine records only, once', async () => {
@@ -100,3 +102,33 @@ test('config: maxDeterministicFailures and the egress quarantine reach the targe
     parseConfig(`${base}central:\n  table: "file:///c"\n  quarantine: "file:///c/"\n`, 'bad.yaml'),
   ).toThrow(/bad\.yaml:\d+.*central\.quarantine.*a table of its own/);
 });
+
+test.each(['local', 's3'] as BackendKind[])(
+  "%s: trial runs find the corrupt file; its reason names the table's file, not a scratch copy",
+  async (kind) => {
+    const { loc, target, source } = await setup(3, kind);
+    try {
+      const [add] = (await readCommit(source, commitKey(1), source.url)).flatMap((a) =>
+        'add' in a ? [a.add] : [],
+      );
+      await source.put(add!.path, Buffer.alloc(1000, 'garbage '));
+      const first = await egressBatch(deps, target).catch((e: unknown) => e);
+      expect(isTributaryError(first, 'INTERNAL')).toBe(true);
+      const iso = await isolateEgressBatch(deps, { target, failure: String(first) });
+      expect(iso.isolated).toEqual([
+        {
+          sourceVersion: 1,
+          path: add!.path,
+          reason: `source file ${add!.path} (source version 1) cannot be read as Parquet: Invalid Input Error: No magic bytes found at end of file '${add!.path}'`,
+        },
+      ]);
+      const r = await egressBatch(deps, target, { isolated: iso.isolated, upTo: iso.upTo });
+      expect(r).toMatchObject({ sourceVersion: 2, filesRead: 2, caughtUp: true });
+      expect(r.rowsEgressed).toBeGreaterThan(0);
+      const records = await tableRows(await deps.open(egressQuarantineUrlOf(target)));
+      expect(records).toEqual([expect.objectContaining({ source_file: add!.path, source_rows: '6' })]);
+    } finally {
+      await loc.cleanup();
+    }
+  },
+);
