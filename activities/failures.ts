@@ -3,9 +3,17 @@
  * `type` is the error code (what retry policies and workflows match on) and whose `nonRetryable`
  * follows the error's own `retryable`.
  */
+import { types } from 'node:util';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
 import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
+
+/**
+ * An Error of any realm: errors a native addon (DuckDB) makes come from the main realm's Error, which is
+ * not the `Error` of code running in another context (a vm sandbox, as under jest), so `instanceof` alone
+ * would let them pass as non-errors and keep Temporal's retry-for-ever policy.
+ */
+const isError = (e: unknown): e is Error => e instanceof Error || types.isNativeError(e);
 
 /**
  * Longest message (and stack) an activity failure carries. Temporal refuses a failure beyond its payload
@@ -22,15 +30,12 @@ export function boundText(text: string, max = MAX_FAILURE_MESSAGE): string {
 }
 
 /**
- * Whether `e` is an error object. Not `instanceof Error`: an error made in another realm (a native addon
- * such as DuckDB's throws the main realm's Error, which a vm context, as under jest, does not share) is
- * still an error, and must not slip past the classification as "not an error".
+ * An engine error's message without the SQL context DuckDB appends (a blank line, `LINE 1: <the query>`
+ * and a caret): that text is our internal SQL, not something a user can act on.
  */
-export function isErrorLike(e: unknown): e is Error {
-  return (
-    e instanceof Error ||
-    (typeof e === 'object' && e !== null && typeof (e as { message?: unknown }).message === 'string')
-  );
+export function engineMessage(e: unknown): string {
+  const text = isError(e) ? e.message : String(e);
+  return text.replace(/\n\s*\nLINE \d+:[\s\S]*$/, '').trim();
 }
 
 /**
@@ -54,16 +59,14 @@ function bounded(e: Error): Error {
  */
 export function toFailure(e: unknown): unknown {
   if (!(e instanceof TributaryError))
-    return isErrorLike(e) && !(e instanceof ApplicationFailure || e instanceof CancelledFailure)
-      ? bounded(e)
-      : e;
+    return isError(e) && !(e instanceof ApplicationFailure || e instanceof CancelledFailure) ? bounded(e) : e;
   // The TributaryError itself is not the cause (that would repeat the message as a second failure typed
   // `TributaryError(CODE)`): its origin stack and underlying cause are kept instead.
   const failure = ApplicationFailure.create({
     type: e.code,
     message: boundText(e.message),
     nonRetryable: !e.retryable,
-    cause: isErrorLike(e.cause) ? bounded(e.cause) : undefined,
+    cause: isError(e.cause) ? bounded(e.cause) : undefined,
   });
   failure.stack = boundText(e.stack ?? '', 4 * MAX_FAILURE_MESSAGE);
   return failure;
@@ -76,7 +79,7 @@ export function toFailure(e: unknown): unknown {
  * expected again). TributaryErrors, transient or not, are left as they are.
  */
 export function asUnexpected(e: unknown): unknown {
-  if (e instanceof TributaryError || !isErrorLike(e)) return e;
+  if (e instanceof TributaryError || !isError(e)) return e;
   if (e instanceof ApplicationFailure || e instanceof CancelledFailure) return e;
   return new TributaryError('INTERNAL', boundText(`unexpected ${e.name}: ${e.message}`), {
     cause: bounded(e),

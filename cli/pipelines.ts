@@ -2,7 +2,7 @@
 import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { egressTargetOf, ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
-import { egressAppIdFor } from '../activities/egress/types';
+import { egressAppIdFor, egressQuarantineUrlOf } from '../activities/egress/types';
 import { commitTimestamps } from '../lake/delta/snapshot';
 import type { EgressRunSummary } from '../workflows/egress';
 import { type IsolatedItem, appIdFor } from '../activities/ingest/types';
@@ -11,6 +11,7 @@ import { TributaryError } from '../lake/errors';
 import { openStore } from '../lake/storage/open';
 import { history } from '../lake/table/maintenance';
 import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations';
+import { scanRows } from '../lake/engine/scan';
 import { workflowIds } from '../workers/queues';
 import { createRegionWorker } from '../workers/region-worker';
 import { applySchedules } from '../workers/schedules';
@@ -217,7 +218,9 @@ export function registerPipelineCommands(program: Command): void {
 
   egress
     .command('status')
-    .description('per region: last source version in central, lag in versions and seconds')
+    .description(
+      'per region: last source version in central, lag in versions and seconds, source files in the egress quarantine',
+    )
     .option('--region <name>', 'only this region')
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'JSON output')
@@ -227,6 +230,10 @@ export function registerPipelineCommands(program: Command): void {
       const regions = o.region ? [regionOf(config, o.region)] : config.regions;
       const central = await openStore(egressTargetOf(config, regions[0]!).central, opts);
       const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
+      const quarantined = await egressQuarantined(
+        egressQuarantineUrlOf(egressTargetOf(config, regions[0]!)),
+        opts,
+      );
       const out = [];
       for (const r of regions) {
         const source = await openStore(r.table, opts);
@@ -241,6 +248,7 @@ export function registerPipelineCommands(program: Command): void {
             latestSourceVersion: null,
             lagVersions: 0,
             lagSeconds: 0,
+            quarantined: [] as typeof quarantined,
           });
           continue;
         }
@@ -255,14 +263,37 @@ export function registerPipelineCommands(program: Command): void {
           latestSourceVersion: latest,
           lagVersions: latest - done,
           lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
+          quarantined: quarantined.filter((q) => q.region === r.name).map(({ region: _, ...q }) => q),
         });
       }
       if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
-      for (const x of out)
+      for (const x of out) {
         process.stdout.write(
           !x.tableExists
             ? `${x.region}: table ${x.table} does not exist yet (nothing ingested), nothing to egress\n`
-            : `${x.region}: ${x.processedSourceVersion === null ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
+            : `${x.region}: ${x.processedSourceVersion === null ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s, ${x.quarantined.length} source files in egress quarantine\n`,
         );
+        for (const q of x.quarantined)
+          process.stdout.write(
+            `  quarantined: source v${q.sourceVersion} ${q.file}${q.rows !== null ? ` (${q.rows} rows)` : ''} at ${q.recordedAt}: ${q.reason}\n`,
+          );
+      }
     });
+}
+
+/** The source files recorded in an egress quarantine table (none when it does not exist), oldest first. */
+async function egressQuarantined(url: string, opts: ReturnType<typeof storeOptionsOf>) {
+  const store = await openStore(url, opts);
+  const snap = await loadSnapshotOrUndefined(store, defaultEngine);
+  const rows = snap ? await scanRows(store, snap) : [];
+  return rows
+    .map((r) => ({
+      region: String(r.region),
+      sourceVersion: Number(r.source_version),
+      file: String(r.source_file),
+      rows: r.source_rows === null || r.source_rows === undefined ? null : Number(r.source_rows),
+      reason: String(r.reason),
+      recordedAt: String(r.recorded_at),
+    }))
+    .sort((a, b) => a.sourceVersion - b.sourceVersion || a.file.localeCompare(b.file));
 }

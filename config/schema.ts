@@ -110,6 +110,13 @@ export const Config = z
         /** Source commits that remove data: 'fail' (Delta streaming's default) or 'skip' (skipChangeCommits). */
         onChangeCommits: z.enum(['fail', 'skip']).default('fail'),
         maxVersionsPerBatch: z.number().int().positive().default(100),
+        /**
+         * Tries of a batch failing the same way on the same data (a source file that cannot be read or
+         * decoded, rows that cannot be converted, a bug) before its poisoned source files are isolated.
+         */
+        maxDeterministicFailures: z.number().int().min(1).max(100).default(3),
+        /** Egress quarantine table for isolated source files (default `<central table>_egress_quarantine`). */
+        quarantine: storeUrl.optional(),
         /** Source columns to keep (default all); `_region`, `_source_file`, `_source_line` and partition columns always stay. */
         columns: z.array(columnName).min(1).optional(),
         /** Source name → central name, applied after the filter (which uses source names). */
@@ -166,6 +173,16 @@ export const Config = z
         ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `duplicate region ${r.name}` });
       seen.add(r.name);
     });
+    const q = c.central?.quarantine?.replace(/\/+$/, '');
+    if (
+      q !== undefined &&
+      (q === c.central!.table.replace(/\/+$/, '') || c.regions.some((r) => r.table.replace(/\/+$/, '') === q))
+    )
+      ctx.addIssue({
+        code: 'custom',
+        path: ['central', 'quarantine'],
+        message: 'the egress quarantine must be a table of its own, not the central or a regional table',
+      });
   });
 
 export type Config = z.infer<typeof Config>;

@@ -71,6 +71,8 @@ export function egressTargetOf(config: Config, r: RegionConfig): EgressTarget {
     filter: config.central.filter,
     onChangeCommits: config.central.onChangeCommits,
     maxVersionsPerBatch: config.central.maxVersionsPerBatch,
+    maxDeterministicFailures: config.central.maxDeterministicFailures,
+    ...(config.central.quarantine ? { quarantine: config.central.quarantine } : {}),
     ...(config.central.columns ? { columns: config.central.columns } : {}),
     ...(config.central.rename ? { rename: config.central.rename } : {}),
   };

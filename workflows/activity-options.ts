@@ -1,5 +1,5 @@
 /** Activity options shared by the pipeline workflows: retry cloud faults, never retry bad config or data. */
-import type { ActivityOptions } from '@temporalio/workflow';
+import { ActivityFailure, type ActivityOptions, ApplicationFailure } from '@temporalio/workflow';
 
 /** TributaryError codes that retrying cannot fix (see lake/errors.ts). */
 export const NON_RETRYABLE = ['CONFIG_INVALID', 'AUTH', 'PROTOCOL_UNSUPPORTED', 'BAD_INPUT', 'INVALID_LOG'];
@@ -14,3 +14,14 @@ export const pipelineIo = (startToCloseTimeout: ActivityOptions['startToCloseTim
     nonRetryableErrorTypes: NON_RETRYABLE,
   },
 });
+
+/**
+ * The message of an activity failure that retrying cannot fix: activities/failures.ts (asUnexpected) makes
+ * every unexpected error (a bug, a DuckDB refusal, a file that cannot be decoded) INTERNAL and not retried
+ * by Temporal, so the workflow retries the item a bounded number of times and then isolates it.
+ * Undefined for any other failure (those keep Temporal's retry policy).
+ */
+export function deterministicFailure(e: unknown): string | undefined {
+  if (!(e instanceof ActivityFailure) || !(e.cause instanceof ApplicationFailure)) return undefined;
+  return e.cause.type === 'INTERNAL' ? e.cause.message : undefined;
+}

@@ -1,14 +1,17 @@
 /** egressRegionWorkflow: egress batches until central reflects the region's latest source version. */
 import {
   type ActivityOptions,
+  ApplicationFailure,
   continueAsNew,
   defineQuery,
+  patched,
   proxyActivities,
   setHandler,
+  sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EgressActivities, EgressTarget } from '../activities/egress';
-import { pipelineIo } from './activity-options';
+import type { EgressActivities, EgressBatchResult, EgressTarget, PoisonedFile } from '../activities/egress';
+import { deterministicFailure, pipelineIo } from './activity-options';
 
 const io = pipelineIo('1 hour');
 
@@ -19,13 +22,30 @@ export interface EgressRegionInput {
   carried?: EgressRunSummary;
 }
 
+/** A source file this run isolated as poison and recorded in the egress quarantine. */
+export interface EgressPoisonReport {
+  sourceVersion: number;
+  file: string;
+  reason: string;
+}
+
 export interface EgressRunSummary {
   batches: number;
   rows: number;
   sourceVersion: number;
   latestSourceVersion: number;
   skippedChangeCommits: number[];
+  /** Source files isolated as poison by this run (the latest POISON_REPORTS), with their reasons. */
+  poisoned?: EgressPoisonReport[];
+  /** The batch failing right now, if one is: its tries so far and its last error. */
+  failing?: { tries: number; error: string; isolating: boolean };
 }
+
+/** Tries of a deterministically failing batch before isolation, unless the target says otherwise. */
+export const DEFAULT_MAX_DETERMINISTIC_FAILURES = 3;
+/** Isolation rounds of one batch; after them every source file of the batch is isolated. */
+export const EGRESS_ISOLATION_ROUNDS = 3;
+const POISON_REPORTS = 100;
 
 export const egressProgressQuery = defineQuery<EgressRunSummary>('egressProgress');
 
@@ -41,9 +61,72 @@ export async function egressRegionWorkflow(input: EgressRegionInput): Promise<Eg
   const hb: Partial<ActivityOptions> = input.heartbeatTimeout
     ? { heartbeatTimeout: input.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] }
     : {};
-  const { egressBatch } = proxyActivities<EgressActivities>({ ...io, ...hb });
+  const { egressBatch, isolateEgressBatch } = proxyActivities<EgressActivities>({ ...io, ...hb });
+  const target = input.target;
+  const maxTries = Math.max(1, target.maxDeterministicFailures ?? DEFAULT_MAX_DETERMINISTIC_FAILURES);
+
+  /**
+   * A batch that failed deterministically (the same error on the same data): tried maxTries times in
+   * all, then its poisoned source files are isolated (recorded in the egress quarantine with the reason)
+   * and the rest commits. Never loops: after the isolation rounds every file of the batch is isolated,
+   * and if even that fails the workflow fails with the reason.
+   */
+  const recover = async (error: string): Promise<EgressBatchResult> => {
+    let tries = 1;
+    let known: PoisonedFile[] | undefined;
+    let upTo: number | undefined;
+    for (let round = 0; ; ) {
+      s.failing = { tries, error, isolating: round > 0 };
+      if (tries < maxTries) {
+        await sleep(`${5 * 3 ** (tries - 1)} seconds`);
+      } else {
+        tries = 0;
+        round++;
+        s.failing.isolating = true;
+        if (round > EGRESS_ISOLATION_ROUNDS + 1)
+          throw ApplicationFailure.nonRetryable(
+            `egress ${target.region}: the batch fails even with every source file isolated: ${error}`,
+            'INTERNAL',
+          );
+        const iso = await isolateEgressBatch({
+          target,
+          failure: error,
+          ...(known ? { known } : {}),
+          ...(upTo !== undefined ? { upTo } : {}),
+          ...(round > EGRESS_ISOLATION_ROUNDS ? { wholeBatch: true } : {}),
+        });
+        known = iso.isolated;
+        upTo = iso.upTo;
+      }
+      try {
+        const r = await egressBatch(target, known ? { isolated: known, upTo } : {});
+        delete s.failing;
+        const reports = (r.quarantined ?? []).map((p) => ({
+          sourceVersion: p.sourceVersion,
+          file: p.path,
+          reason: p.reason,
+        }));
+        if (reports.length) s.poisoned = [...(s.poisoned ?? []), ...reports].slice(-POISON_REPORTS);
+        return r;
+      } catch (e) {
+        const next = deterministicFailure(e);
+        if (next === undefined) throw e;
+        error = next;
+        tries++;
+      }
+    }
+  };
+
   for (;;) {
-    const r = await egressBatch(input.target);
+    let r: EgressBatchResult;
+    try {
+      r = await egressBatch(target);
+    } catch (e) {
+      const error = deterministicFailure(e);
+      // Histories from before isolation existed fail as they did; new ones isolate the poison.
+      if (error === undefined || !patched('egress-poison-isolation')) throw e;
+      r = await recover(error);
+    }
     if (r.filesRead > 0 || r.sourceVersion > s.sourceVersion) s.batches++;
     s.rows += r.rowsEgressed;
     s.sourceVersion = r.sourceVersion;

@@ -3,7 +3,6 @@
  * Deterministic orchestration only: URLs are opaque strings, all I/O happens in activities.
  */
 import {
-  ActivityFailure,
   type ActivityOptions,
   ApplicationFailure,
   continueAsNew,
@@ -21,7 +20,7 @@ import type {
   IsolatedItem,
   PoisonReport,
 } from '../activities/ingest';
-import { pipelineIo } from './activity-options';
+import { deterministicFailure as unexpected, pipelineIo } from './activity-options';
 
 const shortIo = pipelineIo('10 minutes');
 const bulkIo = pipelineIo('2 hours');
@@ -72,12 +71,6 @@ const empty = (): IngestRunSummary => ({
   backlogFiles: 0,
   poisoned: [],
 });
-
-/** The failure of an activity that threw an unexpected error (INTERNAL, not retried by Temporal). */
-function unexpected(e: unknown): string | undefined {
-  if (!(e instanceof ActivityFailure) || !(e.cause instanceof ApplicationFailure)) return undefined;
-  return e.cause.type === 'INTERNAL' ? e.cause.message : undefined;
-}
 
 function add(s: IngestRunSummary, r: IngestBatchResult): void {
   s.batches++;

@@ -3,21 +3,34 @@
  * records for this region, filtered by the egress predicate, appended to central in one commit carrying
  * txn(egress appId, last source version). A retry or crash at any point re-reads the txn and neither
  * duplicates nor skips a source commit.
+ *
+ * Source files isolated as poison (see isolate.ts) are not read: they are recorded in the egress quarantine
+ * table first (its own txn with the same appId and version makes that once), then the rest commits.
  */
 import { TributaryError, isTributaryError } from '../../lake/errors';
 import type { AddFile } from '../../lake/delta/actions';
 import { commitKey } from '../../lake/delta/log-path';
 import { readCommit, Snapshot } from '../../lake/delta/snapshot';
 import { dataFileKey } from '../../lake/delta/paths';
-import { withConnection } from '../../lake/engine/duckdb';
+import { sqlString, withConnection } from '../../lake/engine/duckdb';
 import { emptyRelation } from '../../lake/engine/types';
 import { type LocalFile, materialize } from '../../lake/engine/local-files';
 import { localFileSelect } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
+import { boundText, engineMessage } from '../failures';
 import { filterSql as egressFilterSql } from './filter';
 import { projection as projectionOf } from './projection';
-import { type EgressBatchResult, type EgressTarget, egressAppIdFor } from './types';
+import {
+  type EgressBatchOptions,
+  type EgressBatchResult,
+  type EgressTarget,
+  MAX_POISON_REASON,
+  type PoisonedFile,
+  egressAppIdFor,
+  egressQuarantineUrlOf,
+  poisonId,
+} from './types';
 
 export interface EgressDeps {
   open(url: string): Promise<ObjectStore>;
@@ -25,8 +38,23 @@ export interface EgressDeps {
   progress?(p: { stage: 'read' | 'write'; sourceVersion?: number; filesRead?: number }): void;
 }
 
+/**
+ * A trial run (isolation): only the source files named in `only` (poisonId) are read, and the rows are
+ * written to `central`, a throwaway table seeded with the real central's schema. Nothing real changes.
+ */
+export interface EgressProbe {
+  only: ReadonlySet<string>;
+  central: ObjectStore;
+}
+
+/** A data-changing add of the batch, with the source version that added it. */
+export interface PickedFile {
+  sourceVersion: number;
+  add: AddFile;
+}
+
 interface Pick {
-  files: AddFile[];
+  files: PickedFile[];
   skipped: number[];
 }
 
@@ -64,12 +92,27 @@ async function pickFiles(
       pick.skipped.push(v);
       continue;
     }
-    for (const a of actions) if ('add' in a && a.add.dataChange) pick.files.push(a.add);
+    for (const a of actions)
+      if ('add' in a && a.add.dataChange) pick.files.push({ sourceVersion: v, add: a.add });
   }
   return pick;
 }
 
-export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<EgressBatchResult> {
+/** The next batch of a region: which source versions and files, against which central state. */
+export interface EgressPlan {
+  source: ObjectStore;
+  central: ObjectStore;
+  centralSnap: Snapshot | undefined;
+  sourceSnap: Snapshot | undefined;
+  /** Last source version central reflects (-1: none). */
+  done: number;
+  latest: number;
+  /** Last source version of the batch; undefined when central is caught up. */
+  to?: number;
+  pick: Pick;
+}
+
+export async function planEgressBatch(deps: EgressDeps, t: EgressTarget, upTo?: number): Promise<EgressPlan> {
   const appId = egressAppIdFor(t.region);
   const [source, central] = await Promise.all([deps.open(t.source), deps.open(t.central)]);
   const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
@@ -77,6 +120,83 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
   // A region whose first ingestion has not committed yet has no table: nothing to egress, not an error.
   const sourceSnap = await loadSnapshotOrUndefined(source, defaultEngine);
   const latest = sourceSnap?.version ?? -1;
+  const plan: EgressPlan = {
+    source,
+    central,
+    centralSnap,
+    sourceSnap,
+    done,
+    latest,
+    pick: { files: [], skipped: [] },
+  };
+  if (done >= latest || (upTo !== undefined && done >= upTo)) return plan;
+  plan.to = Math.min(latest, done + t.maxVersionsPerBatch, upTo ?? Infinity);
+  plan.pick = await pickFiles(source, done + 1, plan.to, t, deps.progress);
+  return plan;
+}
+
+/** The bounded, printable reason a quarantine record keeps. */
+export const poisonReason = (text: string): string =>
+  boundText(text.replaceAll('\u0000', ''), MAX_POISON_REASON);
+
+const rowsOf = (add: AddFile): number | undefined => {
+  try {
+    const n = (JSON.parse(add.stats ?? '{}') as { numRecords?: unknown }).numRecords;
+    return typeof n === 'number' ? n : undefined;
+  } catch {
+    return undefined;
+  }
+};
+
+/** The isolated files that are part of this batch, as they will be recorded. */
+function poisonOf(
+  files: readonly PickedFile[],
+  isolated: readonly PoisonedFile[] | undefined,
+): PoisonedFile[] {
+  if (!isolated?.length) return [];
+  const byId = new Map(files.map((f) => [poisonId({ sourceVersion: f.sourceVersion, path: f.add.path }), f]));
+  const out: PoisonedFile[] = [];
+  for (const x of isolated) {
+    const f = byId.get(poisonId(x));
+    if (!f) continue;
+    const rows = rowsOf(f.add);
+    out.push({
+      sourceVersion: x.sourceVersion,
+      path: x.path,
+      reason: poisonReason(x.reason),
+      ...(rows !== undefined ? { rows } : {}),
+    });
+    byId.delete(poisonId(x));
+  }
+  return out;
+}
+
+/** The egress quarantine rows of a batch, as a DuckDB relation. */
+function quarantineSql(t: EgressTarget, poison: readonly PoisonedFile[], at: string): string {
+  const values = poison.map(
+    (p) =>
+      `(${sqlString(t.region)}, ${sqlString(t.source)}, ${p.sourceVersion}::BIGINT, ${sqlString(p.path)}, ` +
+      `${sqlString(p.reason)}, ${p.rows ?? 'NULL'}::BIGINT, TIMESTAMPTZ ${sqlString(at)})`,
+  );
+  return `(SELECT * FROM (VALUES ${values.join(', ')}) v(region, source_table, source_version, source_file, reason, source_rows, recorded_at))`;
+}
+
+export async function egressBatch(
+  deps: EgressDeps,
+  t: EgressTarget,
+  opts: EgressBatchOptions & { probe?: EgressProbe } = {},
+): Promise<EgressBatchResult> {
+  const appId = egressAppIdFor(t.region);
+  const {
+    source,
+    central: realCentral,
+    centralSnap,
+    sourceSnap,
+    done,
+    latest,
+    to,
+    pick,
+  } = await planEgressBatch(deps, t, opts.upTo);
   const base = {
     latestSourceVersion: latest,
     filesRead: 0,
@@ -84,10 +204,26 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
     skippedChangeCommits: [] as number[],
     commitAttempts: 0,
   };
-  if (done >= latest)
+  if (to === undefined)
     return { ...base, sourceVersion: done, centralVersion: centralSnap?.version ?? null, caughtUp: true };
-  const to = Math.min(latest, done + t.maxVersionsPerBatch);
-  const pick = await pickFiles(source, done + 1, to, t, deps.progress);
+  const probe = opts.probe;
+  const poison = probe ? [] : poisonOf(pick.files, opts.isolated);
+  const skip = new Set([...(opts.isolated ?? []).map(poisonId)]);
+  const files = pick.files.filter((f) => {
+    const id = poisonId({ sourceVersion: f.sourceVersion, path: f.add.path });
+    return probe ? probe.only.has(id) && !skip.has(id) : !skip.has(id);
+  });
+  let central = realCentral;
+  if (probe) {
+    central = probe.central;
+    // The trial run converts rows into central's schema as the real run would.
+    if (centralSnap)
+      await writeTable(central, {
+        sourceSql: emptyRelation(centralSnap.schema),
+        inputSchema: centralSnap.schema,
+        partitionBy: centralSnap.partitionColumns.length ? centralSnap.partitionColumns : undefined,
+      });
+  }
   // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
   const snap =
     sourceSnap && to === sourceSnap.version
@@ -103,11 +239,19 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       const selects: string[] = [];
       // The files of each partition value tuple (central is partitioned like the source, renamed).
       const groups = new Map<string, { values: Record<string, string | null>; selects: string[] }>();
-      for (const add of pick.files) {
+      for (const { sourceVersion, add } of files) {
         const local = await materialize(source, dataFileKey(add.path, source.url));
         locals.push(local);
         deps.progress?.({ stage: 'read', filesRead: locals.length });
-        const select = await localFileSelect(c, source, snap, add, local.path);
+        const select = await localFileSelect(c, source, snap, add, local.path).catch((e: unknown) => {
+          if (isTributaryError(e)) throw e;
+          // The same bytes fail the same way on every try: not retryable (the workflow isolates it).
+          throw new TributaryError(
+            'INTERNAL',
+            `source file ${add.path} (source version ${sourceVersion}) cannot be read as Parquet: ${engineMessage(e).replaceAll(local.path, add.path)}`,
+            { cause: e, retryable: false },
+          );
+        });
         selects.push(select);
         const values = centralPartitionValues(snap, add, t);
         const key = JSON.stringify(values);
@@ -122,6 +266,20 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
       };
     });
     deps.progress?.({ stage: 'write', filesRead: locals.length });
+    const txn = { appId, version: to };
+    // The poisoned files are recorded before the rows commit, once (the quarantine's own txn); the batch
+    // is done only when central's commit lands.
+    const writeQuarantine = async () => {
+      if (!poison.length) return;
+      await writeTable(await deps.open(egressQuarantineUrlOf(t)), {
+        sourceSql: quarantineSql(t, poison, new Date().toISOString()),
+        mergeSchema: true,
+        partitionBy: ['region'],
+        txn,
+        operation: 'STREAMING UPDATE',
+        operationParameters: { appId, region: t.region, sourceVersions: `${done + 1}..${to}` },
+      });
+    };
     const w = await writeTable(central, {
       sourceSql: result.sql,
       // Known exactly (the source snapshot's types, projected): written in one pass, no staging table.
@@ -134,25 +292,35 @@ export async function egressBatch(deps: EgressDeps, t: EgressTarget): Promise<Eg
         : snap.partitionColumns.length
           ? snap.partitionColumns.map((c) => t.rename?.[c] ?? c)
           : undefined,
-      txn: { appId, version: to },
+      txn,
       operation: 'STREAMING UPDATE',
       operationParameters: {
         appId,
         region: t.region,
         sourceVersions: `${done + 1}..${to}`,
         skippedChangeCommits: pick.skipped,
+        ...(poison.length
+          ? {
+              quarantinedFiles: JSON.stringify(
+                poison.map((p) => ({ sourceVersion: p.sourceVersion, path: p.path })),
+              ),
+            }
+          : {}),
       },
       namePrefix: `part-${t.region}-v${to}`,
+      beforeCommit: probe ? undefined : writeQuarantine,
     });
     return {
       ...base,
       sourceVersion: to,
       centralVersion: w.version,
-      filesRead: pick.files.length,
+      filesRead: files.length,
       rowsEgressed: w.addedRows,
       skippedChangeCommits: pick.skipped,
       caughtUp: to >= latest,
       commitAttempts: w.kind === 'committed' ? w.attempts : 0,
+      // Recorded by this call or, when its commit had already landed, by the attempt that made it.
+      ...(poison.length ? { quarantined: poison } : {}),
     };
   } finally {
     for (const l of locals) await l.release();

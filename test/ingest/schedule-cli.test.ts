@@ -94,7 +94,14 @@ test('schedules apply + trigger, ingest run, ingest status, egress run, egress s
       const approved = (await tableRows(table)).filter((x) => x.egress_approved === true).length;
       expect(eg).toMatchObject({ rows: approved, sourceVersion: 2, latestSourceVersion: 2 });
       expect(JSON.parse((await cli('egress', 'status', '--config', cfgFile, '--json')).stdout)).toEqual([
-        { region, processedSourceVersion: 2, latestSourceVersion: 2, lagVersions: 0, lagSeconds: 0 },
+        {
+          region,
+          processedSourceVersion: 2,
+          latestSourceVersion: 2,
+          lagVersions: 0,
+          lagSeconds: 0,
+          quarantined: [],
+        },
       ]);
     });
   } finally {
