@@ -41,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
         : `error: ${(e as Error)?.message ?? String(e)}`;
     // Redacted here too: an error that is not a TributaryError may carry an SDK's request URL.
     process.stderr.write(`${redact(msg)}\n`);
-    if (process.env.TRIBUTARY_DEBUG === '1') process.stderr.write(`${redact((caught as Error)?.stack ?? '')}\n`);
+    if (process.env.TRIBUTARY_DEBUG === '1')
+      process.stderr.write(`${redact((caught as Error)?.stack ?? '')}\n`);
     return 1;
   }
 }

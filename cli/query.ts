@@ -10,7 +10,7 @@ import { type AsOf, type QueryStats, type TableScan, explainQuery, streamQuery }
 import type { ObjectStore } from '../lake/storage/object-store';
 import { type StoreOptions, openStore } from '../lake/storage/open';
 import { configFileOf, loadCliConfig } from './config-file';
-import { instantOption, intOption } from './options';
+import { instantOption } from './options';
 import { type Format, QUERY_FORMATS, resultWriter } from './output';
 import { storeOptionsFromEnv } from './store-options';
 

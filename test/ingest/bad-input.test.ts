@@ -87,7 +87,9 @@ test('bad-input corpus: 100% reconciled, quarantine keeps the raw bytes, type dr
   expect(truncated.map((q) => String(q.reason))).toEqual(
     expect.arrayContaining([
       expect.stringMatching(/^line cut short by unreadable gzip data/),
-      expect.stringMatching(/^unreadable gzip data .* the file's stored bytes 0-\d+ of \d+ are kept \(part 1 of 1\)$/),
+      expect.stringMatching(
+        /^unreadable gzip data .* the file's stored bytes 0-\d+ of \d+ are kept \(part 1 of 1\)$/,
+      ),
     ]),
   );
   expect(
