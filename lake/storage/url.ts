@@ -25,7 +25,8 @@ const ACCOUNT = /^[a-z0-9]{3,24}$/;
  * A bare absolute path is taken as a local path.
  *
  * The URL is read as written, never normalised: percent-escapes are decoded once, and the decoded root must be
- * canonical (see checkRoot: no '.' or '..' segment, no '//', no control character). Anything a URL parser would
+ * canonical (pathProblem in keys.ts: no '.' or '..' segment, no '//', no backslash, no control character), the
+ * same rule as object keys. Anything a URL parser would
  * silently drop or reinterpret is refused with the reason: query strings, fragments, credentials, ports,
  * relative `file:` URLs and file URLs with a host.
  */
