@@ -5,6 +5,7 @@
  */
 import { types } from 'node:util';
 import { ApplicationFailure, CancelledFailure } from '@temporalio/activity';
+import { engineMessage as engineText } from '../lake/engine/errors';
 import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
 
@@ -30,12 +31,11 @@ export function boundText(text: string, max = MAX_FAILURE_MESSAGE): string {
 }
 
 /**
- * An engine error's message without the SQL context DuckDB appends (a blank line, `LINE 1: <the query>`
- * and a caret): that text is our internal SQL, not something a user can act on.
+ * An engine error's message fit for a reason or a log: DuckDB's first paragraph without the `LINE 1: <the
+ * query>` excerpt of our internal SQL and internal names, bounded (lake/engine/errors.ts, the one mapping).
  */
 export function engineMessage(e: unknown): string {
-  const text = isError(e) ? e.message : String(e);
-  return text.replace(/\n\s*\nLINE \d+:[\s\S]*$/, '').trim();
+  return engineText(isError(e) ? e.message : String(e));
 }
 
 /**

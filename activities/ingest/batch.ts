@@ -171,6 +171,13 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
           st.missingFile(i);
           continue;
         }
+        // A source file the store refuses to open (a key that is not canonical: `..`, `//`, a backslash,
+        // a control character; a local symbolic link leading outside the root) can never be read: it is
+        // recorded in quarantine with the reason and no bytes, and the rest of the batch goes on.
+        if (!whole && isTributaryError(e, 'BAD_INPUT')) {
+          st.unreadableFile(i, `source file cannot be read: ${e.message}`);
+          continue;
+        }
         // An isolated file that cannot even be opened is still recorded (with no bytes), never dropped.
         if (!whole || (isTributaryError(e) && e.retryable)) throw e;
         body = Readable.from(failing(e));

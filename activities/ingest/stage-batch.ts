@@ -266,11 +266,16 @@ export class BatchStaging {
       if (isTributaryError(e) && e.retryable) throw e;
       failed = (e as Error).message;
     }
-    if (pendingLen > 0 || part === 0) await emit(Buffer.concat(pending));
-    if (failed !== undefined) {
-      why = `${why}; reading the stored file failed at byte ${offset} (${failed}), the rest of it is not kept here`;
-      await emit(Buffer.alloc(0));
-    }
+    // The last record says where reading stopped (one record with no bytes when nothing could be read).
+    if (failed !== undefined)
+      why = `${why}; reading the stored file failed at byte ${offset + pendingLen} (${failed}), the rest of it is not kept here`;
+    if (pendingLen > 0 || part === 0 || failed !== undefined) await emit(Buffer.concat(pending));
+  }
+
+  /** Source file i cannot be opened at all (the store refuses its key): one record says why, with no bytes. */
+  unreadableFile(i: number, why: string): void {
+    this.quarantine(i, { line: 0, byteOffset: 0, reason: why, raw: Buffer.alloc(0) });
+    this.recon[i]!.lines = 1;
   }
 
   /** Source file i vanished between planning and ingestion: said in quarantine rather than skipped. */

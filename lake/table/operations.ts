@@ -21,6 +21,7 @@ import { duckType, emptyRelation, typedExpr } from '../engine/types';
 import { structOf } from '../engine/infer-schema';
 import type { ObjectStore } from '../storage/object-store';
 import { writeDataFiles } from '../engine/writer';
+import { redact } from '../redact';
 
 export const defaultEngine: DeltaEngine = { parquet: duckdbParquetActions };
 
@@ -324,7 +325,7 @@ export async function maybeCheckpoint(
     engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', {
       table: store.url,
       version,
-      error: String(e),
+      error: redact(String(e)),
     });
     return false;
   }

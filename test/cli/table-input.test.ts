@@ -57,7 +57,7 @@ describe('predicates are type-checked against the table before they run', () => 
   test('nothing was deleted and well-typed predicates still work', async () => {
     expect((await info(table)).version).toBe(0);
     const r = await cli('table', 'read', table, '--where', "level = 'ERROR' AND n >= '2'");
-    expect(r.stdout.trim().split('\n')).toEqual(['{"level":"ERROR","n":"2"}']);
+    expect(r.stdout.trim().split('\n')).toEqual(['{"level":"ERROR","n":2}']);
   });
 });
 
