@@ -2,16 +2,14 @@
  * The bad-input corpus (test/fixtures/bad-input): every non-blank line of every file is either a row or a
  * quarantine record — 100% reconciled, nothing lost — and the per-file counts are in the batch commit.
  */
-import { randomUUID } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import * as path from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import type { FileReconciliation } from '../../activities/ingest/types';
 import { history } from '../../lake/table/maintenance';
 import { openStore } from '../../lake/storage/open';
-import { createRegionWorker } from '../../workers/region-worker';
 import { createTestLocation } from '../harness/stores';
-import { ingestTargetAt, tableRows, temporal, workflowBundle, snapshot } from './helpers';
+import { ingestTargetAt, runIngestRegion, snapshot, tableRows } from './helpers';
 
 const CORPUS = path.join(__dirname, '..', 'fixtures', 'bad-input');
 jest.setTimeout(300_000);
@@ -27,26 +25,7 @@ test('bad-input corpus: 100% reconciled, quarantine keeps the raw bytes, type dr
   const raw = await openStore(`${loc.url}/raw`);
   for (const f of files) await raw.put(`in/${f}`, readFileSync(path.join(CORPUS, f)));
   const target = ingestTargetAt(loc.url, 'bad');
-  const t = await temporal();
-  const taskQueue = `test-bad-${randomUUID().slice(0, 8)}`;
-  const w = await createRegionWorker({
-    connection: t.native,
-    taskQueue,
-    storeOptions: {},
-    workflowBundle: await workflowBundle(),
-  });
-  try {
-    await w.worker.runUntil(
-      t.client.workflow.execute('ingestRegionWorkflow', {
-        taskQueue,
-        workflowId: `bad-${randomUUID()}`,
-        args: [{ target }],
-      }),
-    );
-  } finally {
-    await w.close();
-    await t.close();
-  }
+  await runIngestRegion(target, 'bad');
   const table = await openStore(target.table);
   const quarantine = await openStore(target.quarantine);
   const rows = await tableRows(table);

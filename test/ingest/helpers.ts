@@ -13,6 +13,9 @@ import { Snapshot } from '../../lake/delta/snapshot';
 import { scanRows } from '../../lake/engine/scan';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/operations';
 import { requireService } from '../harness/env';
+import { randomUUID } from 'node:crypto';
+import { createRegionWorker } from '../../workers/region-worker';
+import type { IngestRunSummary } from '../../workflows/ingest';
 
 let runtimeInstalled = false;
 export function quietTemporal(): void {
@@ -128,4 +131,29 @@ ${extra.central ? `central: ${extra.central}\n` : ''}`;
   const file = path.join(new URL(locUrl).pathname, 'tributary.yaml');
   writeFileSync(file, yaml);
   return { file, config: parseConfig(yaml, file) };
+}
+
+/** One ingestRegionWorkflow run of `target` on the dev server, with a worker of its own; its summary. */
+export async function runIngestRegion(target: IngestTarget, name: string): Promise<IngestRunSummary> {
+  const t = await temporal();
+  const taskQueue = `test-${name}-${randomUUID().slice(0, 8)}`;
+  const w = await createRegionWorker({
+    connection: t.native,
+    taskQueue,
+    storeOptions: {},
+    workflowBundle: await workflowBundle(),
+  });
+  try {
+    return (await w.worker.runUntil(
+      t.client.workflow.execute('ingestRegionWorkflow', {
+        taskQueue,
+        workflowId: `${name}-${randomUUID()}`,
+        args: [{ target }],
+        workflowExecutionTimeout: '8 minutes',
+      }),
+    )) as IngestRunSummary;
+  } finally {
+    await w.close();
+    await t.close();
+  }
 }

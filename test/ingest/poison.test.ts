@@ -4,11 +4,9 @@
  * or one quarantine record, nothing blocks the other files, nothing retries for ever. A line the engine
  * refuses (beyond what the limits catch) is isolated by trial runs and quarantined with the reason.
  */
-import { randomUUID } from 'node:crypto';
 import type { FileReconciliation, IngestTarget } from '../../activities/ingest/types';
 import { history } from '../../lake/table/maintenance';
 import { openStore } from '../../lake/storage/open';
-import { createRegionWorker } from '../../workers/region-worker';
 import type { IngestRunSummary } from '../../workflows/ingest';
 import { cli } from '../harness/cli';
 import { createTestLocation } from '../harness/stores';
@@ -16,10 +14,9 @@ import { type CorpusFile, nastyCorpus, nestedObject } from './poison-corpus';
 import {
   ingestTargetAt,
   logLines,
+  runIngestRegion,
   snapshot,
   tableRows,
-  temporal,
-  workflowBundle,
   writeLocalRegionConfig,
 } from './helpers';
 
@@ -27,29 +24,7 @@ jest.setTimeout(600_000);
 
 type Row = Record<string, unknown>;
 
-async function runRegion(target: IngestTarget): Promise<IngestRunSummary> {
-  const t = await temporal();
-  const taskQueue = `test-poison-${randomUUID().slice(0, 8)}`;
-  const w = await createRegionWorker({
-    connection: t.native,
-    taskQueue,
-    storeOptions: {},
-    workflowBundle: await workflowBundle(),
-  });
-  try {
-    return (await w.worker.runUntil(
-      t.client.workflow.execute('ingestRegionWorkflow', {
-        taskQueue,
-        workflowId: `poison-${randomUUID()}`,
-        args: [{ target }],
-        workflowExecutionTimeout: '8 minutes',
-      }),
-    )) as IngestRunSummary;
-  } finally {
-    await w.close();
-    await t.close();
-  }
-}
+const runRegion = (target: IngestTarget) => runIngestRegion(target, 'poison');
 
 async function reconciliations(tableUrl: string): Promise<FileReconciliation[]> {
   return (await history(await openStore(tableUrl)))
