@@ -132,3 +132,19 @@ test.each(['local', 's3'] as BackendKind[])(
     }
   },
 );
+
+test('a source data file missing from storage fails egress loudly (not retried, not isolated: its rows may live on in a compacted file)', async () => {
+  const { loc, target, source } = await setup(2);
+  try {
+    const [add] = (await readCommit(source, commitKey(0), source.url)).flatMap((a) =>
+      'add' in a ? [a.add] : [],
+    );
+    await source.delete(add!.path);
+    const first = await egressBatch(deps, target).catch((e: unknown) => e);
+    expect(isTributaryError(first, 'NOT_FOUND')).toBe(true);
+    expect((first as { retryable: boolean }).retryable).toBe(false);
+    expect(String((first as Error).message)).toContain(add!.path);
+  } finally {
+    await loc.cleanup();
+  }
+});
