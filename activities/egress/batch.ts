@@ -15,7 +15,8 @@ import { dataFileKey } from '../../lake/delta/paths';
 import { sqlString, withConnection } from '../../lake/engine/duckdb';
 import { emptyRelation } from '../../lake/engine/types';
 import { type LocalFile, materialize } from '../../lake/engine/local-files';
-import { localFileSelect } from '../../lake/engine/scan';
+import { localFileSelect, scanRows } from '../../lake/engine/scan';
+import { parsePredicate } from '../../lake/predicate';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
 import { boundText, engineMessage } from '../failures';
@@ -171,6 +172,24 @@ function poisonOf(
   return out;
 }
 
+/** The poisonIds the quarantine records for a region's source versions from..to. */
+async function recordedPoison(
+  quarantine: ObjectStore,
+  region: string,
+  from: number,
+  to: number,
+): Promise<Set<string>> {
+  const snap = await Snapshot.load(quarantine, defaultEngine);
+  const files = snap.files.filter((f) => f.partitionValues.region === region);
+  const rows = await scanRows(quarantine, snap, {
+    files,
+    where: parsePredicate(`source_version >= ${from} AND source_version <= ${to}`),
+  });
+  return new Set(
+    rows.map((r) => poisonId({ sourceVersion: Number(r.source_version), path: String(r.source_file) })),
+  );
+}
+
 /** The egress quarantine rows of a batch, as a DuckDB relation. */
 function quarantineSql(t: EgressTarget, poison: readonly PoisonedFile[], at: string): string {
   const values = poison.map(
@@ -271,7 +290,8 @@ export async function egressBatch(
     // is done only when central's commit lands.
     const writeQuarantine = async () => {
       if (!poison.length) return;
-      await writeTable(await deps.open(egressQuarantineUrlOf(t)), {
+      const quarantine = await deps.open(egressQuarantineUrlOf(t));
+      const w = await writeTable(quarantine, {
         sourceSql: quarantineSql(t, poison, new Date().toISOString()),
         mergeSchema: true,
         partitionBy: ['region'],
@@ -279,6 +299,18 @@ export async function egressBatch(
         operation: 'STREAMING UPDATE',
         operationParameters: { appId, region: t.region, sourceVersions: `${done + 1}..${to}` },
       });
+      if (w.kind !== 'alreadyCommitted') return;
+      // An earlier attempt recorded this batch's poison but its central commit did not land, and this
+      // attempt isolates more files: those are recorded too (else they would be skipped unrecorded).
+      const recorded = await recordedPoison(quarantine, t.region, done + 1, to);
+      const missing = poison.filter((p) => !recorded.has(poisonId(p)));
+      if (missing.length)
+        await writeTable(quarantine, {
+          sourceSql: quarantineSql(t, missing, new Date().toISOString()),
+          mergeSchema: true,
+          operation: 'STREAMING UPDATE',
+          operationParameters: { appId, region: t.region, sourceVersions: `${done + 1}..${to}` },
+        });
     };
     const w = await writeTable(central, {
       sourceSql: result.sql,

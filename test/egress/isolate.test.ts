@@ -10,6 +10,7 @@ import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../
 import { parseConfig } from '../../config/load';
 import { egressTargetOf } from '../../config/targets';
 import { isTributaryError } from '../../lake/errors';
+import { withFaults } from '../../lake/storage/faults';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
 import { type BackendKind, createTestLocation, emulatorOptions } from '../harness/stores';
@@ -132,3 +133,54 @@ test.each(['local', 's3'] as BackendKind[])(
     }
   },
 );
+
+test('a source data file missing from storage fails egress loudly (not retried, not isolated: its rows may live on in a compacted file)', async () => {
+  const { loc, target, source } = await setup(2);
+  try {
+    const [add] = (await readCommit(source, commitKey(0), source.url)).flatMap((a) =>
+      'add' in a ? [a.add] : [],
+    );
+    await source.delete(add!.path);
+    const first = await egressBatch(deps, target).catch((e: unknown) => e);
+    expect(isTributaryError(first, 'NOT_FOUND')).toBe(true);
+    expect((first as { retryable: boolean }).retryable).toBe(false);
+    expect(String((first as Error).message)).toContain(add!.path);
+  } finally {
+    await loc.cleanup();
+  }
+});
+
+test('an attempt whose central commit failed after recording its poison, re-isolated with more files: each is recorded once', async () => {
+  const { loc, target, source } = await setup(3);
+  try {
+    const pathOf = async (v: number) =>
+      (await readCommit(source, commitKey(v), source.url)).flatMap((a) =>
+        'add' in a ? [a.add.path] : [],
+      )[0]!;
+    const a = { sourceVersion: 0, path: await pathOf(0), reason: 'a fails' };
+    const b = { sourceVersion: 1, path: await pathOf(1), reason: 'b fails' };
+    // The first attempt records [a], then central refuses its commit (for good).
+    const central = await deps.open(target.central);
+    const refusing = withFaults(central, [
+      { ops: ['putIfAbsent'], key: '_delta_log/', probability: 1, error: () => new Error('commit refused') },
+    ]);
+    const refusingDeps = { open: async (u: string) => (u === target.central ? refusing : deps.open(u)) };
+    await expect(egressBatch(refusingDeps, target, { isolated: [a], upTo: 2 })).rejects.toThrow(
+      /commit refused/,
+    );
+    const quarantine = await deps.open(egressQuarantineUrlOf(target));
+    expect((await tableRows(quarantine)).map((r) => r.reason)).toEqual(['a fails']);
+    // The next round isolates b as well: b is recorded too, a not again.
+    const r = await egressBatch(deps, target, { isolated: [a, b], upTo: 2 });
+    expect(r).toMatchObject({ sourceVersion: 2, filesRead: 1 });
+    const recorded = async () => (await tableRows(quarantine)).map((x) => x.reason).sort();
+    expect(await recorded()).toEqual(['a fails', 'b fails']);
+    await egressBatch(deps, target, { isolated: [a, b], upTo: 2 });
+    expect(await recorded()).toEqual(['a fails', 'b fails']);
+    expect(new Set((await tableRows(central)).map((x) => x._source_file))).toEqual(
+      new Set(['logs/part-0002.jsonl']),
+    );
+  } finally {
+    await loc.cleanup();
+  }
+});
