@@ -25,7 +25,11 @@ export interface IngestDeps {
 export const createIngestActivities = (deps: IngestDeps) => ({
   async planIngestBatches(req: PlanRequest): Promise<PlanResult> {
     Context.current().heartbeat({ stage: 'listing' });
-    return runPlan(deps, req);
+    // An unexpected error is INTERNAL and not retried by Temporal (a bug in planning would loop for ever):
+    // the workflow fails with it, visibly, and the next scheduled run tries again.
+    return runPlan(deps, req).catch((e: unknown) => {
+      throw asUnexpected(e);
+    });
   },
 
   async ingestBatch(req: IngestBatchRequest): Promise<IngestBatchResult> {
@@ -56,7 +60,11 @@ export const createIngestActivities = (deps: IngestDeps) => ({
   async isolateIngestBatch(req: IsolateBatchRequest): Promise<IsolateBatchResult> {
     const ctx = Context.current();
     ctx.heartbeat({ seq: req.seq, stage: 'isolating' });
-    return isolateBatch({ ...deps, progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }) }, req);
+    return isolateBatch({ ...deps, progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }) }, req).catch(
+      (e: unknown) => {
+        throw asUnexpected(e);
+      },
+    );
   },
 });
 
