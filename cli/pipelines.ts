@@ -14,7 +14,8 @@ import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations
 import { workflowIds } from '../workers/queues';
 import { createRegionWorker } from '../workers/region-worker';
 import { applySchedules } from '../workers/schedules';
-import { configFileOf, loadCliConfig } from './config-file';
+import { loadCliConfig } from './config-file';
+import { intOption } from './options';
 import { temporalAddressOf, temporalClient, workerConnection } from './temporal';
 import type { IngestRunSummary } from '../workflows/ingest';
 
@@ -46,7 +47,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--region <name>', "poll this region's task queue")
     .option('--task-queue <queue>', 'poll this task queue')
     .action(async (o: { config?: string; region?: string; taskQueue?: string }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
       if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
       const connection = await workerConnection(config);
@@ -76,7 +77,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('create or update one ingestion schedule per region (idempotent)')
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .action(async (o: { config: string }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const c = await temporalClient(config);
       try {
         process.stdout.write(`${JSON.stringify(await applySchedules(c.client, config))}\n`);
@@ -95,7 +96,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { region: string; config?: string; json?: boolean }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const r = regionOf(config, o.region);
       const c = await temporalClient(config);
       try {
@@ -133,7 +134,8 @@ export function registerPipelineCommands(program: Command): void {
     .option('--json', 'JSON output')
     .option('--batches <n>', 'recent batches to show', '10')
     .action(async (o: { region: string; config?: string; json?: boolean; batches: string }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const limit = intOption(o.batches, '--batches');
+      const config = loadCliConfig(o.config);
       const r = regionOf(config, o.region);
       const table = await openStore(r.table, storeOptionsOf(config));
       const appId = appIdFor(r.name);
@@ -143,7 +145,7 @@ export function registerPipelineCommands(program: Command): void {
       const recent = snap
         ? (await history(table, { limit: 200 }))
             .filter((h) => (h.operationParameters as Record<string, unknown> | undefined)?.appId === appId)
-            .slice(0, Number(o.batches))
+            .slice(0, limit)
             .map((h) => {
               const p = h.operationParameters as Record<string, unknown>;
               return {
@@ -170,8 +172,12 @@ export function registerPipelineCommands(program: Command): void {
         recent,
       };
       if (o.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      if (!snap && !known.files.size)
+        return void process.stdout.write(
+          `${r.name}: table ${r.table} does not exist yet, no file planned (nothing ingested)\n`,
+        );
       process.stdout.write(
-        `${r.name}: table v${status.tableVersion ?? '-'}, batch ${committed} committed, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? '?'} rows\n`,
+        `${r.name}: table ${status.tableVersion === null ? 'not created yet' : `v${status.tableVersion}`}, ${committed < 0 ? 'no batch committed' : `batch ${committed} committed`}, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? 0} rows\n`,
       );
       for (const b of recent) {
         process.stdout.write(
@@ -190,7 +196,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { region: string; config?: string; json?: boolean }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const r = regionOf(config, o.region);
       const target = egressTargetOf(config, r);
       const c = await temporalClient(config);
@@ -217,7 +223,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'JSON output')
     .action(async (o: { region?: string; config?: string; json?: boolean }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const opts = storeOptionsOf(config);
       const regions = o.region ? [regionOf(config, o.region)] : config.regions;
       const central = await openStore(egressTargetOf(config, regions[0]!).central, opts);

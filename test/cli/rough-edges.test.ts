@@ -136,6 +136,18 @@ describe('options are checked, never guessed', () => {
     }
   });
 
+  test('numbers are numbers: --retain-hours, --batches, --version', async () => {
+    const vacuum = await cli('table', 'vacuum', table, '--retain-hours', 'abc');
+    expect(vacuum.code).toBe(1);
+    expect(vacuum.stderr).toBe(
+      'error (BAD_INPUT): --retain-hours must be a non-negative number, got "abc"\n',
+    );
+    const version = await cli('table', 'read', table, '--version', '1e3');
+    expect(version.stderr).toBe('error (BAD_INPUT): --version must be a non-negative integer, got "1e3"\n');
+    const batches = await cli('ingest', 'status', '--region', 'x', '--batches', 'ten');
+    expect(batches.stderr).toBe('error (BAD_INPUT): --batches must be a non-negative integer, got "ten"\n');
+  });
+
   test('--timestamp and --as-of-timestamp take ISO-8601 only', async () => {
     for (const ts of ['12', '2024', 'May 1 2024', '2024-02-30', '1714560000']) {
       const read = await cli('table', 'read', table, '--timestamp', ts);
@@ -190,6 +202,32 @@ describe('pipelines commands', () => {
     expect(JSON.parse(j.stdout)).toEqual([
       expect.objectContaining({ region: 'eu', tableExists: false, latestSourceVersion: null }),
     ]);
+  });
+
+  test('ingest status of a table that does not exist says so', async () => {
+    const r = await cli('ingest', 'status', '--config', config, '--region', 'eu');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `eu: table file://${dir}/no-such-table does not exist yet, no file planned (nothing ingested)\n`,
+    );
+  });
+
+  test('a --config or TRIBUTARY_CONFIG that names a missing file says where it came from', async () => {
+    const missing = path.join(dir, 'missing.yaml');
+    const r = await cli('egress', 'status', '--config', missing);
+    expect(r.stderr).toBe(
+      `error (CONFIG_INVALID): config file ${missing} (from --config) not found (looked in ${missing})\n`,
+    );
+    const e = await cliWith(
+      { env: { ...process.env, TRIBUTARY_CONFIG: missing } },
+      'ingest',
+      'status',
+      '--region',
+      'eu',
+    );
+    expect(e.stderr).toBe(
+      `error (CONFIG_INVALID): config file ${missing} (from TRIBUTARY_CONFIG) not found (looked in ${missing})\n`,
+    );
   });
 
   test('an unreachable Temporal: one message from worker and ingest run', async () => {
