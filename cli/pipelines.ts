@@ -7,7 +7,7 @@ import { commitTimestamps } from '../lake/delta/snapshot';
 import type { EgressRunSummary } from '../workflows/egress';
 import { appIdFor } from '../activities/ingest/types';
 import { loadKnownFiles } from '../activities/ingest/file-state';
-import { TributaryError } from '../lake/errors';
+import { TributaryError, isTributaryError } from '../lake/errors';
 import { openStore } from '../lake/storage/open';
 import { history } from '../lake/table/maintenance';
 import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations';
@@ -231,13 +231,16 @@ export function registerPipelineCommands(program: Command): void {
       const out = [];
       for (const r of regions) {
         const source = await openStore(r.table, opts);
-        const times = await commitTimestamps(source);
+        // A missing bucket or container is a missing table too; any other error (auth, network) is shown.
+        const times = await commitTimestamps(source).catch((e: unknown) => {
+          if (isTributaryError(e, 'NOT_FOUND')) return [];
+          throw e;
+        });
         if (!times.length) {
           // No commit: no table yet (nothing ingested), so nothing to egress, rather than "v-1 of v-1".
+          // In JSON: null versions.
           out.push({
             region: r.name,
-            table: r.table,
-            tableExists: false,
             processedSourceVersion: null,
             latestSourceVersion: null,
             lagVersions: 0,
@@ -250,9 +253,7 @@ export function registerPipelineCommands(program: Command): void {
         const firstPending = times.find((t) => t.version > done);
         out.push({
           region: r.name,
-          table: r.table,
-          tableExists: true,
-          processedSourceVersion: done < 0 ? null : done,
+          processedSourceVersion: done, // -1: nothing egressed yet
           latestSourceVersion: latest,
           lagVersions: latest - done,
           lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
@@ -261,9 +262,9 @@ export function registerPipelineCommands(program: Command): void {
       if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       for (const x of out)
         process.stdout.write(
-          !x.tableExists
-            ? `${x.region}: table ${x.table} does not exist yet (nothing ingested), nothing to egress\n`
-            : `${x.region}: ${x.processedSourceVersion === null ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
+          x.latestSourceVersion === null
+            ? `${x.region}: table ${regions.find((r) => r.name === x.region)!.table} does not exist yet (nothing ingested), nothing to egress\n`
+            : `${x.region}: ${x.processedSourceVersion === -1 ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
         );
     });
 }

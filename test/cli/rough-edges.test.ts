@@ -200,7 +200,13 @@ describe('pipelines commands', () => {
     );
     const j = await cli('egress', 'status', '--config', config, '--json');
     expect(JSON.parse(j.stdout)).toEqual([
-      expect.objectContaining({ region: 'eu', tableExists: false, latestSourceVersion: null }),
+      {
+        region: 'eu',
+        processedSourceVersion: null,
+        latestSourceVersion: null,
+        lagVersions: 0,
+        lagSeconds: 0,
+      },
     ]);
   });
 
