@@ -9,12 +9,21 @@ import { TributaryError } from '../lake/errors';
 export const configFileOf = (option: string | undefined): string =>
   option ?? process.env.TRIBUTARY_CONFIG ?? 'tributary.yaml';
 
-/** Loads the config; `alternative` names what else the command accepts (query: --table). */
-export function loadCliConfig(file: string, alternative?: string): Config {
-  if (!existsSync(file))
+/**
+ * Loads the config named by --config (or the default); `alternative` names what else the command accepts
+ * (query: --table). A missing default file says how to name one; a missing named file says only that.
+ */
+export function loadCliConfig(option: string | undefined, alternative?: string): Config {
+  const file = configFileOf(option);
+  if (!existsSync(file)) {
+    const named =
+      option !== undefined ? '--config' : process.env.TRIBUTARY_CONFIG ? 'TRIBUTARY_CONFIG' : undefined;
     throw new TributaryError(
       'CONFIG_INVALID',
-      `config file ${file} not found (looked in ${resolve(file)}): give --config <file> or set TRIBUTARY_CONFIG${alternative ? `, ${alternative}` : ''}`,
+      named
+        ? `config file ${file} (from ${named}) not found (looked in ${resolve(file)})`
+        : `config file ${file} not found (looked in ${resolve(file)}): give --config <file> or set TRIBUTARY_CONFIG${alternative ? `, ${alternative}` : ''}`,
     );
+  }
   return loadConfig(file);
 }

@@ -22,3 +22,10 @@ export function instantOption(v: string, name: string): Date {
     );
   return d;
 }
+
+/** A non-negative decimal number such as `168` or `0.5` (no exponents, no `Infinity`). */
+export function numberOption(v: string, name: string): number {
+  if (!/^\d+(\.\d+)?$/.test(v))
+    throw new TributaryError('BAD_INPUT', `${name} must be a non-negative number, got ${JSON.stringify(v)}`);
+  return Number(v);
+}

@@ -7,7 +7,7 @@ import { commitTimestamps } from '../lake/delta/snapshot';
 import type { EgressRunSummary } from '../workflows/egress';
 import { type IsolatedItem, appIdFor } from '../activities/ingest/types';
 import { loadKnownFiles } from '../activities/ingest/file-state';
-import { TributaryError } from '../lake/errors';
+import { TributaryError, isTributaryError } from '../lake/errors';
 import { openStore } from '../lake/storage/open';
 import { history } from '../lake/table/maintenance';
 import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations';
@@ -15,7 +15,8 @@ import { scanRows } from '../lake/engine/scan';
 import { workflowIds } from '../workers/queues';
 import { createRegionWorker } from '../workers/region-worker';
 import { applySchedules } from '../workers/schedules';
-import { configFileOf, loadCliConfig } from './config-file';
+import { loadCliConfig } from './config-file';
+import { intOption } from './options';
 import { temporalAddressOf, temporalClient, workerConnection } from './temporal';
 import type { IngestRunSummary } from '../workflows/ingest';
 
@@ -47,7 +48,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--region <name>', "poll this region's task queue")
     .option('--task-queue <queue>', 'poll this task queue')
     .action(async (o: { config?: string; region?: string; taskQueue?: string }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
       if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
       const connection = await workerConnection(config);
@@ -77,7 +78,7 @@ export function registerPipelineCommands(program: Command): void {
     .description('create or update one ingestion schedule per region (idempotent)')
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .action(async (o: { config: string }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const c = await temporalClient(config);
       try {
         process.stdout.write(`${JSON.stringify(await applySchedules(c.client, config))}\n`);
@@ -96,7 +97,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { region: string; config?: string; json?: boolean }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const r = regionOf(config, o.region);
       const c = await temporalClient(config);
       try {
@@ -134,7 +135,8 @@ export function registerPipelineCommands(program: Command): void {
     .option('--json', 'JSON output')
     .option('--batches <n>', 'recent batches to show', '10')
     .action(async (o: { region: string; config?: string; json?: boolean; batches: string }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const limit = intOption(o.batches, '--batches');
+      const config = loadCliConfig(o.config);
       const r = regionOf(config, o.region);
       const table = await openStore(r.table, storeOptionsOf(config));
       const appId = appIdFor(r.name);
@@ -144,7 +146,7 @@ export function registerPipelineCommands(program: Command): void {
       const recent = snap
         ? (await history(table, { limit: 200 }))
             .filter((h) => (h.operationParameters as Record<string, unknown> | undefined)?.appId === appId)
-            .slice(0, Number(o.batches))
+            .slice(0, limit)
             .map((h) => {
               const p = h.operationParameters as Record<string, unknown>;
               return {
@@ -172,8 +174,12 @@ export function registerPipelineCommands(program: Command): void {
         recent,
       };
       if (o.json) return void process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
+      if (!snap && !known.files.size)
+        return void process.stdout.write(
+          `${r.name}: table ${r.table} does not exist yet, no file planned (nothing ingested)\n`,
+        );
       process.stdout.write(
-        `${r.name}: table v${status.tableVersion ?? '-'}, batch ${committed} committed, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? '?'} rows\n`,
+        `${r.name}: table ${status.tableVersion === null ? 'not created yet' : `v${status.tableVersion}`}, ${committed < 0 ? 'no batch committed' : `batch ${committed} committed`}, ${status.pendingBatches} pending, ${status.knownFiles} files known, ${status.rows ?? 0} rows\n`,
       );
       for (const b of recent) {
         process.stdout.write(
@@ -196,7 +202,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'print the summary as JSON')
     .action(async (o: { region: string; config?: string; json?: boolean }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const r = regionOf(config, o.region);
       const target = egressTargetOf(config, r);
       const c = await temporalClient(config);
@@ -225,7 +231,7 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--json', 'JSON output')
     .action(async (o: { region?: string; config?: string; json?: boolean }) => {
-      const config = loadCliConfig(configFileOf(o.config));
+      const config = loadCliConfig(o.config);
       const opts = storeOptionsOf(config);
       const regions = o.region ? [regionOf(config, o.region)] : config.regions;
       const central = await openStore(egressTargetOf(config, regions[0]!).central, opts);
@@ -237,13 +243,16 @@ export function registerPipelineCommands(program: Command): void {
       const out = [];
       for (const r of regions) {
         const source = await openStore(r.table, opts);
-        const times = await commitTimestamps(source);
+        // A missing bucket or container is a missing table too; any other error (auth, network) is shown.
+        const times = await commitTimestamps(source).catch((e: unknown) => {
+          if (isTributaryError(e, 'NOT_FOUND')) return [];
+          throw e;
+        });
         if (!times.length) {
           // No commit: no table yet (nothing ingested), so nothing to egress, rather than "v-1 of v-1".
+          // In JSON: null versions.
           out.push({
             region: r.name,
-            table: r.table,
-            tableExists: false,
             processedSourceVersion: null,
             latestSourceVersion: null,
             lagVersions: 0,
@@ -257,9 +266,7 @@ export function registerPipelineCommands(program: Command): void {
         const firstPending = times.find((t) => t.version > done);
         out.push({
           region: r.name,
-          table: r.table,
-          tableExists: true,
-          processedSourceVersion: done < 0 ? null : done,
+          processedSourceVersion: done, // -1: nothing egressed yet
           latestSourceVersion: latest,
           lagVersions: latest - done,
           lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
@@ -269,9 +276,9 @@ export function registerPipelineCommands(program: Command): void {
       if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
       for (const x of out) {
         process.stdout.write(
-          !x.tableExists
-            ? `${x.region}: table ${x.table} does not exist yet (nothing ingested), nothing to egress\n`
-            : `${x.region}: ${x.processedSourceVersion === null ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s, ${x.quarantined.length} source files in egress quarantine\n`,
+          x.latestSourceVersion === null
+            ? `${x.region}: table ${regions.find((r) => r.name === x.region)!.table} does not exist yet (nothing ingested), nothing to egress\n`
+            : `${x.region}: ${x.processedSourceVersion === -1 ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
         );
         for (const q of x.quarantined)
           process.stdout.write(

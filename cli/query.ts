@@ -47,7 +47,7 @@ function catalogOf(o: QueryCliOptions): { catalog: Record<string, string>; store
   const file = configFileOf(o.config);
   if (o.config === undefined && !process.env.TRIBUTARY_CONFIG && !existsSync(file) && o.table.length)
     return { catalog: extra, storeOptions: storeOptionsFromEnv() };
-  const config = loadCliConfig(file, 'or name the tables with --table schema.table=uri');
+  const config = loadCliConfig(o.config, 'or name the tables with --table schema.table=uri');
   return { catalog: { ...queryCatalogOf(config), ...extra }, storeOptions: storeOptionsOf(config) };
 }
 

@@ -14,7 +14,7 @@ import { deleteWhere } from '../lake/table/delete';
 import { history, tableInfo, vacuum } from '../lake/table/maintenance';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../lake/table/operations';
 import { bindPredicate, fileMightMatch } from '../lake/table/skipping';
-import { instantOption, intOption } from './options';
+import { instantOption, intOption, numberOption } from './options';
 import { type Format, READ_FORMATS, resultWriter } from './output';
 import { storeOptionsFromEnv } from './store-options';
 
@@ -167,7 +167,7 @@ export function registerTableCommands(program: Command): void {
     .option('--force', "allow a retention shorter than the table's")
     .action(async (uri: string, o: { retainHours?: string; dryRun?: boolean; force?: boolean }) => {
       const r = await vacuum(await open(uri), {
-        retainHours: o.retainHours === undefined ? undefined : Number(o.retainHours),
+        retainHours: o.retainHours === undefined ? undefined : numberOption(o.retainHours, '--retain-hours'),
         dryRun: o.dryRun,
         enforceRetention: !o.force,
       });

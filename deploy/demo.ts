@@ -115,10 +115,11 @@ const CLEANUP_STEP_MS = 20_000;
  * Last resort, whatever ends the process (a crash included): the service process groups still alive get
  * SIGKILL, so no emulator or Temporal server outlives the demo. Cleanup normally stopped them already.
  */
-function killOnExit(services: readonly RunningService[]): void {
+function killOnExit(services: readonly RunningService[], stopped: ReadonlySet<RunningService>): void {
   process.on('exit', () => {
+    // Only groups not known to be stopped: a stopped one's id may belong to someone else by now.
     for (const s of services)
-      if (s.pid)
+      if (s.pid && !stopped.has(s))
         try {
           process.kill(-s.pid, 'SIGKILL');
         } catch {
@@ -196,8 +197,13 @@ async function main(): Promise<number> {
         say(`  ${name.padEnd(8)} not started (--emulators): ${cloud} regions use local folders`);
     const wanted: ServiceName[] = [...emulators, ...(args.temporal ? [] : ['temporal' as const])];
     const services = await startServices(wanted, path.join(DIR, 'services'), { temporalUi: true });
-    killOnExit(services);
-    for (const s of services) cleanup.add(`stop ${s.product}`, () => s.stop());
+    const stopped = new Set<RunningService>();
+    killOnExit(services, stopped);
+    for (const s of services)
+      cleanup.add(`stop ${s.product}`, async () => {
+        await s.stop();
+        stopped.add(s);
+      });
     // For whoever checks that nothing is left running after the demo (its test does).
     writeFileSync(
       path.join(DIR, 'pids.json'),

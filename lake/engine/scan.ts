@@ -134,7 +134,7 @@ export interface ScanChunk {
 
 /**
  * Reads rows in the table's logical schema as DuckDB values, one chunk (at most DuckDB's vector size) at a
- * time, file after file: memory holds one chunk and one local file, whatever the table's size. The sink gets
+ * time, file after file: memory holds one chunk and two local files, whatever the table's size. The sink gets
  * at least one, possibly empty, chunk; the next is read only once it has settled, and what it throws (a
  * closed pipe, say) propagates unchanged.
  */
@@ -164,16 +164,28 @@ export async function scanChunks(
       await sink({ names, types, values: names.map(() => []) });
     }
   };
-  for (const add of files) {
-    const local = await materialize(store, dataFileKey(add.path, store.url));
-    try {
-      await withConnection(async (c) => {
-        const select = await localFileSelect(c, store, snapshot, add, local.path);
-        await pump(c, `SELECT * FROM (${select}) ${ROW_ALIAS}${where}`);
-      });
-    } finally {
-      await local.release();
+  // The next file is fetched while this one is read: two local files at most.
+  const fetch = (i: number) => {
+    const p = i < files.length ? materialize(store, dataFileKey(files[i]!.path, store.url)) : undefined;
+    p?.catch(() => {}); // awaited (and its error thrown) in turn
+    return p;
+  };
+  let next = fetch(0);
+  try {
+    for (let i = 0; i < files.length; i++) {
+      const local = await next!;
+      next = fetch(i + 1);
+      try {
+        await withConnection(async (c) => {
+          const select = await localFileSelect(c, store, snapshot, files[i]!, local.path);
+          await pump(c, `SELECT * FROM (${select}) ${ROW_ALIAS}${where}`);
+        });
+      } finally {
+        await local.release();
+      }
     }
+  } finally {
+    await next?.then((f) => f.release()).catch(() => {});
   }
   if (!sent) await withConnection((c) => pump(c, `SELECT * FROM ${emptyRelation(snapshot.schema)}`));
   return rows;

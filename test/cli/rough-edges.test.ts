@@ -136,6 +136,18 @@ describe('options are checked, never guessed', () => {
     }
   });
 
+  test('numbers are numbers: --retain-hours, --batches, --version', async () => {
+    const vacuum = await cli('table', 'vacuum', table, '--retain-hours', 'abc');
+    expect(vacuum.code).toBe(1);
+    expect(vacuum.stderr).toBe(
+      'error (BAD_INPUT): --retain-hours must be a non-negative number, got "abc"\n',
+    );
+    const version = await cli('table', 'read', table, '--version', '1e3');
+    expect(version.stderr).toBe('error (BAD_INPUT): --version must be a non-negative integer, got "1e3"\n');
+    const batches = await cli('ingest', 'status', '--region', 'x', '--batches', 'ten');
+    expect(batches.stderr).toBe('error (BAD_INPUT): --batches must be a non-negative integer, got "ten"\n');
+  });
+
   test('--timestamp and --as-of-timestamp take ISO-8601 only', async () => {
     for (const ts of ['12', '2024', 'May 1 2024', '2024-02-30', '1714560000']) {
       const read = await cli('table', 'read', table, '--timestamp', ts);
@@ -188,8 +200,40 @@ describe('pipelines commands', () => {
     );
     const j = await cli('egress', 'status', '--config', config, '--json');
     expect(JSON.parse(j.stdout)).toEqual([
-      expect.objectContaining({ region: 'eu', tableExists: false, latestSourceVersion: null }),
+      {
+        region: 'eu',
+        processedSourceVersion: null,
+        latestSourceVersion: null,
+        lagVersions: 0,
+        lagSeconds: 0,
+      },
     ]);
+  });
+
+  test('ingest status of a table that does not exist says so', async () => {
+    const r = await cli('ingest', 'status', '--config', config, '--region', 'eu');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(
+      `eu: table file://${dir}/no-such-table does not exist yet, no file planned (nothing ingested)\n`,
+    );
+  });
+
+  test('a --config or TRIBUTARY_CONFIG that names a missing file says where it came from', async () => {
+    const missing = path.join(dir, 'missing.yaml');
+    const r = await cli('egress', 'status', '--config', missing);
+    expect(r.stderr).toBe(
+      `error (CONFIG_INVALID): config file ${missing} (from --config) not found (looked in ${missing})\n`,
+    );
+    const e = await cliWith(
+      { env: { ...process.env, TRIBUTARY_CONFIG: missing } },
+      'ingest',
+      'status',
+      '--region',
+      'eu',
+    );
+    expect(e.stderr).toBe(
+      `error (CONFIG_INVALID): config file ${missing} (from TRIBUTARY_CONFIG) not found (looked in ${missing})\n`,
+    );
   });
 
   test('an unreachable Temporal: one message from worker and ingest run', async () => {
@@ -231,8 +275,10 @@ test('S3 commands print no AWS SDK Node-version notice', async () => {
     const append = await cliWith({ env }, 'table', 'append', `${loc.url}/t`, '--input', input);
     expect(append.code).toBe(0);
     expect(append.stderr).toBe('');
+    writeFileSync(input, '{"a":2}\n');
+    expect((await cliWith({ env }, 'table', 'append', `${loc.url}/t`, '--input', input)).stderr).toBe('');
     const read = await cliWith({ env }, 'table', 'read', `${loc.url}/t`);
-    expect(read.stdout).toBe('{"a":1}\n');
+    expect(read.stdout.split('\n').sort()).toEqual(['', '{"a":1}', '{"a":2}']); // file by file
     expect(read.stderr).toBe('');
     // Only the SDK's own switch: a user who sets it to false sees the notice again.
     const asked = await cliWith(
@@ -241,7 +287,7 @@ test('S3 commands print no AWS SDK Node-version notice', async () => {
       'read',
       `${loc.url}/t`,
     );
-    expect(asked.stdout).toBe('{"a":1}\n');
+    expect(asked.stdout.split('\n')).toHaveLength(3);
     if (Number(process.versions.node.split('.')[0]) < 22)
       expect(asked.stderr).toMatch(/NodeVersionSupportWarning/);
   } finally {
