@@ -8,6 +8,7 @@
  * file whose key sorts before known ones is still found (planning compares sets, not a watermark).
  */
 import { TributaryError, isTributaryError } from '../../lake/errors';
+import { parseVersion } from '../../lake/delta/log-path';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import type { SourceFile } from './types';
 
@@ -58,8 +59,13 @@ export async function loadKnownFiles(store: ObjectStore, appId: string): Promise
     const name = m.key.slice(stateDir(appId).length);
     const b = /^batch-(\d{20})\.json$/.exec(name);
     const s = /^state-(\d{20})\.json$/.exec(name);
-    if (b) manifests.push(Number(b[1]));
-    else if (s) compactedThrough = Math.max(compactedThrough, Number(s[1]));
+    // Sequences are parsed exactly (a name beyond 2^53 - 1 is refused, never rounded onto another batch).
+    if (b) manifests.push(parseVersion(b[1]!, `ingest state file ${m.key}: sequence`, 'INVALID_LOG'));
+    else if (s)
+      compactedThrough = Math.max(
+        compactedThrough,
+        parseVersion(s[1]!, `ingest state file ${m.key}: sequence`, 'INVALID_LOG'),
+      );
   }
   const files = new Map<string, string>();
   if (compactedThrough >= 0) {
@@ -71,7 +77,7 @@ export async function loadKnownFiles(store: ObjectStore, appId: string): Promise
   for (const m of read) for (const f of m.files) files.set(f.key, f.etag);
   return {
     files,
-    maxSeq: Math.max(compactedThrough, ...manifests, -1),
+    maxSeq: manifests.reduce((a, b) => Math.max(a, b), compactedThrough), // no spread: lists are unbounded
     sinceCompaction: later,
     compactedThrough,
   };
@@ -103,7 +109,7 @@ export async function maybeCompact(
 ): Promise<boolean> {
   const done = known.sinceCompaction.filter((s) => s <= committedSeq);
   if (done.length < COMPACT_EVERY) return false;
-  const through = Math.max(...done);
+  const through = done.reduce((a, b) => Math.max(a, b)); // no spread: the list is unbounded
   // Only files of manifests ≤ through (pending manifests stay separate).
   const files = new Map<string, string>();
   if (known.compactedThrough >= 0)
