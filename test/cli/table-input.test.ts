@@ -168,6 +168,22 @@ describe('keys no column can carry are refused, naming the key and the rule', ()
     expect((await cli('table', 'read', fresh)).stderr).toMatch(/NOT_FOUND/);
   });
 
+  test('Parquet input: the same rule for its column and field names', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const inst = await DuckDBInstance.create(':memory:');
+    const c = await inst.connect();
+    const p = path.join(dir, 'ctl.parquet');
+    await c.run(`COPY (SELECT 1 AS ok, {'x': 1, 'y${'\n'}z': 2} AS s) TO '${p}' (FORMAT parquet)`);
+    c.closeSync();
+    inst.closeSync();
+    const fresh = `file://${dir}/pq-keys`;
+    const r = await cli('table', 'append', fresh, '--input', p);
+    expect(r.stderr).toMatch(
+      /^error \(BAD_INPUT\): input column "s"."y\\nz" cannot be a column name \(holds a control character; /,
+    );
+    expect((await cli('table', 'read', fresh)).stderr).toMatch(/NOT_FOUND/);
+  });
+
   test('an existing table is left as it was', async () => {
     const table = `file://${dir}/keys-existing`;
     await cli('table', 'append', table, '--input', file('ok.jsonl', lines({ a: 1 })));
