@@ -78,6 +78,34 @@ export function displayName(k: string): string {
   return k.length > 60 ? `${q.slice(0, -1)}…" (${k.length} characters)` : q;
 }
 
+/**
+ * The first field name, at any depth, of `t` that breaks badColumnName and is not already a field at that
+ * path of `existing` (the table's schema, when appending): names a table already has are its own business.
+ */
+export function badNewFieldName(
+  t: DataType,
+  existing?: DataType,
+): { path: string[]; reason: string } | undefined {
+  const todo: { t: DataType; ex: DataType | undefined; path: string[] }[] = [{ t, ex: existing, path: [] }];
+  while (todo.length) {
+    const { t: x, ex, path } = todo.pop()!;
+    if (isStruct(x)) {
+      for (const f of x.fields) {
+        const old = ex && isStruct(ex) ? ex.fields.find((g) => g.name === f.name) : undefined;
+        const reason = old ? undefined : badColumnName(f.name);
+        if (reason) return { path: [...path, f.name], reason };
+        todo.push({ t: f.type, ex: old?.type, path: [...path, f.name] });
+      }
+    } else if (isArray(x)) {
+      todo.push({ t: x.elementType, ex: ex && isArray(ex) ? ex.elementType : undefined, path });
+    } else if (isMap(x)) {
+      todo.push({ t: x.keyType, ex: ex && isMap(ex) ? ex.keyType : undefined, path });
+      todo.push({ t: x.valueType, ex: ex && isMap(ex) ? ex.valueType : undefined, path });
+    }
+  }
+  return undefined;
+}
+
 export function decimalOf(t: DataType): { precision: number; scale: number } | undefined {
   if (typeof t !== 'string') return undefined;
   if (t === 'decimal') return { precision: 10, scale: 0 };

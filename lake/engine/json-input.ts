@@ -39,7 +39,10 @@ async function isGzip(path: string): Promise<boolean> {
 }
 
 const kindOf = (v: unknown) => (Array.isArray(v) ? 'an array' : v === null ? 'null' : `a ${typeof v}`);
-const pathText = (p: readonly string[]) => (p.length ? p.map((s) => displayName(s)).join('.') : '');
+const pathText = (p: readonly string[]) => {
+  const shown = p.length > 6 ? [...p.slice(0, 3), `…${p.length - 5} more…`, ...p.slice(-2)] : p;
+  return shown.map((s, i) => (p.length > 6 && i === 3 ? s : displayName(s))).join('.');
+};
 
 /** Reads and checks a JSON-lines file (gzip by its magic bytes); throws BAD_INPUT naming line and key. */
 export async function jsonLinesInput(path: string, label = path): Promise<JsonLinesInput> {

@@ -9,9 +9,13 @@
  * `schema.table` — a UNION ALL of one SELECT per file (partition values, column mapping, deletion vectors,
  * type widening, see lake/engine/scan.ts). Then the sandbox is locked before the user's SQL runs in it:
  * `allowed_paths` = exactly those data files, `enable_external_access = false` (no other files, no network,
- * no ATTACH/COPY/extension loading), `lock_configuration = true` (no SET to undo it). The SQL must be a single
+ * no ATTACH/COPY/extension loading), `lock_configuration = true` (no SET to undo it). DuckDB still lets
+ * it read its temp directory, so each query spills to a fresh private one (mode 0700, removed after) instead
+ * of the default `.tmp` under the working directory. The SQL must be a single
  * SELECT, checked twice: from DuckDB's parse tree before anything is read, and from the prepared statement.
  */
+import { promises as fs } from 'node:fs';
+import * as path from 'node:path';
 import {
   DuckDBInstance,
   type DuckDBConnection,
@@ -27,7 +31,7 @@ import { dataFileKey } from '../delta/paths';
 import { Snapshot } from '../delta/snapshot';
 import { sqlIdent, sqlString } from '../engine/duckdb';
 import { fromEngineError } from '../engine/errors';
-import { type LocalFile, materialize } from '../engine/local-files';
+import { type LocalFile, materialize, scratch } from '../engine/local-files';
 import { localFileSelect } from '../engine/scan';
 import { emptyRelation } from '../engine/types';
 import { TributaryError } from '../errors';
@@ -176,24 +180,41 @@ export async function streamQuery(sql: string, opts: QueryOptions, sink: ChunkSi
 
 // ---- sandbox ----------------------------------------------------------------------------------------
 
+/**
+ * A fresh, private directory for the query's spill files (mode 0700, removed after the query). DuckDB
+ * always lets a locked sandbox read its temp directory, which by default is `.tmp` under the working
+ * directory (whatever anyone put there); this one holds nothing but the query's own spill files.
+ */
+async function privateTempDir(): Promise<{ path: string; remove(): Promise<void> }> {
+  const dir = await fs.mkdtemp(path.join(await scratch(), 'query-'));
+  await fs.chmod(dir, 0o700);
+  return { path: dir, remove: () => fs.rm(dir, { recursive: true, force: true }) };
+}
+
 async function withSandbox<T>(
   opts: QueryOptions,
   fn: (c: DuckDBConnection, inst: DuckDBInstance) => Promise<T>,
 ): Promise<T> {
   const threads = opts.threads ?? Math.max(1, Number(process.env.TRIBUTARY_DUCKDB_THREADS ?? 2));
-  const inst = await DuckDBInstance.create(':memory:', {
-    threads: String(threads),
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
-  const c = await inst.connect();
+  const temp = await privateTempDir();
   try {
-    // Instants render in UTC, and TIMESTAMP literals compare with timestamp columns as UTC (as skipping assumes).
-    await c.run(`SET TimeZone = 'UTC'`);
-    return await fn(c, inst);
+    const inst = await DuckDBInstance.create(':memory:', {
+      threads: String(threads),
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+      temp_directory: temp.path,
+    });
+    const c = await inst.connect();
+    try {
+      // Instants render in UTC, and TIMESTAMP literals compare with timestamp columns as UTC (as skipping assumes).
+      await c.run(`SET TimeZone = 'UTC'`);
+      return await fn(c, inst);
+    } finally {
+      c.closeSync();
+      inst.closeSync();
+    }
   } finally {
-    c.closeSync();
-    inst.closeSync();
+    await temp.remove();
   }
 }
 

@@ -10,7 +10,14 @@ import type { DeltaEngine } from '../delta/engine';
 import { ensureWriteSupported } from '../delta/features';
 import { fileKey } from '../delta/replay';
 import { mergeSchemas } from '../delta/schema-evolution';
-import { type StructField, type StructType, serializeSchema } from '../delta/schema';
+import {
+  COLUMN_NAME_RULE,
+  type StructField,
+  type StructType,
+  badNewFieldName,
+  displayName,
+  serializeSchema,
+} from '../delta/schema';
 import { Snapshot } from '../delta/snapshot';
 import { type CommitResult, CommitConflictError, commit } from '../delta/transaction';
 import { duckdbParquetActions } from '../engine/checkpoint-io';
@@ -181,6 +188,15 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
       });
     }
     let snap = await loadSnapshotOrUndefined(store, engine);
+    if (!req.prewritten && !req.inputSchema) {
+      // A relation read as it is (table append): new column names must follow the one rule (as JSON keys do).
+      const bad = badNewFieldName(input, snap?.schema);
+      if (bad)
+        throw new TributaryError(
+          'BAD_INPUT',
+          `input column ${bad.path.map(displayName).join('.')} cannot be a column name (${bad.reason}; ${COLUMN_NAME_RULE})`,
+        );
+    }
     if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
       return {
         kind: 'alreadyCommitted',

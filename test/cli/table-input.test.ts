@@ -168,6 +168,22 @@ describe('keys no column can carry are refused, naming the key and the rule', ()
     expect((await cli('table', 'read', fresh)).stderr).toMatch(/NOT_FOUND/);
   });
 
+  test('Parquet input: the same rule for its column and field names', async () => {
+    const { DuckDBInstance } = await import('@duckdb/node-api');
+    const inst = await DuckDBInstance.create(':memory:');
+    const c = await inst.connect();
+    const p = path.join(dir, 'ctl.parquet');
+    await c.run(`COPY (SELECT 1 AS ok, {'x': 1, 'y${'\n'}z': 2} AS s) TO '${p}' (FORMAT parquet)`);
+    c.closeSync();
+    inst.closeSync();
+    const fresh = `file://${dir}/pq-keys`;
+    const r = await cli('table', 'append', fresh, '--input', p);
+    expect(r.stderr).toMatch(
+      /^error \(BAD_INPUT\): input column "s"."y\\nz" cannot be a column name \(holds a control character; /,
+    );
+    expect((await cli('table', 'read', fresh)).stderr).toMatch(/NOT_FOUND/);
+  });
+
   test('an existing table is left as it was', async () => {
     const table = `file://${dir}/keys-existing`;
     await cli('table', 'append', table, '--input', file('ok.jsonl', lines({ a: 1 })));
@@ -181,5 +197,31 @@ describe('keys no column can carry are refused, naming the key and the rule', ()
     expect(r.stderr).toMatch(/line 2: key "" cannot be a column name/);
     expect((await info(table)).version).toBe(0);
     expect(await fieldNames(table)).toEqual(['a']);
+  });
+});
+
+describe('input shapes DuckDB would choke on', () => {
+  test('nesting deeper than 128 levels is refused before DuckDB sees it (objects at 20,000 levels, arrays at 300)', async () => {
+    const deepObjects = `${'{"a":'.repeat(20_000)}1${'}'.repeat(20_000)}\n`;
+    const deepArrays = `{"x": ${'['.repeat(300)}1${']'.repeat(300)}}\n`;
+    for (const [name, text] of [
+      ['deep-objects.jsonl', deepObjects],
+      ['deep-arrays.jsonl', deepArrays],
+    ] as const) {
+      const r = await cli('table', 'append', `file://${dir}/${name}`, '--input', file(name, text));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(
+        /^error \(BAD_INPUT\): input .* line 1: values nest deeper than 128 levels \(at "/,
+      );
+      expect(r.stderr.length).toBeLessThan(400);
+    }
+  });
+
+  test('gzip is recognised by its content, whatever the name', async () => {
+    const { gzipSync } = await import('node:zlib');
+    const p = path.join(dir, 'packed.jsonl'); // gzip bytes under a plain name
+    writeFileSync(p, gzipSync(lines({ a: 1 }, { a: 2 })));
+    const r = await cli('table', 'append', `file://${dir}/packed`, '--input', p);
+    expect(JSON.parse(r.stdout)).toMatchObject({ version: 0, rows: 2 });
   });
 });
