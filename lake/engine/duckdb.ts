@@ -1,15 +1,21 @@
 /** One DuckDB instance per process; a connection per operation, closed in finally. */
+import * as path from 'node:path';
 import { DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
+import { scratch } from './local-files';
 
 let instance: Promise<DuckDBInstance> | undefined;
 
 function getInstance(): Promise<DuckDBInstance> {
-  instance ??= DuckDBInstance.create(':memory:', {
-    threads: String(Math.max(1, Number(process.env.TRIBUTARY_DUCKDB_THREADS ?? 2))),
-    // Never reach for the network (no extension auto-install); all we need is built in.
-    autoinstall_known_extensions: 'false',
-    autoload_known_extensions: 'false',
-  });
+  instance ??= scratch().then((dir) =>
+    DuckDBInstance.create(':memory:', {
+      // Spills go to the process's scratch directory (TRIBUTARY_SCRATCH), not `.tmp` under the working one.
+      temp_directory: path.join(dir, 'duckdb-spill'),
+      threads: String(Math.max(1, Number(process.env.TRIBUTARY_DUCKDB_THREADS ?? 2))),
+      // Never reach for the network (no extension auto-install); all we need is built in.
+      autoinstall_known_extensions: 'false',
+      autoload_known_extensions: 'false',
+    }),
+  );
   return instance;
 }
 
