@@ -206,6 +206,7 @@ describe('pipelines commands', () => {
         latestSourceVersion: null,
         lagVersions: 0,
         lagSeconds: 0,
+        quarantined: [],
       },
     ]);
   });
