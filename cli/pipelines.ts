@@ -278,7 +278,7 @@ export function registerPipelineCommands(program: Command): void {
         process.stdout.write(
           x.latestSourceVersion === null
             ? `${x.region}: table ${regions.find((r) => r.name === x.region)!.table} does not exist yet (nothing ingested), nothing to egress\n`
-            : `${x.region}: ${x.processedSourceVersion === -1 ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s\n`,
+            : `${x.region}: ${x.processedSourceVersion === -1 ? 'no source version' : `source v${x.processedSourceVersion}`} of v${x.latestSourceVersion} in central, lag ${x.lagVersions} versions / ${x.lagSeconds} s, ${x.quarantined.length} source files in egress quarantine\n`,
         );
         for (const q of x.quarantined)
           process.stdout.write(
