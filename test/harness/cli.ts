@@ -41,19 +41,9 @@ export async function cliBytes(...args: string[]): Promise<Buffer> {
 }
 
 /** `cli(...)` with extra environment variables for the child (Jest's `process.env` is not the child's). */
-export async function cliEnv(
+export function cliEnv(
   env: Record<string, string | undefined>,
   ...args: string[]
 ): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], {
-      encoding: 'utf8',
-      maxBuffer: 64 << 20,
-      env: { ...process.env, ...env },
-    });
-    return { code: 0, stdout, stderr };
-  } catch (e) {
-    const err = e as { code: number; stdout: string; stderr: string };
-    return { code: err.code, stdout: err.stdout, stderr: err.stderr };
-  }
+  return cliWith({ env: { ...process.env, ...env } }, ...args);
 }
