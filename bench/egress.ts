@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import { egressBatch } from '../activities/egress/batch';
 import { ingestBatch } from '../activities/ingest/batch';
 import { planBatches } from '../activities/ingest/plan';
-import type { IngestTarget } from '../activities/ingest/types';
+import type { IngestTarget } from '../shapes/targets';
 import { dataFileKey } from '../lake/delta/paths';
 import { sqlString, withConnection } from '../lake/engine/duckdb';
 import { openStore } from '../lake/storage/open';

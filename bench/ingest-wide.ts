@@ -25,7 +25,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ingestBatch } from '../activities/ingest/batch';
 import { planBatches } from '../activities/ingest/plan';
-import type { IngestTarget } from '../activities/ingest/types';
+import type { IngestTarget } from '../shapes/targets';
 import { openStore } from '../lake/storage/open';
 
 const SCENARIOS = ['narrow', 'wide-line', 'key-per-line', 'long-arrays', 'nested-wide'] as const;

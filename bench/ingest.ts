@@ -33,7 +33,7 @@ import { DuckDBConnection } from '@duckdb/node-api';
 import { ingestBatch } from '../activities/ingest/batch';
 import { planBatches } from '../activities/ingest/plan';
 import { BatchStaging } from '../activities/ingest/stage-batch';
-import type { IngestTarget } from '../activities/ingest/types';
+import type { IngestTarget } from '../shapes/targets';
 import { IngestConfig, parseBytes } from '../config/schema';
 import { sqlString, withConnection } from '../lake/engine/duckdb';
 import { LocalStore } from '../lake/storage/local';

@@ -6,6 +6,7 @@
 import { z } from 'zod';
 import { safeParsePredicate } from '../lake/predicate';
 import { checkEndpoint, parseStoreUrl } from '../lake/storage/url';
+import { LINEAGE_COLUMNS } from '../shapes/targets';
 
 const storeUrl = z.string().superRefine((v, ctx) => {
   try {
@@ -127,7 +128,7 @@ export const Config = z
             if (!m) return;
             const targets = Object.values(m);
             for (const [from, to] of Object.entries(m)) {
-              if (['_region', '_source_file', '_source_line'].includes(from))
+              if ((LINEAGE_COLUMNS as readonly string[]).includes(from))
                 ctx.addIssue({
                   code: 'custom',
                   path: [from],

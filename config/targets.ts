@@ -1,10 +1,10 @@
 /** Config → the plain inputs workflows carry, and store options for workers. */
-import type { EgressTarget } from '../activities/egress/types';
-import type { IngestTarget } from '../activities/ingest/types';
+import type { EgressTarget } from '../shapes/targets';
+import type { IngestTarget } from '../shapes/targets';
 import { TributaryError } from '../lake/errors';
 import type { StoreOptions } from '../lake/storage/open';
 import { checkEndpoint } from '../lake/storage/url';
-import { taskQueueFor } from '../workers/queues';
+import { taskQueueFor } from '../shapes/queues';
 import { type Config, type RegionConfig, parseBytes } from './schema';
 
 export function regionOf(config: Config, name: string): RegionConfig {

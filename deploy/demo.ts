@@ -19,7 +19,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Client, Connection } from '@temporalio/client';
 import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
-import { egressAppIdFor } from '../activities/egress/types';
+import { egressAppIdFor } from '../shapes/targets';
 import { parseDurationMs } from '../config/schema';
 import { quarantineUrlOf, storeOptionsOf, taskQueueOf } from '../config/targets';
 import type { ObjectStore } from '../lake/storage/object-store';

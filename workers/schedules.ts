@@ -10,7 +10,7 @@ import {
 } from '@temporalio/client';
 import { egressTargetOf, ingestTargetOf, taskQueueOf } from '../config/targets';
 import { type Config, type RegionConfig, parseDurationMs } from '../config/schema';
-import { workflowIds } from './queues';
+import { workflowIds } from '../shapes/queues';
 
 export const ingestScheduleId = (region: string) => `ingest-${region}`;
 export const egressScheduleId = (region: string) => `egress-${region}`;

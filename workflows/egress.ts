@@ -10,7 +10,8 @@ import {
   sleep,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { EgressActivities, EgressBatchResult, EgressTarget, PoisonedFile } from '../activities/egress';
+import type { EgressActivities, EgressBatchResult, PoisonedFile } from '../activities/egress';
+import type { EgressTarget } from '../shapes/targets';
 import { deterministicFailure, pipelineIo } from './activity-options';
 
 const io = pipelineIo('1 hour');

@@ -16,10 +16,10 @@ import type {
   IngestActivities,
   IngestBatchResult,
   IngestCounts,
-  IngestTarget,
   IsolatedItem,
   PoisonReport,
 } from '../activities/ingest';
+import type { IngestTarget } from '../shapes/targets';
 import { deterministicFailure as unexpected, pipelineIo } from './activity-options';
 
 const shortIo = pipelineIo('10 minutes');

@@ -25,13 +25,11 @@ import { projection as projectionOf } from './projection';
 import {
   type EgressBatchOptions,
   type EgressBatchResult,
-  type EgressTarget,
   MAX_POISON_REASON,
   type PoisonedFile,
-  egressAppIdFor,
-  egressQuarantineUrlOf,
   poisonId,
 } from './types';
+import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../shapes/targets';
 
 export interface EgressDeps {
   open(url: string): Promise<ObjectStore>;

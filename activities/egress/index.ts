@@ -6,10 +6,10 @@ import { isolateEgressBatch as isolate } from './isolate';
 import type {
   EgressBatchOptions,
   EgressBatchResult,
-  EgressTarget,
   IsolateEgressRequest,
   IsolateEgressResult,
 } from './types';
+import type { EgressTarget } from '../../shapes/targets';
 
 export const createEgressActivities = (deps: EgressDeps) => ({
   async egressBatch(target: EgressTarget, opts?: EgressBatchOptions): Promise<EgressBatchResult> {

@@ -5,10 +5,7 @@
 import { TributaryError } from '../../lake/errors';
 import { type StructField, type StructType, withoutFieldMetadata } from '../../lake/delta/schema';
 import { sqlIdent, sqlString } from '../../lake/engine/duckdb';
-import type { EgressTarget } from './types';
-
-/** Columns egress always keeps: how a central row is traced back to its region, file and line. */
-export const LINEAGE_COLUMNS = ['_region', '_source_file', '_source_line'] as const;
+import { type EgressTarget, LINEAGE_COLUMNS } from '../../shapes/targets';
 
 export interface Projection {
   /** The SELECT list over a relation with the source's logical columns. */

@@ -1,34 +1,5 @@
 /** Plain, serialisable inputs and outputs of egress (regional table → central table). */
-export interface EgressTarget {
-  region: string;
-  /** The regional Delta table (read incrementally, like a Delta streaming source). */
-  source: string;
-  /** The central Delta table all regions append to. */
-  central: string;
-  /** Rows pass when this predicate is TRUE (NULL is not approved). */
-  filter: string;
-  /**
-   * Source commits that remove data (DELETE, overwrite): 'skip' them entirely (Delta's skipChangeCommits)
-   * or 'fail' clearly. Never silently half-handled.
-   */
-  onChangeCommits: 'skip' | 'fail';
-  /** Source versions per central commit. */
-  maxVersionsPerBatch: number;
-  /**
-   * Source columns to keep (default: all). Lineage columns (`_region`, `_source_file`, `_source_line`) and
-   * the source's partition columns are always kept.
-   */
-  columns?: string[];
-  /** Renames applied after the filter and projection: source name → central name. */
-  rename?: Record<string, string>;
-  /**
-   * The egress quarantine table: source data files isolated as poison are recorded here (see
-   * egressQuarantineUrlOf for the default, `<central>_egress_quarantine`).
-   */
-  quarantine?: string;
-  /** Tries of a batch failing deterministically (the same error on the same data) before isolation. Default 3. */
-  maxDeterministicFailures?: number;
-}
+import type { EgressTarget } from '../../shapes/targets';
 
 /** A source data file egress cannot carry (it fails the batch on every try), and why. */
 export interface PoisonedFile {
@@ -91,12 +62,6 @@ export interface EgressBatchResult {
   /** Source files recorded in the egress quarantine by this call (isolated poison), with their reasons. */
   quarantined?: PoisonedFile[];
 }
-
-export const egressAppIdFor = (region: string): string => `tributary-egress-${region}`;
-
-/** Where egress records poisoned source files: the configured URI, else `<central>_egress_quarantine`. */
-export const egressQuarantineUrlOf = (t: Pick<EgressTarget, 'central' | 'quarantine'>): string =>
-  t.quarantine ?? `${t.central.replace(/\/+$/, '')}_egress_quarantine`;
 
 /** A source file's identity within an egress batch. */
 export const poisonId = (f: { sourceVersion: number; path: string }): string =>

@@ -19,14 +19,13 @@ import { RAW_KEEP_LIMIT } from './decode';
 import { BatchStaging, DEFAULT_LINE_LIMITS, type LineLimits, RAW_RECORD_BYTES } from './stage-batch';
 import {
   type BatchResumePoint,
-  type IngestTarget,
   type LineSelection,
   type IngestBatchRequest,
   type IngestBatchResult,
   PARTITION_COLUMNS,
-  appIdFor,
   filePrefixFor,
 } from './types';
+import { type IngestTarget, appIdFor } from '../../shapes/targets';
 
 /** Columns Tributary adds to every row; source fields with these names are rescued, never overwritten. */
 export const METADATA_COLUMNS = [

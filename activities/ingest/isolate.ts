@@ -20,8 +20,8 @@ import {
   type IsolateBatchResult,
   type IsolatedItem,
   type LineSelection,
-  appIdFor,
 } from './types';
+import { appIdFor } from '../../shapes/targets';
 
 /** Trial runs one isolation may make; beyond them, what is still failing is isolated as it stands. */
 export const MAX_PROBES = 200;

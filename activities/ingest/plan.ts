@@ -6,7 +6,8 @@
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { loadSnapshotOrUndefined, defaultEngine } from '../../lake/table/operations';
 import { createManifest, loadKnownFiles, maybeCompact } from './file-state';
-import { type PlanRequest, type PlanResult, type SourceFile, appIdFor } from './types';
+import { type PlanRequest, type PlanResult, type SourceFile } from './types';
+import { appIdFor } from '../../shapes/targets';
 
 /** Keys under hidden segments (`_…`, `.…`) are not log files (e.g. upload temp files, markers). */
 const isHidden = (key: string) => key.split('/').some((s) => s.startsWith('_') || s.startsWith('.'));

@@ -1,26 +1,6 @@
 /** Plain, serialisable inputs and outputs of the ingestion activities and workflow. */
+import type { IngestTarget } from '../../shapes/targets';
 import type { AddFile } from '../../lake/delta/actions';
-
-/** One region's ingestion, as the workflow hands it to activities (URLs are opaque strings here). */
-export interface IngestTarget {
-  region: string;
-  /** Raw log files (the daemon's bucket/prefix). */
-  raw: string;
-  /** The regional Delta table. */
-  table: string;
-  /** Quarantine Delta table for unreadable lines. */
-  quarantine: string;
-  maxFilesPerBatch: number;
-  maxBytesPerBatch: number;
-  maxLineBytes: number;
-  eventTimeColumn: string;
-  /** Deepest nesting of objects and arrays a line may have; deeper lines are quarantined. Default 64. */
-  maxNestingDepth?: number;
-  /** New columns one batch may add; values of further new keys are rescued. Default 500. */
-  maxNewColumnsPerBatch?: number;
-  /** Columns (struct fields at every depth) the table may have; further new keys are rescued. Default 2000. */
-  maxColumns?: number;
-}
 
 export interface SourceFile {
   key: string;
@@ -123,7 +103,6 @@ export interface IngestBatchResult extends IngestCounts {
   addedColumns: string[];
 }
 
-export const appIdFor = (region: string): string => `tributary-ingest-${region}`;
 /** Regional tables are partitioned by event date. */
 export const PARTITION_COLUMNS: readonly string[] = ['_event_date'];
 /** Data file names of batch `seq` start with this (traceability; attempts differ by a UUID). */

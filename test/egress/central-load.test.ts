@@ -9,7 +9,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import * as path from 'node:path';
-import { egressAppIdFor } from '../../activities/egress/types';
+import { egressAppIdFor } from '../../shapes/targets';
 import type { CommitInfo } from '../../lake/delta/actions';
 import { commitKey } from '../../lake/delta/log-path';
 import { readCommit, Snapshot } from '../../lake/delta/snapshot';

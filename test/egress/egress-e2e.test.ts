@@ -4,8 +4,8 @@
  * exactly once across re-runs; source commits that remove data are skipped or fail, as configured.
  */
 import { randomUUID } from 'node:crypto';
-import type { EgressTarget } from '../../activities/egress/types';
-import type { IngestTarget } from '../../activities/ingest/types';
+import type { EgressTarget } from '../../shapes/targets';
+import type { IngestTarget } from '../../shapes/targets';
 import { openStore } from '../../lake/storage/open';
 import { deleteWhere } from '../../lake/table/delete';
 import { createRegionWorker } from '../../workers/region-worker';

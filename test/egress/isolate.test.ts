@@ -6,7 +6,7 @@
  */
 import { egressBatch } from '../../activities/egress/batch';
 import { isolateEgressBatch } from '../../activities/egress/isolate';
-import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../activities/egress/types';
+import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../shapes/targets';
 import { parseConfig } from '../../config/load';
 import { egressTargetOf } from '../../config/targets';
 import { isTributaryError } from '../../lake/errors';

@@ -6,11 +6,11 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { egressAppIdFor } from '../../activities/egress/types';
+import { egressAppIdFor } from '../../shapes/targets';
 import { egressTargetOf, regionOf } from '../../config/targets';
 import { openStore } from '../../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
-import { workflowIds } from '../../workers/queues';
+import { workflowIds } from '../../shapes/queues';
 import type { EgressRunSummary } from '../../workflows/egress';
 import { spawnWorker } from '../harness/cli';
 import { createTestLocation } from '../harness/stores';

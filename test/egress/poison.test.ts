@@ -12,7 +12,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createEgressActivities } from '../../activities/egress';
-import { egressAppIdFor, egressQuarantineUrlOf } from '../../activities/egress/types';
+import { egressAppIdFor, egressQuarantineUrlOf } from '../../shapes/targets';
 import { egressTargetOf, regionOf, storeOptionsOf } from '../../config/targets';
 import type { AddFile } from '../../lake/delta/actions';
 import { commitKey } from '../../lake/delta/log-path';

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { egressBatch } from '../../activities/egress/batch';
-import type { EgressTarget } from '../../activities/egress/types';
+import type { EgressTarget } from '../../shapes/targets';
 import { parseConfig } from '../../config/load';
 import { egressTargetOf } from '../../config/targets';
 import { Snapshot } from '../../lake/delta/snapshot';

@@ -7,7 +7,7 @@ import type { Config } from '../../config/schema';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Runtime, DefaultLogger } from '@temporalio/worker';
 import { bundleWorkflowCode } from '@temporalio/worker';
-import type { IngestTarget } from '../../activities/ingest/types';
+import type { IngestTarget } from '../../shapes/targets';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { Snapshot } from '../../lake/delta/snapshot';
 import { scanRows } from '../../lake/engine/scan';

@@ -4,7 +4,7 @@
  * once, also when run again and when new (and late, earlier-sorting) files arrive.
  */
 import { randomUUID } from 'node:crypto';
-import type { IngestTarget } from '../../activities/ingest/types';
+import type { IngestTarget } from '../../shapes/targets';
 import { openStore } from '../../lake/storage/open';
 import { createRegionWorker } from '../../workers/region-worker';
 import type { IngestRunSummary } from '../../workflows/ingest';

@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ingestTargetOf, regionOf } from '../../config/targets';
 import { openStore } from '../../lake/storage/open';
-import { workflowIds } from '../../workers/queues';
+import { workflowIds } from '../../shapes/queues';
 import type { IngestRunSummary } from '../../workflows/ingest';
 import { spawnWorker } from '../harness/cli';
 import { createTestLocation } from '../harness/stores';

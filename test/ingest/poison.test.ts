@@ -4,7 +4,8 @@
  * or one quarantine record, nothing blocks the other files, nothing retries for ever. A line the engine
  * refuses (beyond what the limits catch) is isolated by trial runs and quarantined with the reason.
  */
-import type { FileReconciliation, IngestTarget } from '../../activities/ingest/types';
+import type { FileReconciliation } from '../../activities/ingest/types';
+import type { IngestTarget } from '../../shapes/targets';
 import { history } from '../../lake/table/maintenance';
 import { openStore } from '../../lake/storage/open';
 import type { IngestRunSummary } from '../../workflows/ingest';

@@ -17,7 +17,7 @@ import { decodeLines, parseRecord } from '../../activities/ingest/decode';
 import { readManifest } from '../../activities/ingest/file-state';
 import { type JsonValue, stringifyJson } from '../../activities/ingest/lossless-json';
 import { planBatches } from '../../activities/ingest/plan';
-import { appIdFor } from '../../activities/ingest/types';
+import { appIdFor } from '../../shapes/targets';
 import type { StructType } from '../../lake/delta/schema';
 import { openStore } from '../../lake/storage/open';
 import { ingestTargetAt, snapshot, tableRows } from './helpers';

@@ -21,7 +21,7 @@ import {
 } from '@temporalio/worker';
 import { type EchoRequest, type EchoResult, createHealthActivities } from '../../activities/health';
 import { TributaryError } from '../../lake/errors';
-import { taskQueueFor, workflowIds } from '../../workers/queues';
+import { taskQueueFor, workflowIds } from '../../shapes/queues';
 import { createWorker } from '../../workers/worker';
 import { healthCheckWorkflow } from '../../workflows';
 import { requireService } from '../harness/env';
