@@ -9,8 +9,8 @@
  */
 import { TributaryError, isTributaryError } from '../../lake/errors';
 import type { AddFile } from '../../lake/delta/actions';
-import { commitKey } from '../../lake/delta/log-path';
-import { readCommit, Snapshot } from '../../lake/delta/snapshot';
+import { readCommitRange } from '../../lake/delta/commits';
+import { Snapshot } from '../../lake/delta/snapshot';
 import { dataFileKey } from '../../lake/delta/paths';
 import { sqlString, withConnection } from '../../lake/engine/duckdb';
 import { emptyRelation } from '../../lake/engine/types';
@@ -66,20 +66,16 @@ async function pickFiles(
   progress: EgressDeps['progress'],
 ): Promise<Pick> {
   const pick: Pick = { files: [], skipped: [] };
-  for (let v = from; v <= to; v++) {
+  const commits = readCommitRange(source, from, to, {
+    missing: (v) =>
+      new TributaryError(
+        'INVALID_LOG',
+        `egress ${t.region}: source ${source.url} no longer has commit ${v} (log cleaned up before egress read it); re-seed egress from a snapshot`,
+        { retryable: false },
+      ),
+  });
+  for await (const { version: v, actions } of commits) {
     progress?.({ stage: 'read', sourceVersion: v });
-    let actions;
-    try {
-      actions = await readCommit(source, commitKey(v), source.url);
-    } catch (e) {
-      if (isTributaryError(e, 'NOT_FOUND'))
-        throw new TributaryError(
-          'INVALID_LOG',
-          `egress ${t.region}: source ${source.url} no longer has commit ${v} (log cleaned up before egress read it); re-seed egress from a snapshot`,
-          { cause: e, retryable: false },
-        );
-      throw e;
-    }
     const changes = actions.some((a) => 'remove' in a && a.remove.dataChange);
     if (changes) {
       if (t.onChangeCommits === 'fail')
