@@ -141,8 +141,22 @@ export const Config = z
         schedule: ScheduleConfig.prefault({}),
       })
       .optional(),
+    /**
+     * Tables kept as incremental deep clones in another store (another cloud), each on a Temporal Schedule.
+     * `name` names the schedule (`replicate-<name>`); `region` is the region whose compute runs it (its task
+     * queue, and compute failover moves it with the region); `taskQueue` overrides the queue.
+     */
     replicate: z
-      .array(z.strictObject({ source: storeUrl, target: storeUrl, schedule: ScheduleConfig.prefault({}) }))
+      .array(
+        z.strictObject({
+          name,
+          source: storeUrl,
+          target: storeUrl,
+          region: name.optional(),
+          taskQueue: z.string().optional(),
+          schedule: ScheduleConfig.prefault({}),
+        }),
+      )
       .default([]),
     /** schema.table → URI, used by queries. */
     catalog: z
@@ -173,6 +187,28 @@ export const Config = z
       if (seen.has(r.name))
         ctx.addIssue({ code: 'custom', path: ['regions', i, 'name'], message: `duplicate region ${r.name}` });
       seen.add(r.name);
+    });
+    const names = new Set<string>();
+    c.replicate.forEach((e, i) => {
+      if (names.has(e.name))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['replicate', i, 'name'],
+          message: `duplicate replica ${e.name}`,
+        });
+      names.add(e.name);
+      if (e.source.replace(/\/+$/, '') === e.target.replace(/\/+$/, ''))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['replicate', i, 'target'],
+          message: 'a replica cannot be its own source',
+        });
+      if (e.region !== undefined && !seen.has(e.region))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['replicate', i, 'region'],
+          message: `no region ${e.region} in config`,
+        });
     });
     const q = c.central?.quarantine?.replace(/\/+$/, '');
     if (

@@ -23,6 +23,19 @@ export const taskQueueFor = (region: string): string => `${DEFAULT_TASK_QUEUE}-$
 export const workflowIds = {
   ingest: (region: string, table: string) => `ingest/${part('region', region)}/${part('table', table)}`,
   egress: (region: string, table: string) => `egress/${part('region', region)}/${part('table', table)}`,
+  /** One replication run of a `replicate:` entry (by its name). */
+  replicate: (name: string) => `replicate/${part('replica', name)}`,
+  /** The compute failover of a region (one at a time per region). */
+  failoverRegion: (region: string) => `failover-region/${part('region', region)}`,
+  /** The promotion of a table's replica (one at a time per replica). */
+  promoteReplica: (name: string) => `promote-replica/${part('replica', name)}`,
   /** A health probe has no business key; the caller names the probe (e.g. a run id). */
   healthCheck: (probe: string) => `health/${part('probe', probe)}`,
+} as const;
+
+/** Temporal Schedule ids: `ingest-<region>`, `egress-<region>`, `replicate-<name>`. */
+export const scheduleIds = {
+  ingest: (region: string) => `ingest-${part('region', region)}`,
+  egress: (region: string) => `egress-${part('region', region)}`,
+  replicate: (name: string) => `replicate-${part('replica', name)}`,
 } as const;

@@ -10,10 +10,10 @@ import {
 } from '@temporalio/client';
 import { egressTargetOf, ingestTargetOf, taskQueueOf } from '../config/targets';
 import { type Config, type RegionConfig, parseDurationMs } from '../config/schema';
-import { workflowIds } from '../shapes/queues';
+import { scheduleIds, workflowIds } from '../shapes/queues';
 
-export const ingestScheduleId = (region: string) => `ingest-${region}`;
-export const egressScheduleId = (region: string) => `egress-${region}`;
+export const ingestScheduleId = scheduleIds.ingest;
+export const egressScheduleId = scheduleIds.egress;
 
 export function ingestScheduleOptions(r: RegionConfig): ScheduleOptions {
   return {
