@@ -7,8 +7,8 @@ import { parseSchema } from '../../lake/delta/schema';
 import { dataFileKey } from '../../lake/delta/paths';
 import { isTributaryError } from '../../lake/errors';
 import type { ObjectStore } from '../../lake/storage/object-store';
-import { writeTable } from '../../lake/table/operations';
-import { type BatchResumePoint, PARTITION_COLUMNS, filePrefixFor } from './types';
+import { commitWrittenFiles } from '../../lake/table/operations';
+import { type BatchResumePoint, PARTITION_COLUMNS } from './types';
 
 export async function filesStillThere(table: ObjectStore, p: BatchResumePoint): Promise<boolean> {
   for (const add of p.adds) {
@@ -24,14 +24,13 @@ export async function filesStillThere(table: ObjectStore, p: BatchResumePoint): 
 
 /** Commits the files of a resume point; the caller has checked they exist and the batch is not committed. */
 export function commitResumed(table: ObjectStore, appId: string, p: BatchResumePoint) {
-  return writeTable(table, {
-    sourceSql: '',
-    prewritten: { adds: p.adds, schema: parseSchema(p.schemaString) },
+  return commitWrittenFiles(table, {
+    adds: p.adds,
+    schema: parseSchema(p.schemaString),
     mergeSchema: true,
     partitionBy: PARTITION_COLUMNS,
     txn: { appId, version: p.seq },
     operation: 'STREAMING UPDATE',
     operationParameters: { appId, batch: p.seq, files: JSON.stringify(p.files), ...p.totals, resumed: true },
-    namePrefix: filePrefixFor(p.seq),
   });
 }

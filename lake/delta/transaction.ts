@@ -31,6 +31,11 @@ export interface CommitRequest {
   maxAttempts?: number;
   /** Extra commitInfo fields (e.g. user metadata). */
   commitInfo?: Record<string, unknown>;
+  /**
+   * The txn application whose record in a winning commit means this commit already landed (undefined: any
+   * txn of this commit; null: none, e.g. txns carried from another table are state, not idempotency keys).
+   */
+  idempotencyAppId?: string | null;
 }
 
 export type CommitResult =
@@ -70,7 +75,11 @@ export async function commit(
     readFilter: req.readFilter,
   });
   const myTxns = new Map(
-    req.actions.flatMap((a) => ('txn' in a ? [[a.txn.appId, a.txn.version] as const] : [])),
+    req.actions.flatMap((a) =>
+      'txn' in a && (req.idempotencyAppId === undefined || req.idempotencyAppId === a.txn.appId)
+        ? [[a.txn.appId, a.txn.version] as const]
+        : [],
+    ),
   );
   const txnId = randomUUID();
   let version = req.readVersion + 1;

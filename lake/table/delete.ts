@@ -4,12 +4,11 @@
  * matching rows (remove + add). NULL is not a match: rows where the predicate is NULL stay.
  */
 import { TributaryError } from '../errors';
-import type { Action, AddFile } from '../delta/actions';
+import type { AddFile, RemoveFile } from '../delta/actions';
 import type { DeltaEngine } from '../delta/engine';
 import { ensureWriteSupported } from '../delta/features';
 import { fileKey } from '../delta/replay';
-import { Snapshot } from '../delta/snapshot';
-import { CommitConflictError, commit } from '../delta/transaction';
+import type { Snapshot } from '../delta/snapshot';
 import { dataFileKey } from '../delta/paths';
 import { withConnection } from '../engine/duckdb';
 import { withEngineErrors } from '../engine/errors';
@@ -19,8 +18,9 @@ import { writeDataFiles } from '../engine/writer';
 import type { ObjectStore } from '../storage/object-store';
 import { type Expr, toDuckDbSql, toDuckDbSqlOver } from '../predicate';
 import { bindPredicate, fileMightMatch } from './skipping';
-import { defaultEngine, latestSnapshot, maybeCheckpoint, removeOf } from './operations';
-import { checkpointInterval } from '../delta/checkpoint';
+import { type Planned, commitFiles } from './commit-files';
+import { defaultEngine, latestSnapshot } from './latest';
+import { removeOf } from './operations';
 
 export interface DeleteResult {
   version: number | undefined;
@@ -39,41 +39,43 @@ export async function deleteWhere(
   predicate: string,
   engine: DeltaEngine = defaultEngine,
 ): Promise<DeleteResult> {
-  for (let plan = 0; ; plan++) {
-    const snap = await latestSnapshot(store, engine);
-    const expr = bindPredicate(predicate, snap);
-    ensureWriteSupported(snap.protocol, snap.metadata, store.url);
-    if (snap.config['delta.appendOnly'] === 'true')
-      throw new TributaryError(
-        'BAD_INPUT',
-        `table ${store.url} is append-only (delta.appendOnly=true); DELETE is not allowed`,
-      );
-    try {
-      return await deleteOnce(store, engine, snap, expr);
-    } catch (e) {
-      if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
+  const r = await commitFiles(store, {
+    engine,
+    snapshot: await latestSnapshot(store, engine),
+    maxReplans: MAX_REPLANS,
+    onReplan: (e) =>
       engine.logger?.info?.('delete conflicted, re-planning on the new snapshot', {
         table: store.url,
         error: e.message,
-      });
-      await new Promise((r) => setTimeout(r, Math.random() * Math.min(1000, 20 * 2 ** plan)));
-    }
-  }
+      }),
+    plan: async (snap) => {
+      if (!snap) throw new TributaryError('NOT_FOUND', `no Delta table at ${store.url}`);
+      const expr = bindPredicate(predicate, snap);
+      ensureWriteSupported(snap.protocol, snap.metadata, store.url);
+      if (snap.config['delta.appendOnly'] === 'true')
+        throw new TributaryError(
+          'BAD_INPUT',
+          `table ${store.url} is append-only (delta.appendOnly=true); DELETE is not allowed`,
+        );
+      return planDelete(store, snap, expr);
+    },
+  });
+  if (r.kind === 'alreadyCommitted') throw new Error('a delete carries no txn');
+  return { version: r.kind === 'committed' ? r.version : undefined, ...r.result };
 }
 
-async function deleteOnce(
+/** Reads the files the predicate may match and plans their removal (and rewrite of the rows that stay). */
+async function planDelete(
   store: ObjectStore,
-  engine: DeltaEngine,
   snap: Snapshot,
   expr: Expr,
-): Promise<DeleteResult> {
+): Promise<Planned<Omit<DeleteResult, 'version'>>> {
   const candidates = snap.files.filter((f) => fileMightMatch(expr, f, snap));
   const whereSql = toDuckDbSqlOver(expr, 'q');
-  const actions: Action[] = [];
+  const removes: RemoveFile[] = [];
+  const adds: AddFile[] = [];
   const now = Date.now();
   let deletedRows = 0;
-  let removedFiles = 0;
-  let addedFiles = 0;
   await withEngineErrors(`cannot delete from ${store.url}`, () =>
     withConnection(async (c) => {
       for (const add of candidates) {
@@ -88,44 +90,44 @@ async function deleteOnce(
           const hit = Number(counts.hit);
           if (hit === 0) continue;
           deletedRows += hit;
-          actions.push({ remove: removeOf(add, now) });
-          removedFiles++;
+          removes.push(removeOf(add, now));
           if (hit === Number(counts.total)) continue;
-          const kept: AddFile[] = await writeDataFiles(c, store, {
-            source: `(SELECT * FROM ${rel} q WHERE (${whereSql}) IS NOT TRUE)`,
-            schema: snap.schema,
-            partitionColumns: snap.partitionColumns,
-          });
-          addedFiles += kept.length;
-          actions.push(...kept.map((a) => ({ add: a })));
+          adds.push(
+            ...(await writeDataFiles(c, store, {
+              source: `(SELECT * FROM ${rel} q WHERE (${whereSql}) IS NOT TRUE)`,
+              schema: snap.schema,
+              partitionColumns: snap.partitionColumns,
+            })),
+          );
         } finally {
           await local.release();
         }
       }
     }),
   );
-  const base = {
+  const result = {
     deletedRows,
-    removedFiles,
-    addedFiles,
+    removedFiles: removes.length,
+    addedFiles: adds.length,
     scannedFiles: candidates.length,
     skippedFiles: snap.files.length - candidates.length,
   };
-  if (actions.length === 0) return { version: undefined, ...base };
-  const r = await commit(store, engine, {
-    readVersion: snap.version,
-    operation: 'DELETE',
-    operationParameters: { predicate: JSON.stringify([toDuckDbSql(expr)]) },
-    operationMetrics: {
-      numDeletedRows: String(deletedRows),
-      numRemovedFiles: String(removedFiles),
-      numAddedFiles: String(addedFiles),
+  if (removes.length === 0) return { actions: undefined, result };
+  return {
+    result,
+    actions: {
+      operation: 'DELETE',
+      operationParameters: { predicate: JSON.stringify([toDuckDbSql(expr)]) },
+      operationMetrics: {
+        numDeletedRows: String(deletedRows),
+        numRemovedFiles: String(removes.length),
+        numAddedFiles: String(adds.length),
+      },
+      isBlindAppend: false,
+      readFiles: new Set(candidates.map(fileKey)),
+      readFilter: (f) => fileMightMatch(expr, f, snap),
+      removes,
+      adds,
     },
-    isBlindAppend: false,
-    readFiles: new Set(candidates.map(fileKey)),
-    readFilter: (f) => fileMightMatch(expr, f, snap),
-    actions,
-  });
-  if (r.kind === 'committed') await maybeCheckpoint(store, engine, r.version, checkpointInterval(snap));
-  return { version: r.version, ...base };
+  };
 }

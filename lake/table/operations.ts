@@ -3,9 +3,8 @@
  * create/append/overwrite from any DuckDB relation, delete-where (copy-on-write), history, info, vacuum.
  */
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { TributaryError, isTributaryError } from '../errors';
-import type { Action, AddFile, RemoveFile } from '../delta/actions';
-import { checkpointInterval, cleanupExpiredLogs, writeCheckpoint } from '../delta/checkpoint';
+import { TributaryError } from '../errors';
+import type { AddFile, RemoveFile } from '../delta/actions';
 import type { DeltaEngine } from '../delta/engine';
 import { ensureWriteSupported } from '../delta/features';
 import { fileKey } from '../delta/replay';
@@ -18,9 +17,8 @@ import {
   displayName,
   serializeSchema,
 } from '../delta/schema';
-import { Snapshot } from '../delta/snapshot';
-import { type CommitResult, CommitConflictError, commit } from '../delta/transaction';
-import { duckdbParquetActions } from '../engine/checkpoint-io';
+import type { Snapshot } from '../delta/snapshot';
+import type { CommitResult } from '../delta/transaction';
 import { sqlIdent, withConnection } from '../engine/duckdb';
 import { relationColumns } from '../engine/scan';
 import { withEngineErrors } from '../engine/errors';
@@ -28,35 +26,14 @@ import { duckType, emptyRelation, typedExpr } from '../engine/types';
 import { structOf } from '../engine/infer-schema';
 import type { ObjectStore } from '../storage/object-store';
 import { writeDataFiles } from '../engine/writer';
-import { redact } from '../redact';
+import { type CommitFilesResult, type FileActions, commitFiles } from './commit-files';
+import { defaultEngine, loadSnapshotOrUndefined } from './latest';
 
-export const defaultEngine: DeltaEngine = { parquet: duckdbParquetActions };
+export { defaultEngine, latestSnapshot, loadSnapshotOrUndefined } from './latest';
+export { maybeCheckpoint } from './commit-files';
 
 /** How many times an operation is re-planned after a logical conflict (not counting version races). */
 const MAX_REPLANS = 10;
-
-/** The newest snapshot seen per open store: writers update it incrementally instead of reloading. */
-const latest = new WeakMap<ObjectStore, Snapshot>();
-
-/** The latest snapshot of a table (incrementally updated from the last one this process saw). */
-export async function latestSnapshot(store: ObjectStore, engine: DeltaEngine): Promise<Snapshot> {
-  const prev = latest.get(store);
-  const snap = prev ? await prev.update(store, engine) : await Snapshot.load(store, engine);
-  if (!prev || snap.version > prev.version) latest.set(store, snap);
-  return snap;
-}
-
-export async function loadSnapshotOrUndefined(
-  store: ObjectStore,
-  engine: DeltaEngine,
-): Promise<Snapshot | undefined> {
-  try {
-    return await latestSnapshot(store, engine);
-  } catch (e) {
-    if (isTributaryError(e, 'NOT_FOUND')) return undefined;
-    throw e;
-  }
-}
 
 export interface WriteRequest {
   /** A DuckDB relation: table function call or parenthesised SELECT, e.g. `read_json('…')`. */
@@ -86,11 +63,6 @@ export interface WriteRequest {
    * writer; `sourceSql` must still be the union of them (it gives the schema). Only with inputSchema.
    */
   partitionSources?: { values: Record<string, string | null>; sourceSql: string }[];
-  /**
-   * Data files an earlier attempt of this same write already wrote and reported through onReady: they are
-   * committed as they are (sourceSql is not read, beforeCommit does not run again).
-   */
-  prewritten?: { adds: AddFile[]; schema: StructType };
   /**
    * Data files the caller already wrote for this same commit (e.g. with writeFilesAs, in an earlier pass);
    * committed together with sourceSql's files, and reported with them to onReady.
@@ -168,16 +140,147 @@ export async function writeFilesAs(
   });
 }
 
+interface WriteShape {
+  creating: boolean;
+  partitionBy: string[];
+  schema: StructType;
+  schemaChanged: boolean;
+}
+
+/** The table shape a write of `input` makes on `snap`: partitioning checked, schema merged. */
+function shapeOfWrite(
+  store: ObjectStore,
+  snap: Snapshot | undefined,
+  input: StructType,
+  req: Pick<WriteRequest, 'partitionBy' | 'mergeSchema' | 'mode'>,
+): WriteShape {
+  const creating = !snap;
+  if (snap) ensureWriteSupported(snap.protocol, snap.metadata, store.url);
+  const partitionBy = snap ? [...snap.partitionColumns] : [...(req.partitionBy ?? [])];
+  if (snap && req.partitionBy && req.partitionBy.join(',') !== partitionBy.join(','))
+    throw new TributaryError(
+      'BAD_INPUT',
+      `table ${store.url} is partitioned by [${partitionBy.join(', ')}], not [${req.partitionBy.join(', ')}]`,
+    );
+  for (const p of partitionBy)
+    if (!input.fields.some((f) => f.name === p) && creating)
+      throw new TributaryError('BAD_INPUT', `partition column ${p} is not in the input`);
+  const merged = snap
+    ? mergeSchemas(snap.schema, input, {
+        allowNewColumns: req.mergeSchema === true || (req.mode === 'overwrite' && req.mergeSchema !== false),
+      })
+    : { schema: input, added: input.fields.map((f) => f.name) };
+  return { creating, partitionBy, schema: merged.schema, schemaChanged: creating || merged.added.length > 0 };
+}
+
+/** The commit that adds `adds` (written with shape.schema) to `snap`, or creates the table with them. */
+function writeActions(
+  snap: Snapshot | undefined,
+  shape: WriteShape,
+  adds: readonly AddFile[],
+  req: Pick<WriteRequest, 'mode' | 'configuration' | 'operation' | 'operationParameters'>,
+): { actions: FileActions; addedRows: number } {
+  const mode = req.mode ?? 'append';
+  const now = Date.now();
+  const addedRows = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
+  return {
+    addedRows,
+    actions: {
+      ...(shape.creating ? { protocol: { minReaderVersion: 1, minWriterVersion: 2 } } : {}),
+      ...(shape.schemaChanged
+        ? {
+            metadata: snap
+              ? { ...snap.metadata, schemaString: serializeSchema(shape.schema) }
+              : {
+                  id: crypto.randomUUID(),
+                  format: { provider: 'parquet', options: {} },
+                  schemaString: serializeSchema(shape.schema),
+                  partitionColumns: shape.partitionBy,
+                  configuration: req.configuration ?? {},
+                  createdTime: now,
+                },
+          }
+        : {}),
+      removes: mode === 'overwrite' && snap ? snap.files.map((f) => removeOf(f, now)) : [],
+      adds,
+      operation: req.operation ?? (shape.creating ? 'CREATE TABLE AS SELECT' : 'WRITE'),
+      operationParameters: {
+        mode: mode === 'overwrite' ? 'Overwrite' : 'Append',
+        partitionBy: JSON.stringify(shape.partitionBy),
+        ...req.operationParameters,
+      },
+      operationMetrics: { numFiles: String(adds.length), numOutputRows: String(addedRows) },
+      isBlindAppend: mode === 'append' && !shape.creating,
+      readFiles: 'all',
+    },
+  };
+}
+
+const writeResultOf = (
+  r: CommitFilesResult<{ addedFiles: number; addedRows: number; schemaChanged: boolean }>,
+): WriteResult => {
+  if (r.kind === 'alreadyCommitted')
+    return {
+      kind: 'alreadyCommitted',
+      version: r.version,
+      attempts: r.attempts,
+      appId: r.appId,
+      recordedVersion: r.recordedVersion,
+      addedFiles: 0,
+      addedRows: 0,
+      schemaChanged: false,
+    };
+  if (r.kind === 'nothing') throw new Error('a write always plans a commit');
+  return {
+    kind: 'committed',
+    version: r.version,
+    attempts: r.attempts,
+    conflictsChecked: r.conflictsChecked,
+    ...r.result,
+  };
+};
+
+/**
+ * Commits data files an earlier attempt of the same write already wrote (e.g. a resumed ingest batch), with
+ * `schema`, merging it into the table's: no data is read or written.
+ */
+export async function commitWrittenFiles(
+  store: ObjectStore,
+  req: Pick<
+    WriteRequest,
+    | 'mode'
+    | 'partitionBy'
+    | 'mergeSchema'
+    | 'txn'
+    | 'operation'
+    | 'operationParameters'
+    | 'configuration'
+    | 'engine'
+  > & { adds: readonly AddFile[]; schema: StructType },
+): Promise<WriteResult> {
+  return writeResultOf(
+    await commitFiles(store, {
+      engine: req.engine,
+      txn: req.txn,
+      plan: async (snap) => {
+        const shape = shapeOfWrite(store, snap, req.schema, req);
+        const w = writeActions(snap, shape, req.adds, req);
+        return {
+          actions: w.actions,
+          result: { addedFiles: req.adds.length, addedRows: w.addedRows, schemaChanged: shape.schemaChanged },
+        };
+      },
+    }),
+  );
+}
+
 /** Appends (or overwrites with) rows; creates the table when absent. */
 export async function writeTable(store: ObjectStore, req: WriteRequest): Promise<WriteResult> {
   const engine = req.engine ?? defaultEngine;
-  const mode = req.mode ?? 'append';
   return withConnection(async (c) => {
     let source = '__tributary_src';
     let input: StructType;
-    if (req.prewritten) {
-      input = req.prewritten.schema;
-    } else if (req.inputSchema) {
+    if (req.inputSchema) {
       source = req.sourceSql;
       input = req.inputSchema;
     } else {
@@ -187,127 +290,59 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
         return inputSchema(c, '__tributary_src');
       });
     }
-    let snap = await loadSnapshotOrUndefined(store, engine);
-    if (!req.prewritten && !req.inputSchema) {
+    const snapshot = await loadSnapshotOrUndefined(store, engine);
+    if (!req.inputSchema) {
       // A relation read as it is (table append): new column names must follow the one rule (as JSON keys do).
-      const bad = badNewFieldName(input, snap?.schema);
+      const bad = badNewFieldName(input, snapshot?.schema);
       if (bad)
         throw new TributaryError(
           'BAD_INPUT',
           `input column ${bad.path.map(displayName).join('.')} cannot be a column name (${bad.reason}; ${COLUMN_NAME_RULE})`,
         );
     }
-    if (req.txn && snap && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
-      return {
-        kind: 'alreadyCommitted',
-        version: snap.version,
-        attempts: 0,
-        appId: req.txn.appId,
-        recordedVersion: snap.txnVersion(req.txn.appId)!,
-        addedFiles: 0,
-        addedRows: 0,
-        schemaChanged: false,
-      };
-
-    let adds: AddFile[] | undefined = req.prewritten?.adds;
-    for (let plan = 0; ; plan++) {
-      const creating = !snap;
-      if (snap) ensureWriteSupported(snap.protocol, snap.metadata, store.url);
-      const partitionBy = snap ? [...snap.partitionColumns] : [...(req.partitionBy ?? [])];
-      if (snap && req.partitionBy && req.partitionBy.join(',') !== partitionBy.join(','))
-        throw new TributaryError(
-          'BAD_INPUT',
-          `table ${store.url} is partitioned by [${partitionBy.join(', ')}], not [${req.partitionBy.join(', ')}]`,
-        );
-      for (const p of partitionBy)
-        if (!input.fields.some((f) => f.name === p) && creating)
-          throw new TributaryError('BAD_INPUT', `partition column ${p} is not in the input`);
-      const merged = snap
-        ? mergeSchemas(snap.schema, input, {
-            allowNewColumns: req.mergeSchema === true || (mode === 'overwrite' && req.mergeSchema !== false),
-          })
-        : { schema: input, added: input.fields.map((f) => f.name) };
-      const schemaChanged = creating || merged.added.length > 0;
-      // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
-      // (a column missing from a data file reads as NULL).
-      if (!adds) {
-        const partitions =
-          req.inputSchema &&
-          req.partitionSources &&
-          partitionBy.length &&
-          req.partitionSources.every(
-            (p) => Object.keys(p.values).sort().join('\u0000') === [...partitionBy].sort().join('\u0000'),
-          )
-            ? req.partitionSources.map((p) => ({ values: p.values, source: p.sourceSql }))
-            : undefined;
-        adds = await writeFilesAs(c, store, {
-          source,
-          schema: merged.schema,
-          partitionColumns: partitionBy,
-          namePrefix: req.namePrefix,
-          expectRows: req.expectRows,
-          partitions,
-        });
-        if (req.alsoAdd) adds = [...req.alsoAdd, ...adds];
-      }
-      if (plan === 0 && !req.prewritten) await req.beforeCommit?.();
-      if (plan === 0) await req.onReady?.({ adds, schema: merged.schema });
-      const actions: Action[] = [];
-      if (creating) actions.push({ protocol: { minReaderVersion: 1, minWriterVersion: 2 } });
-      if (schemaChanged) {
-        actions.push({
-          metaData: snap
-            ? { ...snap.metadata, schemaString: serializeSchema(merged.schema) }
-            : {
-                id: crypto.randomUUID(),
-                format: { provider: 'parquet', options: {} },
-                schemaString: serializeSchema(merged.schema),
-                partitionColumns: partitionBy,
-                configuration: req.configuration ?? {},
-                createdTime: Date.now(),
-              },
-        });
-      }
-      const now = Date.now();
-      if (mode === 'overwrite' && snap)
-        for (const f of snap.files) actions.push({ remove: removeOf(f, now) });
-      if (req.txn)
-        actions.push({ txn: { appId: req.txn.appId, version: req.txn.version, lastUpdated: now } });
-      actions.push(...adds.map((add) => ({ add })));
-      const addedRows = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
-      try {
-        const r = await commit(store, engine, {
-          readVersion: snap?.version ?? -1,
-          operation: creating ? 'CREATE TABLE AS SELECT' : 'WRITE',
-          operationParameters: {
-            mode: mode === 'overwrite' ? 'Overwrite' : 'Append',
-            partitionBy: JSON.stringify(partitionBy),
-            ...req.operationParameters,
-          },
-          operationMetrics: { numFiles: String(adds.length), numOutputRows: String(addedRows) },
-          isBlindAppend: mode === 'append' && !creating,
-          readFiles: 'all',
-          actions,
-        });
-        if (r.kind === 'committed')
-          await maybeCheckpoint(store, engine, r.version, snap ? checkpointInterval(snap) : 10);
-        return { ...r, addedFiles: adds.length, addedRows, schemaChanged };
-      } catch (e) {
-        if (!(e instanceof CommitConflictError) || plan + 1 >= MAX_REPLANS) throw e;
-        snap = await latestSnapshot(store, engine);
-        if (req.txn && (snap.txnVersion(req.txn.appId) ?? -1) >= req.txn.version)
-          return {
-            kind: 'alreadyCommitted',
-            version: snap.version,
-            attempts: plan + 1,
-            appId: req.txn.appId,
-            recordedVersion: snap.txnVersion(req.txn.appId)!,
-            addedFiles: 0,
-            addedRows: 0,
-            schemaChanged: false,
-          };
-      }
-    }
+    // Files are written once; a re-plan reuses them: additive schema changes by others keep them valid
+    // (a column missing from a data file reads as NULL).
+    let adds: AddFile[] | undefined;
+    const r = await commitFiles(store, {
+      engine,
+      txn: req.txn,
+      snapshot,
+      maxReplans: MAX_REPLANS,
+      plan: async (snap, replan) => {
+        const shape = shapeOfWrite(store, snap, input, req);
+        if (!adds) {
+          const partitions =
+            req.inputSchema &&
+            req.partitionSources &&
+            shape.partitionBy.length &&
+            req.partitionSources.every(
+              (p) =>
+                Object.keys(p.values).sort().join('\u0000') === [...shape.partitionBy].sort().join('\u0000'),
+            )
+              ? req.partitionSources.map((p) => ({ values: p.values, source: p.sourceSql }))
+              : undefined;
+          adds = await writeFilesAs(c, store, {
+            source,
+            schema: shape.schema,
+            partitionColumns: shape.partitionBy,
+            namePrefix: req.namePrefix,
+            expectRows: req.expectRows,
+            partitions,
+          });
+          if (req.alsoAdd) adds = [...req.alsoAdd, ...adds];
+        }
+        if (replan === 0) {
+          await req.beforeCommit?.();
+          await req.onReady?.({ adds, schema: shape.schema });
+        }
+        const w = writeActions(snap, shape, adds, req);
+        return {
+          actions: w.actions,
+          result: { addedFiles: adds.length, addedRows: w.addedRows, schemaChanged: shape.schemaChanged },
+        };
+      },
+    });
+    return writeResultOf(r);
   });
 }
 
@@ -322,29 +357,6 @@ export function removeOf(f: AddFile, now: number): RemoveFile {
     ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}),
     ...(f.tags ? { tags: f.tags } : {}),
   };
-}
-
-/** Writes a checkpoint when `version` is a multiple of delta.checkpointInterval; never fails the commit. */
-export async function maybeCheckpoint(
-  store: ObjectStore,
-  engine: DeltaEngine,
-  version: number,
-  interval: number,
-): Promise<boolean> {
-  if (version === 0 || version % interval !== 0) return false;
-  try {
-    const snap = await Snapshot.load(store, engine, { version });
-    await writeCheckpoint(store, engine, version);
-    await cleanupExpiredLogs(store, snap, version);
-    return true;
-  } catch (e) {
-    engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', {
-      table: store.url,
-      version,
-      error: redact(String(e)),
-    });
-    return false;
-  }
 }
 
 export { fileKey };
