@@ -3,7 +3,7 @@
  * staged through a private temp directory; local stores are used in place.
  */
 import { randomUUID } from 'node:crypto';
-import { createWriteStream, promises as fs } from 'node:fs';
+import { createWriteStream, promises as fs, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
@@ -11,8 +11,17 @@ import { fileURLToPath } from 'node:url';
 import type { ObjectStore } from '../storage/object-store';
 
 let scratchDir: Promise<string> | undefined;
+/**
+ * The process's private scratch directory (made on first use, removed when the process exits, so a CLI
+ * run leaves nothing behind in the temp directory; a killed process leaves it to the OS's temp cleanup).
+ */
 export function scratch(): Promise<string> {
-  scratchDir ??= fs.mkdtemp(path.join(process.env.TRIBUTARY_SCRATCH ?? tmpdir(), 'tributary-'));
+  scratchDir ??= fs
+    .mkdtemp(path.join(process.env.TRIBUTARY_SCRATCH ?? tmpdir(), 'tributary-'))
+    .then((dir) => {
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      return dir;
+    });
   return scratchDir;
 }
 
