@@ -6,10 +6,9 @@
  */
 import { TributaryError, isTributaryError } from '../errors';
 import type { ObjectStore } from '../storage/object-store';
-import type { Action } from './actions';
+import { type Action, parseCommit } from './actions';
 import { ensureReadSupported } from './features';
 import { commitKey } from './log-path';
-import { readCommit } from './snapshot';
 
 export interface CommitEntry {
   version: number;
@@ -21,6 +20,14 @@ export interface CommitRangeOptions {
   readAhead?: number;
   /** Called with a version whose commit file is gone (log cleaned up); its error is thrown instead. */
   missing?: (version: number) => Error;
+  /** Check each commit's protocol action (default true; a snapshot checks only its final protocol). */
+  checkProtocol?: boolean;
+}
+
+/** The actions of one commit file. */
+export async function readCommit(store: ObjectStore, key: string, table: string): Promise<Action[]> {
+  const bytes = await store.get(key);
+  return parseCommit(Buffer.from(bytes).toString('utf8'), `${table}/${key}`);
 }
 
 /**
@@ -62,8 +69,9 @@ export async function* readCommitRange(
   while (window.length) {
     const entry = await window.shift()!;
     fill();
-    for (const a of entry.actions)
-      if ('protocol' in a) ensureReadSupported(a.protocol, `${store.url} (version ${entry.version})`);
+    if (opts.checkProtocol !== false)
+      for (const a of entry.actions)
+        if ('protocol' in a) ensureReadSupported(a.protocol, `${store.url} (version ${entry.version})`);
     yield entry;
   }
 }

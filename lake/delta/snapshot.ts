@@ -25,6 +25,7 @@ import {
   listCommitsFrom,
 } from './log-segment';
 import { Replayer, fileKey } from './replay';
+import { readCommitRange } from './commits';
 import { type ColumnMappingMode, type StructType, parseSchema } from './schema';
 
 export interface SnapshotOptions {
@@ -83,7 +84,7 @@ export class Snapshot {
     const segment = await buildLogSegment(store, table, version);
     const r = new Replayer();
     // Newest first: commits descending, then the checkpoint.
-    const commitActions = await Promise.all(segment.commits.map((c) => readCommit(store, c.key, table)));
+    const commitActions = await readSegmentCommits(store, segment.commits);
     for (let i = commitActions.length - 1; i >= 0; i--) r.apply(commitActions[i]!);
     if (segment.checkpoint) r.apply(await readCheckpoint(store, engine, segment.checkpoint.keys), true);
     const s = r.state;
@@ -124,7 +125,7 @@ export class Snapshot {
     if (newer.length === 0) return this;
     if (newer[0]!.version !== this.version + 1 || newer.some((c, i) => c.version !== this.version + 1 + i))
       return Snapshot.load(store, engine);
-    const batches = await Promise.all(newer.map((c) => readCommit(store, c.key, this.table)));
+    const batches = await readSegmentCommits(store, newer);
     const files = new Map(this.files.map((f) => [fileKey(f), f] as const));
     const tombstones = new Map(this.tombstones.map((f) => [fileKey(f), f] as const));
     const txns = new Map(this.txns);
@@ -184,9 +185,19 @@ export function statsNumRecords(f: { stats?: string | null }): number | undefine
   }
 }
 
-export async function readCommit(store: ObjectStore, key: string, table: string): Promise<Action[]> {
-  const bytes = await store.get(key);
-  return parseCommit(Buffer.from(bytes).toString('utf8'), `${table}/${key}`);
+export { readCommit } from './commits';
+
+/** The actions of contiguous commits, read through the one commit-range reader (bounded read-ahead). */
+async function readSegmentCommits(store: ObjectStore, commits: readonly CommitFile[]): Promise<Action[][]> {
+  const out: Action[][] = [];
+  if (commits.length === 0) return out;
+  // Only the final protocol decides whether a snapshot can be read (checked by the caller).
+  for await (const c of readCommitRange(store, commits[0]!.version, commits[commits.length - 1]!.version, {
+    readAhead: 16,
+    checkProtocol: false,
+  }))
+    out.push(c.actions);
+  return out;
 }
 
 /** Classic (single or multi-part) and v2 checkpoints, including v2 sidecar files. */
