@@ -412,6 +412,14 @@ async function cloneSnapshot(
     sourceTableId: src.metadata.id,
     sourceVersion: src.version,
   };
+  const noChange: CloneMetrics = {
+    sourceTableSize: sourceSize,
+    sourceNumOfFiles: src.files.length,
+    numCopiedFiles: 0,
+    copiedFilesSize: 0,
+    numRemovedFiles: 0,
+    removedFilesSize: 0,
+  };
   const previous = initial?.txnVersion(appId);
   if (initial && previous === undefined && !opts.replace && initial.files.length > 0)
     throw new TributaryError(
@@ -427,14 +435,7 @@ async function cloneSnapshot(
       targetVersion: initial!.version,
       previousSourceVersion: previous,
       mode: 'none',
-      metrics: {
-        sourceTableSize: sourceSize,
-        sourceNumOfFiles: src.files.length,
-        numCopiedFiles: 0,
-        copiedFilesSize: 0,
-        numRemovedFiles: 0,
-        removedFilesSize: 0,
-      },
+      metrics: noChange,
       bytesTransferred: 0,
       serverSideCopies: 0,
       carriedTxns: [],
@@ -536,14 +537,7 @@ async function cloneSnapshot(
       targetVersion: t?.version ?? -1,
       previousSourceVersion: previous,
       mode: 'none',
-      metrics: {
-        sourceTableSize: sourceSize,
-        sourceNumOfFiles: src.files.length,
-        numCopiedFiles: 0,
-        copiedFilesSize: 0,
-        numRemovedFiles: 0,
-        removedFilesSize: 0,
-      },
+      metrics: noChange,
       bytesTransferred: transferred,
       serverSideCopies: serverSide,
       carriedTxns: [],

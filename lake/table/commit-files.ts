@@ -14,27 +14,23 @@ import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from '../de
 import { checkpointInterval, cleanupExpiredLogs, writeCheckpoint } from '../delta/checkpoint';
 import type { DeltaEngine } from '../delta/engine';
 import { Snapshot } from '../delta/snapshot';
-import { CommitConflictError, commit } from '../delta/transaction';
+import { CommitConflictError, type CommitRequest, commit } from '../delta/transaction';
 import type { ObjectStore } from '../storage/object-store';
 import { redact } from '../redact';
 import { defaultEngine, latestSnapshot, loadSnapshotOrUndefined } from './latest';
 
 /** What one commit does, besides its commitInfo. */
-export interface FileActions {
+export interface FileActions
+  extends Pick<
+    CommitRequest,
+    'operation' | 'operationParameters' | 'operationMetrics' | 'isBlindAppend' | 'readFiles' | 'readFilter'
+  > {
   protocol?: Protocol;
   metadata?: Metadata;
   removes?: readonly RemoveFile[];
   adds?: readonly AddFile[];
   /** txn actions other than the request's idempotency txn (e.g. writers' state carried by a clone). */
   txns?: readonly Txn[];
-  operation: string;
-  operationParameters?: Record<string, unknown>;
-  operationMetrics?: Record<string, string>;
-  isBlindAppend: boolean;
-  /** Files read (by replay file key) or 'all' (default). Ignored for blind appends. */
-  readFiles?: ReadonlySet<string> | 'all';
-  /** Read predicate over files for the concurrent-append check; default: the whole table. */
-  readFilter?: (add: AddFile) => boolean;
 }
 
 /** A plan: the actions to commit (none: nothing to do) and what the caller reports of it. */

@@ -2,25 +2,16 @@
  * cloneTable on local stores: a full clone equals the source at the recorded version, an incremental one
  * copies only the new files, a repeat copies nothing, and writers' txns travel.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { Snapshot } from '../../lake/delta/snapshot';
-import { sqlString } from '../../lake/engine/duckdb';
 import { scanRows } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { cloneAppId, cloneTable } from '../../lake/table/clone';
 import { deleteWhere } from '../../lake/table/delete';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
+import { jsonlRelation } from '../harness/jsonl';
 import { openTestStore } from '../harness/stores';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'tributary-clone-basic-'));
-let n = 0;
-function jsonl(rows: object[]): string {
-  const f = path.join(dir, `in-${n++}.jsonl`);
-  writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  return `read_json(${sqlString(f)}, format = 'newline_delimited')`;
-}
+const jsonl = jsonlRelation;
 const rows = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => ({
     id: from + i,

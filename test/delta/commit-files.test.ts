@@ -1,21 +1,12 @@
 /** commitFiles, the one commit seam: txn short-circuit, re-plan after a logical conflict, carried txns. */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { Snapshot } from '../../lake/delta/snapshot';
-import { sqlString } from '../../lake/engine/duckdb';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { commitFiles } from '../../lake/table/commit-files';
 import { defaultEngine, removeOf, writeTable } from '../../lake/table/operations';
+import { jsonlRelation } from '../harness/jsonl';
 import { openTestStore } from '../harness/stores';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'tributary-commit-files-'));
-let n = 0;
-function jsonl(rows: object[]): string {
-  const f = path.join(dir, `in-${n++}.jsonl`);
-  writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  return `read_json(${sqlString(f)}, format = 'newline_delimited')`;
-}
+const jsonl = jsonlRelation;
 
 describe('commitFiles', () => {
   let store: ObjectStore & { cleanup(): Promise<void> };

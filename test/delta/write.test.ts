@@ -1,27 +1,18 @@
 /**
  * Tables Tributary writes: read back by our reader and by delta-rs with identical rows and history.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import * as path from 'node:path';
 import { isTributaryError } from '../../lake/errors';
 import { LAST_CHECKPOINT_KEY, checkpointKey } from '../../lake/delta/log-path';
 import { Snapshot } from '../../lake/delta/snapshot';
-import { sqlString } from '../../lake/engine/duckdb';
 import { scanRows } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
 import { deleteWhere } from '../../lake/table/delete';
+import { jsonlRelation } from '../harness/jsonl';
 import { openTestStore } from '../harness/stores';
 import { deltaRsMeta, deltaRsRows, rowSet } from '../interop/deltars';
 
-const dir = mkdtempSync(path.join(tmpdir(), 'tributary-write-'));
-let n = 0;
-function jsonl(rows: object[]): string {
-  const f = path.join(dir, `in-${n++}.jsonl`);
-  writeFileSync(f, rows.map((r) => JSON.stringify(r)).join('\n') + '\n');
-  return `read_json(${sqlString(f)}, format = 'newline_delimited')`;
-}
+const jsonl = jsonlRelation;
 const localPath = (s: ObjectStore) => new URL(s.url).pathname;
 const ours = async (s: ObjectStore, version?: number) =>
   scanRows(s, await Snapshot.load(s, defaultEngine, { version }));
