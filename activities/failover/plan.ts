@@ -94,9 +94,12 @@ export async function planRegionFailover(client: Client, input: FailoverRegionIn
       ...(failedOver ? { failedOver } : {}),
     };
     schedules.push(planned);
-    // Scheduled runs have ids `<action workflow id>-<time>`: the Schedule knows which are running.
-    for (const a of d.info.runningActions) {
-      const run = await describeRun(client, a.workflow.workflowId);
+    // Scheduled runs have ids `<action workflow id>-<time>`: the Schedule knows them. It tracks as running
+    // only the runs its overlap policy needs (a trigger with ALLOW_ALL is not among them), so its recent
+    // actions are checked too.
+    const seen = [...d.info.runningActions, ...d.info.recentActions.map((a) => a.action)];
+    for (const id of new Set(seen.map((a) => a.workflow.workflowId))) {
+      const run = await describeRun(client, id);
       if (run) addRun(run, planned);
     }
   }
