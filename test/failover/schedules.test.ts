@@ -267,3 +267,56 @@ test('failoverRegion refuses bad input with BAD_INPUT; the CLI checks its option
     await t.close();
   }
 });
+
+test('mode cancel: a run on a dead queue never processes the cancel; it is reported, not restarted', async () => {
+  const region = `fo-cancel-${randomUUID().slice(0, 6)}`;
+  const dead = `${region}-dead`;
+  const live = `${region}-live`;
+  const t = await temporal();
+  const w = await createRegionWorker({
+    connection: t.native,
+    taskQueue: live,
+    storeOptions: {},
+    workflowBundle: await workflowBundle(),
+  });
+  try {
+    const stuck = await t.client.workflow.start('healthCheckWorkflow', {
+      taskQueue: dead,
+      workflowId: workflowIds.healthCheck(region),
+      args: [{ message: 'hi' }],
+    });
+    await w.worker.runUntil(async () => {
+      const res = (await t.client.workflow.execute('failoverRegion', {
+        taskQueue: live,
+        workflowId: workflowIds.failoverRegion(region),
+        args: [
+          {
+            region,
+            toQueue: live,
+            mode: 'cancel',
+            cancelWaitSeconds: 2,
+            schedules: [],
+            workflowIds: [stuck.workflowId],
+          },
+        ],
+      })) as FailoverState;
+      expect(res.runs).toEqual([
+        expect.objectContaining({
+          workflowId: stuck.workflowId,
+          from: dead,
+          stopped: 'cancel-pending',
+          restarted: { how: 'none' },
+        }),
+      ]);
+      expect(res.runs[0]!.detail).toContain(`no worker on ${dead} processed it within 2 s`);
+      expect((await stuck.describe()).status.name).toBe('RUNNING');
+    });
+  } finally {
+    await t.client.workflow
+      .getHandle(workflowIds.healthCheck(region))
+      .terminate()
+      .catch(() => {});
+    await w.close();
+    await t.close();
+  }
+});
