@@ -12,6 +12,8 @@
  *   npm run demo -- --temporal 127.0.0.1:7233        reuse a running Temporal server
  *   npm run demo -- --emulators s3              only moto; Azure and GCP regions on local folders
  *   npm run demo -- --keep                           keep services and workers up after the summary (Ctrl-C ends)
+ *   npm run demo -- --failover                       mid-demo, the first region's worker stops and the region
+ *                                                    fails over to a standby worker on another task queue
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -32,6 +34,9 @@ import { demoLogFile } from './demo-logs';
 import { AZURITE_ACCOUNT, type DemoEndpoints, type DemoLayout, demoLayout } from './demo-config';
 import { type DemoCounts, type RegionCounts, countTables, reconcile } from './demo-reconcile';
 import { handleClosedOutput } from '../cli/stdio';
+import { runFailover } from '../cli/failover';
+import { failoverInputOf } from '../config/failover';
+import type { Config } from '../config/schema';
 import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from './local-services';
 
 /** The Azurite development key (published by Microsoft for the emulator; not a secret). */
@@ -52,6 +57,7 @@ const { values: args } = parseArgs({
     timeout: { type: 'string', default: '10m' },
     dir: { type: 'string', default: path.join(PROJECT_ROOT, '.tributary', 'demo') },
     keep: { type: 'boolean', default: false },
+    failover: { type: 'boolean', default: false },
   },
 });
 
@@ -368,6 +374,8 @@ async function main(): Promise<number> {
       }
       await wait(everyMs);
       if (!stop.signal.aborted) await progress();
+      if (args.failover && cycle === Math.ceil(CYCLES / 2) && !stop.signal.aborted)
+        await failoverMidDemo({ config, client, connection, bundle, opts, workers });
     }
 
     // 5. Let the schedules drain what is left.
@@ -435,6 +443,43 @@ async function main(): Promise<number> {
     await cleanup.run();
     if (interrupted) say('stopped; nothing left running');
   }
+}
+
+/**
+ * `--failover`: the first region's worker stops (its compute is gone) and the region fails over to a
+ * standby worker on another task queue, started here first, through the same workflow as
+ * `tributary failover region`. The region stays failed over to the end; the reconciliation must not care.
+ */
+async function failoverMidDemo(d: {
+  config: Config;
+  client: Client;
+  connection: NativeConnection;
+  bundle: { code: string };
+  opts: ReturnType<typeof storeOptionsOf>;
+  workers: { w: CreatedWorker; run: Promise<void> }[];
+}): Promise<void> {
+  const region = d.config.regions[0]!;
+  const toQueue = 'tributary-standby';
+  say(`failover: ${region.name}'s worker stops; a standby worker polls ${toQueue}`);
+  const standby = await createRegionWorker({
+    connection: d.connection,
+    namespace: d.config.temporal.namespace,
+    taskQueue: toQueue,
+    storeOptions: d.opts,
+    workflowBundle: d.bundle,
+  });
+  d.workers.push({ w: standby, run: standby.worker.run() });
+  // Workers are in region order; the first one polls the first region's queue.
+  const [gone] = d.workers.splice(0, 1);
+  gone!.w.worker.shutdown();
+  // Bounded: an activity that ignores the cancel finishes on its own; its work is exactly-once anyway.
+  await Promise.race([gone!.run.catch(() => undefined), sleep(20_000, undefined, { ref: false })]);
+  const input = failoverInputOf(d.config, region.name, { toQueue, reason: 'demo: compute outage' });
+  const result = await runFailover(d.client, d.config.temporal.namespace, input);
+  for (const x of result.schedules)
+    say(`  schedule ${x.scheduleId}: ${x.outcome} ${x.from ?? ''} → ${x.to ?? ''}`);
+  for (const x of result.runs) say(`  run ${x.workflowId}: ${x.stopped}; ${x.detail}`);
+  if (!result.runs.length) say('  no run was in flight');
 }
 
 // Exit once stdout has taken the last lines (the summary must never be cut off).

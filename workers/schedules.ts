@@ -11,6 +11,7 @@ import {
 import { egressTargetOf, ingestTargetOf, taskQueueOf } from '../config/targets';
 import { type Config, type RegionConfig, parseDurationMs } from '../config/schema';
 import { scheduleIds, workflowIds } from '../shapes/queues';
+import { type FailoverRecord, MANAGED_NOTE, parseFailoverNote } from '../shapes/failover';
 
 export const ingestScheduleId = scheduleIds.ingest;
 export const egressScheduleId = scheduleIds.egress;
@@ -30,7 +31,7 @@ export function ingestScheduleOptions(r: RegionConfig): ScheduleOptions {
       overlap: ScheduleOverlapPolicy.SKIP,
       catchupWindow: parseDurationMs(r.ingest.schedule.catchupWindow),
     },
-    state: { paused: r.ingest.schedule.paused, note: 'managed by tributary schedules apply' },
+    state: { paused: r.ingest.schedule.paused, note: MANAGED_NOTE },
   };
 }
 
@@ -47,13 +48,34 @@ export function egressScheduleOptions(config: Config, r: RegionConfig): Schedule
       args: [{ target: egressTargetOf(config, r) }],
     },
     policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: parseDurationMs(sched.catchupWindow) },
-    state: { paused: sched.paused, note: 'managed by tributary schedules apply' },
+    state: { paused: sched.paused, note: MANAGED_NOTE },
   };
+}
+
+export interface KeptSchedule {
+  scheduleId: string;
+  /** The queue it stays on (config says `home`). */
+  taskQueue: string;
+  failover: FailoverRecord;
+  message: string;
 }
 
 export interface ApplyResult {
   created: string[];
   updated: string[];
+  /** Schedules failed over (see workflows/failover.ts): updated, but left on their failed-over queue. Only when any. */
+  kept?: KeptSchedule[];
+}
+
+/** What apply says of a schedule it leaves failed over. */
+export const keptMessage = (scheduleId: string, taskQueue: string, region: string): string =>
+  `kept ${scheduleId} on ${taskQueue} (failed over; run 'tributary failover region --region ${region} --back' to return)`;
+
+/** The region whose compute runs a schedule: its ingest or egress, or a `replicate:` entry with `region`. */
+export function scheduleRegion(config: Config, scheduleId: string): string | undefined {
+  for (const r of config.regions)
+    if (scheduleId === ingestScheduleId(r.name) || scheduleId === egressScheduleId(r.name)) return r.name;
+  return config.replicate.find((e) => scheduleIds.replicate(e.name) === scheduleId)?.region;
 }
 
 export async function applySchedules(client: Client, config: Config): Promise<ApplyResult> {
@@ -62,17 +84,36 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
     ingestScheduleOptions(r),
     ...(config.central ? [egressScheduleOptions(config, r)] : []),
   ]);
+  const kept: KeptSchedule[] = [];
   for (const opts of all) {
     const handle = client.schedule.getHandle(opts.scheduleId);
     try {
       await handle.describe();
-      await handle.update((prev) => ({
-        ...prev,
-        spec: opts.spec,
-        action: opts.action,
-        policies: { ...prev.policies, ...opts.policies },
-        state: { ...prev.state, paused: opts.state?.paused ?? false },
-      }));
+      await handle.update((prev) => {
+        // A failed-over schedule stays where the failover put it until `failover region --back`: moving it
+        // home here would send its runs to workers that may still be down.
+        const failover = parseFailoverNote(prev.state.note);
+        const taskQueue =
+          failover && prev.action.type === 'startWorkflow' ? prev.action.taskQueue : opts.action.taskQueue;
+        if (failover && !kept.some((k) => k.scheduleId === opts.scheduleId))
+          kept.push({
+            scheduleId: opts.scheduleId,
+            taskQueue,
+            failover,
+            message: keptMessage(
+              opts.scheduleId,
+              taskQueue,
+              scheduleRegion(config, opts.scheduleId) ?? '<region>',
+            ),
+          });
+        return {
+          ...prev,
+          spec: opts.spec,
+          action: { ...opts.action, taskQueue },
+          policies: { ...prev.policies, ...opts.policies },
+          state: { ...prev.state, paused: opts.state?.paused ?? false },
+        };
+      });
       res.updated.push(opts.scheduleId);
     } catch (e) {
       if (!(e instanceof ScheduleNotFoundError)) throw e;
@@ -80,5 +121,6 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
       res.created.push(opts.scheduleId);
     }
   }
+  if (kept.length) res.kept = kept;
   return res;
 }
