@@ -20,8 +20,10 @@ import {
 } from './object-store';
 import type {
   Body,
+  CopyFromOptions,
   GetOptions,
   ListOptions,
+  ObjectLocation,
   ObjectMeta,
   ObjectStore,
   PutOptions,
@@ -334,6 +336,7 @@ export class AzureStore implements ObjectStore {
   readonly url: string;
   private readonly root: string;
   private readonly container: ContainerClient;
+  private readonly serviceClient: BlobServiceClient;
   private readonly streamingContainer: ContainerClient;
   private readonly containerName: string;
   private readonly account: string;
@@ -363,6 +366,7 @@ export class AzureStore implements ObjectStore {
     });
     const clients = makeClients(opts);
     this.credentialSource = clients.source;
+    this.serviceClient = clients.raw;
     this.container = clients.raw.getContainerClient(opts.container);
     this.streamingContainer = clients.streaming.getContainerClient(opts.container);
     this.host = safeUrl(clients.raw.url);
@@ -499,6 +503,9 @@ export class AzureStore implements ObjectStore {
         size: p.contentLength ?? 0,
         etag: p.etag ?? '',
         lastModified: p.lastModified ?? new Date(0),
+        ...(p.contentMD5 && p.contentMD5.length === 16
+          ? { md5: Buffer.from(p.contentMD5).toString('hex') }
+          : {}),
       };
     } catch (e) {
       throw this.fail(e, 'head', this.where(key));
@@ -702,23 +709,54 @@ export class AzureStore implements ObjectStore {
   }
 
   async copy(srcKey: string, dstKey: string): Promise<void> {
-    const src = this.blob(srcKey);
+    await this.copyBlob(this.blob(srcKey), this.where(srcKey), dstKey);
+  }
+
+  async locate(key: string): Promise<ObjectLocation> {
+    return {
+      kind: 'azure',
+      service: `azure|${this.host}`,
+      container: this.containerName,
+      name: this.name(key),
+    };
+  }
+
+  async copyFrom(src: ObjectStore, srcKey: string, dstKey: string, opts?: CopyFromOptions): Promise<boolean> {
+    const loc = await src.locate?.(srcKey);
+    // Copy Blob authorises a source in the same account with the request's own credential; a blob of
+    // another account would need a SAS minted for it, which this store does not do.
+    if (!loc || loc.kind !== 'azure' || loc.service !== `azure|${this.host}`) return false;
+    opts?.signal?.throwIfAborted();
+    const source = this.serviceClient.getContainerClient(loc.container).getBlobClient(loc.name);
+    try {
+      await this.copyBlob(source, `${src.url}/${srcKey}`, dstKey, opts?.signal);
+      return true;
+    } catch (e) {
+      if (e instanceof TributaryError && e.code === 'AUTH') return false;
+      throw e;
+    }
+  }
+
+  private async copyBlob(
+    src: BlobClient,
+    srcWhat: string,
+    dstKey: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
     const dst = this.blob(dstKey);
     try {
       // In-account Copy Blob: the source is authorised by this request's credential (shared key or Entra ID),
       // so no SAS is minted; the copy is normally complete when the call returns.
       // The deadline covers starting the copy, not waiting for it: a big copy may take longer, server-side.
-      const poller = await withDeadline(this.timeoutMs, undefined, (abortSignal) =>
+      const poller = await withDeadline(this.timeoutMs, signal, (abortSignal) =>
         dst.beginCopyFromURL(src.url, { intervalInMs: 250, abortSignal }),
       );
       const res = await poller.pollUntilDone();
       if (res.copyStatus !== undefined && res.copyStatus !== 'success')
-        throw transient(
-          `Azure copy ${this.where(srcKey)} -> ${this.where(dstKey)} ended with status ${res.copyStatus}`,
-        );
+        throw transient(`Azure copy ${srcWhat} -> ${this.where(dstKey)} ended with status ${res.copyStatus}`);
     } catch (e) {
       const code = errorCodeOf(e);
-      if (statusOf(e) === 404 && code !== 'ContainerNotFound') throw notFound(this.where(srcKey), e);
+      if (statusOf(e) === 404 && code !== 'ContainerNotFound') throw notFound(srcWhat, e);
       // A copy the service reports as failed (the poller throws a plain Error) is worth another attempt.
       if (
         statusOf(e) === undefined &&
@@ -726,8 +764,8 @@ export class AzureStore implements ObjectStore {
         !(e instanceof TributaryError) &&
         /copy failed/i.test(String((e as Error)?.message))
       )
-        throw transient(`Azure copy ${this.where(srcKey)} -> ${this.where(dstKey)} failed`, e);
-      throw this.fail(e, 'copy', `${this.where(srcKey)} -> ${this.where(dstKey)}`);
+        throw transient(`Azure copy ${srcWhat} -> ${this.where(dstKey)} failed`, e);
+      throw this.fail(e, 'copy', `${srcWhat} -> ${this.where(dstKey)}`);
     }
   }
 
