@@ -499,9 +499,12 @@ export class S3Store implements ObjectStore {
       const size = opts?.size ?? (await src.head(srcKey)).size;
       if (size > this.multipartCopyAbove) await this.copyParts(CopySource, Key, size, opts?.signal);
       else
-        await this.client.send(new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource }), {
-          abortSignal: opts?.signal,
-        });
+        await this.client.send(
+          new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, ChecksumAlgorithm: 'CRC32' }),
+          {
+            abortSignal: opts?.signal,
+          },
+        );
       return true;
     } catch (e) {
       const mapped = this.fail(e, { what });
