@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { TokenCredential } from '@azure/core-auth';
 import {
@@ -556,6 +556,10 @@ export class AzureStore implements ObjectStore {
     // Stages 8 MiB blocks, at most 4 in flight, then commits the block list: never holds the whole body.
     // (The SDK's uploadStream does the same, but does not hand its abort signal to the blocks: a block sent
     // to a service that never answers would wait forever.)
+    // Each block carries its MD5, which the service checks on arrival (400 Md5Mismatch, transient); the blob
+    // gets the MD5 of all the blocks as its Content-MD5, which Azure does not compute for a block list. So
+    // head() reports the MD5 of exactly the bytes the service accepted, as azcopy's --put-md5 does.
+    const whole = createHash('md5');
     const prefix = randomUUID();
     const ids: string[] = [];
     const inflight = new Set<Promise<void>>();
@@ -564,13 +568,17 @@ export class AzureStore implements ObjectStore {
       for await (const block of blocksOf(up.body, STREAM_BLOCK_BYTES)) {
         const id = Buffer.from(`${prefix}-${String(ids.length).padStart(6, '0')}`).toString('base64');
         ids.push(id);
-        const p: Promise<void> = client.stageBlock(id, block, block.length, { abortSignal: up.signal }).then(
-          () => void inflight.delete(p),
-          (e: unknown) => {
-            inflight.delete(p);
-            failed ??= { e };
-          },
-        );
+        whole.update(block);
+        const transactionalContentMD5 = createHash('md5').update(block).digest();
+        const p: Promise<void> = client
+          .stageBlock(id, block, block.length, { abortSignal: up.signal, transactionalContentMD5 })
+          .then(
+            () => void inflight.delete(p),
+            (e: unknown) => {
+              inflight.delete(p);
+              failed ??= { e };
+            },
+          );
         inflight.add(p);
         while (inflight.size >= STREAM_CONCURRENCY && !failed) await Promise.race(inflight);
         if (failed) break;
@@ -579,7 +587,10 @@ export class AzureStore implements ObjectStore {
       if (failed) throw failed.e;
       const res = await client.commitBlockList(ids, {
         abortSignal: up.signal,
-        blobHTTPHeaders: opts?.contentType ? { blobContentType: opts.contentType } : undefined,
+        blobHTTPHeaders: {
+          blobContentMD5: whole.digest(),
+          ...(opts?.contentType ? { blobContentType: opts.contentType } : {}),
+        },
       });
       return { etag: res.etag ?? '' };
     } catch (e) {

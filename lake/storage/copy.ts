@@ -40,8 +40,10 @@ type Attempt = { ok: true; result: CopyResult } | { ok: false; problem: string }
  * - Otherwise streamed with backpressure (never whole in memory: the target's putStream holds at most its
  *   parts in flight), computing the MD5 (and the CRC32C when GCS is on either side) of the bytes on the way;
  *   they are compared with the source's own checksum, when it reports one, and with the target's after the
- *   upload (S3 single-part ETag, GCS md5Hash/crc32c; Azure block blobs and local files report none), and
- *   the byte count and the target's size with the source's size.
+ *   upload (S3 single-part ETag, GCS md5Hash/crc32c, Azure Content-MD5; a local target is read back and
+ *   hashed), and the byte count and the target's size with the source's size. An S3 target above 8 MiB
+ *   (multipart ETag) reports no MD5: there only the source's checksum, if any, and the size are compared
+ *   (the SDK's per-part checksums, checked by S3, cover the upload itself).
  *
  * A copy that does not verify is deleted and made again, up to 3 times; then it fails with INTERNAL (not
  * retryable), the bad target deleted. Transient failures are retried (a stream restarts from the source)
@@ -104,6 +106,8 @@ function compare(
   source: ObjectMeta,
   target: ObjectMeta,
   how: { serverSide: true } | { serverSide: false; streamed: Streamed },
+  /** 'read back' when the target's MD5 was computed here by reading the target. */
+  targetMd5From?: 'read back',
 ): Attempt {
   const checked = ['size'];
   const problems: string[] = [];
@@ -123,7 +127,9 @@ function compare(
     if (reference === undefined) return;
     for (const [side, value] of sides) {
       if (value === undefined) continue;
-      checked.push(`${algo}:${side}`);
+      checked.push(
+        side === 'target' && algo === 'md5' && targetMd5From ? 'md5:target-read-back' : `${algo}:${side}`,
+      );
       if (value !== reference)
         problems.push(
           how.serverSide
@@ -175,7 +181,22 @@ async function streamCopy(
     md5: md5.digest('hex'),
     ...(crc ? { crc32c: crc.toString() } : {}),
   };
-  return compare(source, await dst.head(dstKey), { serverSide: false, streamed });
+  const target = await dst.head(dstKey);
+  // A local file reports no checksum, and reading it back costs a disk read, not a transfer: read it.
+  if (target.md5 === undefined && dst.kind === 'local' && target.size === source.size)
+    return compare(
+      source,
+      { ...target, md5: await md5Of(dst, dstKey, signal) },
+      { serverSide: false, streamed },
+      'read back',
+    );
+  return compare(source, target, { serverSide: false, streamed });
+}
+
+async function md5Of(store: ObjectStore, key: string, signal: AbortSignal | undefined): Promise<string> {
+  const h = createHash('md5');
+  for await (const chunk of await store.getStream(key, { signal })) h.update(chunk as Buffer);
+  return h.digest('hex');
 }
 
 interface Crc32c {

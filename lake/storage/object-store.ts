@@ -10,9 +10,11 @@ export interface ObjectMeta {
   etag: string;
   lastModified: Date;
   /**
-   * MD5 of the whole object as lowercase hex, when the service reports one from `head` (S3 single-part
-   * unencrypted ETag, Azure Content-MD5, GCS md5Hash). Absent when it does not (local files, S3 multipart
-   * or SSE-KMS ETags, Azure block-list blobs without Content-MD5, GCS composite objects).
+   * MD5 of the whole object as lowercase hex, when `head` reports one: S3 single-part unencrypted ETag and
+   * GCS md5Hash (computed by the service); Azure Content-MD5 (computed by the service for a single Put Blob;
+   * for our putStream, the MD5 of the blocks the service accepted, each checked against its own MD5 on
+   * arrival). Absent for local files, S3 multipart or SSE-KMS ETags, Azure blobs written by other tools
+   * without Content-MD5, GCS composite objects.
    */
   md5?: string;
   /** CRC32C of the whole object, base64 of the big-endian 4 bytes (GCS's form), when the service reports one. */
