@@ -10,8 +10,10 @@ import { Readable, Transform } from 'node:stream';
 import { promisify } from 'node:util';
 import { isTributaryError } from '../../lake/errors';
 import { type CopyResult, copyObject } from '../../lake/storage/copy';
+import { withFaults } from '../../lake/storage/faults';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { openStore } from '../../lake/storage/open';
+import { DEFAULT_RETRY } from '../../lake/storage/retry';
 import {
   ALL_BACKENDS,
   AZURITE_KEY,
@@ -409,3 +411,66 @@ test('200 MiB streamed from S3 to Azure and from GCS to S3 with bounded memory',
     await s3.cleanup();
   }
 }, 600_000);
+
+describe('copyObject: transient failures and cancellation', () => {
+  let src: ObjectStore & { cleanup: () => Promise<void> };
+  let dst: ObjectStore & { cleanup: () => Promise<void> };
+  const size = 3 * MiB;
+
+  beforeAll(async () => {
+    src = await openTestStore('local', 'src');
+    dst = await openTestStore('s3', 'dst');
+    await src.putStream('f.bin', Readable.from(chunks(size, 9)));
+  }, 120_000);
+  afterAll(async () => {
+    await dst?.cleanup();
+    await src?.cleanup();
+  });
+
+  test('a source body that breaks half way is read again and the copy verifies', async () => {
+    const flaky = withFaults(src, [{ ops: ['getStream'], failCalls: [1, 2], breakBodyAfterBytes: MiB + 1 }]);
+    const r = await copyObject(flaky, 'f.bin', dst, 'retried.bin');
+    expect(flaky.stats.injected).toBe(2);
+    expect(flaky.stats.calls.getStream).toBe(3);
+    expect(r).toMatchObject({ bytes: size, serverSide: false, verified: 'md5' });
+    expect(await digestOf(dst, 'retried.bin')).toEqual({ hash: sha256(chunks(size, 9)), size });
+  });
+
+  test('a source that keeps failing surfaces as STORAGE_TRANSIENT, with no target', async () => {
+    const broken = withFaults(src, [{ ops: ['getStream'], probability: 1, breakBodyAfterBytes: 10 }]);
+    const e = await errorOf(copyObject(broken, 'f.bin', dst, 'never.bin'));
+    expect(isTributaryError(e, 'STORAGE_TRANSIENT')).toBe(true);
+    expect(broken.stats.calls.getStream).toBe(DEFAULT_RETRY.maxAttempts);
+    await expect(dst.head('never.bin')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  }, 60_000);
+
+  test('a cancelled copy stops with the signal and leaves no target', async () => {
+    const ac = new AbortController();
+    const slow = withFaults(src, [{ ops: ['getStream'], latencyMs: 200 }]);
+    const p = copyObject(slow, 'f.bin', dst, 'cancelled.bin', { signal: ac.signal });
+    setTimeout(() => ac.abort(), 50);
+    const e = await errorOf(p);
+    expect(e.name).toBe('AbortError');
+    await expect(dst.head('cancelled.bin')).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  });
+});
+
+test('S3: the same endpoint with another access key streams instead of copying server-side', async () => {
+  const a = await openTestStore('s3', 'a');
+  try {
+    const base = emulatorOptions(['s3']);
+    // moto accepts any key pair; for CopyObject the destination's key must be able to read the source.
+    const other = await openStore(a.url.replace(/\/a$/, '/b'), {
+      ...base,
+      s3: { ...base.s3, credentials: { accessKeyId: 'other-key', secretAccessKey: 'other-secret' } },
+    });
+    await a.put('k.bin', 'payload');
+    const r = await copyObject(a, 'k.bin', other, 'k.bin');
+    expect(r).toMatchObject({ bytes: 7, serverSide: false, verified: 'md5' });
+    expect(r.checked).toEqual(['size', 'md5:source', 'md5:target']);
+    expect(Buffer.from(await other.get('k.bin')).toString()).toBe('payload');
+    await other.close();
+  } finally {
+    await a.cleanup();
+  }
+});
