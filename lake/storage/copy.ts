@@ -61,16 +61,17 @@ export async function copyObject(
     throw new TributaryError('BAD_INPUT', `copy of an object onto itself: ${what}`);
   const { signal } = opts;
   signal?.throwIfAborted();
-  const source = await src.head(srcKey);
-  if (opts.expectedSize !== undefined && source.size !== opts.expectedSize)
-    throw new TributaryError(
-      'BAD_INPUT',
-      `${src.url}/${srcKey} is ${source.size} bytes, but the caller expected ${opts.expectedSize} ` +
-        `(the object was replaced, or the reference to it is wrong)`,
-    );
   let serverSide = dst.copyFrom !== undefined;
   let problem = '';
   for (let attempt = 1; attempt <= VERIFY_ATTEMPTS; attempt++) {
+    // Read again on every attempt: a source replaced since the last one is compared as it is now.
+    const source = await src.head(srcKey);
+    if (opts.expectedSize !== undefined && source.size !== opts.expectedSize)
+      throw new TributaryError(
+        'BAD_INPUT',
+        `${src.url}/${srcKey} is ${source.size} bytes, but the caller expected ${opts.expectedSize} ` +
+          `(the object was replaced, or the reference to it is wrong)`,
+      );
     const r = await retryTransient(
       async (): Promise<Attempt> => {
         if (serverSide && (await dst.copyFrom!(src, srcKey, dstKey, { size: source.size, signal })))

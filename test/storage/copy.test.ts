@@ -398,9 +398,9 @@ test('200 MiB streamed from S3 to Azure and from GCS to S3 with bounded memory',
       );
       expect(m.result).toMatchObject({ bytes: size, serverSide: false, verified: 'md5' });
       expect(m.result.checked).toContain(check);
-      // Whole in memory would be +200 MiB; the target holds at most 4 parts of 8 MiB in flight (measured
-      // +74 to +111 MiB with the garbage the collector has not yet returned).
-      expect(growthMiB).toBeLessThan(150);
+      // Whole in memory would be at least +200 MiB. The copy holds the target's parts in flight (4 of 8 MiB)
+      // plus buffers the collector has not returned yet: measured +74 to +131 MiB over five runs.
+      expect(growthMiB).toBeLessThan(180);
       const copied = await openStore(dstUrl, emulatorOptions());
       expect(await digestOf(copied, 'big/200mb.bin')).toEqual({ hash: sha256(chunks(size, 5)), size });
       await copied.close();
