@@ -59,6 +59,13 @@ export interface ListOptions {
 export interface PutOptions {
   signal?: AbortSignal;
   contentType?: string;
+  /**
+   * putStream: have the stored object carry an MD5 that `head` reports, at the cost of hashing the body.
+   * Only Azure needs it (a block-list blob gets no Content-MD5 from the service): each block is sent with
+   * its MD5, which the service checks, and the blob is committed with the MD5 of all of them. S3 and GCS
+   * report what they compute (S3 not for multipart uploads); local files never have one.
+   */
+  md5?: boolean;
 }
 
 export interface CopyFromOptions {

@@ -91,17 +91,18 @@ async function writeSample(store: ObjectStore, s: Sample, seed: number): Promise
 
 /**
  * Whether `head` of an object written this way reports an MD5 (ObjectMeta.md5): S3 ETags of single-part
- * uploads, GCS md5Hash always, Azure Content-MD5 always (the service's for a Put Blob, the adapter's over
- * service-checked blocks for putStream); local files never.
+ * uploads, GCS md5Hash always; Azure for a single Put Blob (the service's Content-MD5) and for putStream with
+ * `md5: true` (copyObject's targets: the MD5 of service-checked blocks), not for a plain putStream; local
+ * files never.
  */
-function reportsMd5(kind: BackendKind, size: number, write: 'put' | 'putStream'): boolean {
+function reportsMd5(kind: BackendKind, size: number, write: 'put' | 'putStream' | 'copyObject'): boolean {
   switch (kind) {
     case 'local':
       return false;
     case 's3':
       return write === 'put' || size < S3_PART;
     case 'azure':
-      return true;
+      return write !== 'putStream';
     case 'gcs':
       return true;
   }
@@ -119,7 +120,7 @@ function expected(
     return { serverSide: true, verified: md5 ? 'md5' : 'size' };
   }
   // Streamed: our MD5 against the source's and the target's (written with putStream; a local one is read back).
-  const md5 = reportsMd5(from, s.size, s.write) || to === 'local' || reportsMd5(to, s.size, 'putStream');
+  const md5 = reportsMd5(from, s.size, s.write) || to === 'local' || reportsMd5(to, s.size, 'copyObject');
   return { serverSide: false, verified: md5 ? 'md5' : 'size' };
 }
 
