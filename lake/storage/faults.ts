@@ -6,7 +6,7 @@
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { transient } from '../errors';
-import type { ObjectStore } from './object-store';
+import type { CopyFromOptions, ObjectStore } from './object-store';
 
 export type StoreOp =
   | 'get'
@@ -19,7 +19,8 @@ export type StoreOp =
   | 'list'
   | 'delete'
   | 'deleteMany'
-  | 'copy';
+  | 'copy'
+  | 'copyFrom';
 
 export interface FaultRule {
   /** Operations this rule applies to (default: all). */
@@ -115,6 +116,13 @@ export function withFaults(
     delete: (key) => around('delete', key, () => inner.delete(key)),
     deleteMany: (keys) => around('deleteMany', keys[0] ?? '', () => inner.deleteMany(keys)),
     copy: (s, d) => around('copy', d, () => inner.copy(s, d)),
+    ...(inner.locate ? { locate: (key: string) => inner.locate!(key) } : {}),
+    ...(inner.copyFrom
+      ? {
+          copyFrom: (src: ObjectStore, s: string, d: string, o?: CopyFromOptions) =>
+            around('copyFrom', d, () => inner.copyFrom!(src, s, d, o)),
+        }
+      : {}),
     close: () => inner.close(),
   };
 }

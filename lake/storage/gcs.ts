@@ -16,8 +16,10 @@ import { checkKey, checkListPrefix, checkRoot, joinPrefix, stripRoot } from './k
 import { DEFAULT_REQUEST_TIMEOUT_MS, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
+  CopyFromOptions,
   GetOptions,
   ListOptions,
+  ObjectLocation,
   ObjectMeta,
   ObjectStore,
   PutOptions,
@@ -137,6 +139,11 @@ const metaOf = (key: string, m: FileMetadata): ObjectMeta => ({
   size: Number(m.size ?? 0),
   etag: String(m.generation ?? ''),
   lastModified: new Date(String(m.updated ?? m.timeCreated ?? 0)),
+  // Composite objects have a crc32c but no md5Hash.
+  ...(typeof m.md5Hash === 'string' && m.md5Hash !== ''
+    ? { md5: Buffer.from(m.md5Hash, 'base64').toString('hex') }
+    : {}),
+  ...(typeof m.crc32c === 'string' && m.crc32c !== '' ? { crc32c: m.crc32c } : {}),
 });
 
 /**
@@ -160,12 +167,15 @@ export class GcsStore implements ObjectStore {
   readonly prefix: string;
   private readonly storage: Storage;
   private readonly timeoutMs: number;
+  /** Service identity for server-side copies (ObjectLocation.service): one endpoint, one credential chain. */
+  private readonly service: string;
 
   constructor(opts: GcsStoreOptions) {
     this.bucketName = opts.bucket;
     this.prefix = checkRoot(opts.prefix, 'GCS store root');
     this.url = formatStoreUrl({ kind: 'gcs', bucket: this.bucketName, prefix: this.prefix });
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.service = `gcs|${opts.endpoint ?? 'google'}`;
     const options: StorageOptions = {
       // SDK-internal retries are off; withRetries (retry.ts) is the one retry layer. Two reasons:
       // - left on, every idempotent call that keeps failing spends ~15 s in the SDK (3 retries at
@@ -403,6 +413,26 @@ export class GcsStore implements ObjectStore {
   async deleteMany(keys: readonly string[]): Promise<void> {
     for (const k of keys) checkKey(k);
     await eachLimit(keys, DELETE_CONCURRENCY, (k) => this.delete(k));
+  }
+
+  async locate(key: string): Promise<ObjectLocation> {
+    return { kind: 'gcs', service: this.service, container: this.bucketName, name: this.file(key).name };
+  }
+
+  async copyFrom(src: ObjectStore, srcKey: string, dstKey: string, opts?: CopyFromOptions): Promise<boolean> {
+    const loc = await src.locate?.(srcKey);
+    if (!loc || loc.kind !== 'gcs' || loc.service !== this.service) return false;
+    opts?.signal?.throwIfAborted();
+    try {
+      // objects.rewrite, looping over rewrite tokens for large objects or copies across locations.
+      await this.storage.bucket(loc.container).file(loc.name).copy(this.file(dstKey));
+      return true;
+    } catch (e) {
+      const mapped = this.fail(e, { what: `${src.url}/${srcKey} (copy to ${this.where(dstKey)})` });
+      // Same endpoint, but this identity may not read the other bucket: the caller streams instead.
+      if (mapped instanceof TributaryError && mapped.code === 'AUTH') return false;
+      throw mapped;
+    }
   }
 
   async copy(srcKey: string, dstKey: string): Promise<void> {

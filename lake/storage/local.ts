@@ -7,7 +7,16 @@ import { pathToFileURL } from 'node:url';
 import { TributaryError, alreadyExists, notFound, transient } from '../errors';
 import { checkKey, checkListPrefix, pathProblem } from './keys';
 import { compareKeys, toBytes } from './object-store';
-import type { Body, GetOptions, ListOptions, ObjectMeta, ObjectStore, PutResult } from './object-store';
+import type {
+  Body,
+  CopyFromOptions,
+  GetOptions,
+  ListOptions,
+  ObjectLocation,
+  ObjectMeta,
+  ObjectStore,
+  PutResult,
+} from './object-store';
 
 /** Temp files live next to their target (same filesystem, so link/rename are atomic) and are never listed. */
 const TMP_MARK = '.tributary-tmp-';
@@ -382,6 +391,26 @@ export class LocalStore implements ObjectStore {
         ),
       (tmp, dst) => fs.rename(tmp, dst),
     );
+  }
+
+  /** The key's real path, checked to be inside the root (a key linked outside it is refused). */
+  async locate(key: string): Promise<ObjectLocation> {
+    return { kind: 'local', service: 'local', container: '', name: await this.existing(key) };
+  }
+
+  /** Any local file to local file: putFile, i.e. a reflink where the filesystem has them, else an in-kernel copy. */
+  async copyFrom(src: ObjectStore, srcKey: string, dstKey: string, opts?: CopyFromOptions): Promise<boolean> {
+    const loc = await src.locate?.(srcKey);
+    if (!loc || loc.kind !== 'local') return false;
+    opts?.signal?.throwIfAborted();
+    try {
+      await this.putFile(dstKey, loc.name);
+    } catch (e) {
+      // putFile names a missing file by its path; the caller knows it as a key of the source store.
+      if (isMissing(e)) throw notFound(`${src.url}/${srcKey}`, e);
+      throw e;
+    }
+    return true;
   }
 
   async close(): Promise<void> {}

@@ -9,6 +9,34 @@ export interface ObjectMeta {
   /** S3/Azure ETag, GCS generation, or a local inode/mtime fingerprint: changes whenever the object is rewritten. */
   etag: string;
   lastModified: Date;
+  /**
+   * MD5 of the whole object as lowercase hex, when `head` reports one: S3 single-part unencrypted ETag and
+   * GCS md5Hash (computed by the service); Azure Content-MD5 (computed by the service for a single Put Blob;
+   * for our putStream, the MD5 of the blocks the service accepted, each checked against its own MD5 on
+   * arrival). Absent for local files, S3 multipart or SSE-KMS ETags, Azure blobs written by other tools
+   * without Content-MD5, GCS composite objects.
+   */
+  md5?: string;
+  /** CRC32C of the whole object, base64 of the big-endian 4 bytes (GCS's form), when the service reports one. */
+  crc32c?: string;
+}
+
+/**
+ * Where one object lives, for a server-side copy into another store of the same service (`copyFrom`).
+ * Internal: never logged or put in a message (it may be derived from a credential's identity).
+ */
+export interface ObjectLocation {
+  kind: 'local' | 's3' | 'azure' | 'gcs';
+  /**
+   * Equal strings mean one service reached with one identity (same S3 endpoint and access key, same Azure
+   * account endpoint, same GCS endpoint, the same machine for local files): a copy between them can run
+   * server-side.
+   */
+  service: string;
+  /** Bucket or container ('' for local files). */
+  container: string;
+  /** Full object name in the container (root prefix included); for local files the real absolute path. */
+  name: string;
 }
 
 /** Byte range, `end` exclusive; omitted `end` reads to the end of the object. */
@@ -31,6 +59,18 @@ export interface ListOptions {
 export interface PutOptions {
   signal?: AbortSignal;
   contentType?: string;
+  /**
+   * putStream: have the stored object carry an MD5 that `head` reports, at the cost of hashing the body.
+   * Only Azure needs it (a block-list blob gets no Content-MD5 from the service): each block is sent with
+   * its MD5, which the service checks, and the blob is committed with the MD5 of all of them. S3 and GCS
+   * report what they compute (S3 not for multipart uploads); local files never have one.
+   */
+  md5?: boolean;
+}
+
+export interface CopyFromOptions {
+  size?: number;
+  signal?: AbortSignal;
 }
 
 export interface PutResult {
@@ -75,6 +115,18 @@ export interface ObjectStore {
   deleteMany(keys: readonly string[]): Promise<void>;
   /** Server-side copy inside this store. */
   copy(srcKey: string, dstKey: string): Promise<void>;
+  /** Where `key` lives (see ObjectLocation); throws NOT_FOUND when a local key resolves to nothing. */
+  locate?(key: string): Promise<ObjectLocation>;
+  /**
+   * Copies `srcKey` of `src` to `dstKey` of this store server-side (no bytes through this process) when
+   * the service can: same S3 endpoint and credentials (CopyObject, UploadPartCopy above 5 GiB), same Azure
+   * account (Copy Blob), same GCS endpoint (objects.rewrite), local to local (a reflink or in-kernel copy).
+   * Returns false, having written nothing, when it cannot (another service or identity, a source without
+   * `locate`, or the service refusing the source with 401/403); callers then stream. `size` is the source's
+   * size when the caller knows it (S3 picks single or multipart copy on it).
+   * Use lake/storage/copy.ts `copyObject`, which verifies the result, rather than calling this directly.
+   */
+  copyFrom?(src: ObjectStore, srcKey: string, dstKey: string, opts?: CopyFromOptions): Promise<boolean>;
   /** Releases clients/sockets. */
   close(): Promise<void>;
 }

@@ -1,7 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { TributaryError, isTributaryError } from '../errors';
 import { compareKeys, toBytes } from './object-store';
-import type { Body, ListOptions, ObjectMeta, ObjectStore, PutOptions, PutResult } from './object-store';
+import type {
+  Body,
+  CopyFromOptions,
+  ListOptions,
+  ObjectMeta,
+  ObjectStore,
+  PutOptions,
+  PutResult,
+} from './object-store';
 
 export interface RetryPolicy {
   /** Total attempts including the first. */
@@ -61,6 +69,13 @@ export function withRetries(inner: ObjectStore, policy: RetryPolicy = DEFAULT_RE
     delete: (key) => r(() => inner.delete(key)),
     deleteMany: (keys) => r(() => inner.deleteMany(keys)),
     copy: (src, dst) => r(() => inner.copy(src, dst)),
+    ...(inner.locate ? { locate: (key: string) => r(() => inner.locate!(key)) } : {}),
+    ...(inner.copyFrom
+      ? {
+          copyFrom: (src: ObjectStore, srcKey: string, dstKey: string, opts?: CopyFromOptions) =>
+            r(() => inner.copyFrom!(src, srcKey, dstKey, opts), opts?.signal),
+        }
+      : {}),
     close: () => inner.close(),
   };
 }

@@ -1,7 +1,10 @@
 import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
   CopyObjectCommand,
+  CreateMultipartUploadCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   GetObjectCommand,
@@ -10,8 +13,10 @@ import {
   PutObjectCommand,
   S3Client,
   type S3ClientConfig,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import { Upload } from '@aws-sdk/lib-storage';
+import { eachLimit } from '../each-limit';
 import { TributaryError, alreadyExists, configInvalid, notFound, transient } from '../errors';
 import { excerpt } from '../redact';
 import { linkedAbort } from './abort';
@@ -19,8 +24,10 @@ import { checkKey, checkListPrefix, checkRoot, joinPrefix, stripRoot } from './k
 import { DEFAULT_REQUEST_TIMEOUT_MS, mappedStream, putFileAsStream, toBytes } from './object-store';
 import type {
   Body,
+  CopyFromOptions,
   GetOptions,
   ListOptions,
+  ObjectLocation,
   ObjectMeta,
   ObjectStore,
   PutOptions,
@@ -41,7 +48,22 @@ export interface S3StoreOptions {
   credentials?: { accessKeyId: string; secretAccessKey: string };
   /** Idle limit per request (no bytes either way), default DEFAULT_REQUEST_TIMEOUT_MS. */
   requestTimeoutMs?: number;
+  /**
+   * Server-side copies of objects larger than this use UploadPartCopy (CopyObject accepts at most 5 GiB);
+   * default MAX_COPY_OBJECT_BYTES. Lower only to exercise the multipart path on small objects.
+   */
+  multipartCopyAboveBytes?: number;
+  /** Part size of a multipart server-side copy, default COPY_PART_BYTES (S3: 5 MiB to 5 GiB per part). */
+  copyPartBytes?: number;
 }
+
+/** CopyObject's limit: larger objects must be copied part by part. */
+export const MAX_COPY_OBJECT_BYTES = 5 * 1024 ** 3;
+/** 512 MiB parts: a 5 TiB object (S3's maximum) fits in S3's 10,000 parts. */
+export const COPY_PART_BYTES = 512 * 1024 ** 2;
+const COPY_PART_CONCURRENCY = 4;
+/** A single-part, unencrypted (or SSE-S3) ETag is the hex MD5 of the content. */
+const MD5_ETAG = /^"?([0-9a-f]{32})"?$/;
 
 /** Multipart settings for putStream: at most PART_SIZE * QUEUE_SIZE bytes are buffered at a time. */
 const PART_SIZE = 8 * 1024 * 1024;
@@ -182,12 +204,21 @@ export class S3Store implements ObjectStore {
    */
   private readonly onceClient: S3Client;
   private readonly timeoutMs: number;
+  /** Service identity for server-side copies (ObjectLocation.service). */
+  private readonly service: string;
+  private readonly multipartCopyAbove: number;
+  private readonly copyPartBytes: number;
 
   constructor(opts: S3StoreOptions) {
     this.bucket = opts.bucket;
     this.prefix = checkRoot(opts.prefix, 'S3 store root');
     this.url = formatStoreUrl({ kind: 's3', bucket: this.bucket, prefix: this.prefix });
     this.timeoutMs = opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.multipartCopyAbove = opts.multipartCopyAboveBytes ?? MAX_COPY_OBJECT_BYTES;
+    this.copyPartBytes = opts.copyPartBytes ?? COPY_PART_BYTES;
+    // CopyObject reads the source with the destination request's credentials: one endpoint and one access
+    // key (or both from the SDK chain) can copy server-side. AWS regions need not match (cross-region copy).
+    this.service = `s3|${opts.endpoint ?? 'aws'}|${opts.credentials?.accessKeyId ?? 'sdk-chain'}`;
     const config: S3ClientConfig = {
       region: opts.region ?? regionFromChain,
       forcePathStyle: opts.forcePathStyle ?? opts.endpoint !== undefined,
@@ -277,11 +308,17 @@ export class S3Store implements ObjectStore {
     const Key = this.full(key);
     try {
       const res = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key }));
+      // SSE-KMS and SSE-C ETags are not the MD5 of the content (AWS "Checking object integrity").
+      const md5 =
+        res.ServerSideEncryption?.startsWith('aws:kms') || res.SSECustomerAlgorithm
+          ? undefined
+          : MD5_ETAG.exec(res.ETag ?? '')?.[1];
       return {
         key,
         size: res.ContentLength ?? 0,
         etag: res.ETag ?? '',
         lastModified: res.LastModified ?? new Date(0),
+        ...(md5 !== undefined ? { md5 } : {}),
       };
     } catch (e) {
       throw this.fail(e, { what: this.where(key) });
@@ -445,6 +482,78 @@ export class S3Store implements ObjectStore {
     } catch (e) {
       // CopyObject's 404 (NoSuchKey) is about the source.
       throw this.fail(e, { what: `${this.where(srcKey)} (copy to ${dstKey})` });
+    }
+  }
+
+  async locate(key: string): Promise<ObjectLocation> {
+    return { kind: 's3', service: this.service, container: this.bucket, name: this.full(key) };
+  }
+
+  async copyFrom(src: ObjectStore, srcKey: string, dstKey: string, opts?: CopyFromOptions): Promise<boolean> {
+    const loc = await src.locate?.(srcKey);
+    if (!loc || loc.kind !== 's3' || loc.service !== this.service) return false;
+    const Key = this.full(dstKey);
+    const CopySource = `${encodeURIComponent(loc.container)}/${encodeKeyPath(loc.name)}`;
+    const what = `${src.url}/${srcKey} (copy to ${this.where(dstKey)})`;
+    try {
+      const size = opts?.size ?? (await src.head(srcKey)).size;
+      if (size > this.multipartCopyAbove) await this.copyParts(CopySource, Key, size, opts?.signal);
+      else
+        await this.client.send(
+          new CopyObjectCommand({ Bucket: this.bucket, Key, CopySource, ChecksumAlgorithm: 'CRC32' }),
+          {
+            abortSignal: opts?.signal,
+          },
+        );
+      return true;
+    } catch (e) {
+      const mapped = this.fail(e, { what });
+      // Same endpoint, but this identity may not read the other bucket: the caller streams instead.
+      if (mapped instanceof TributaryError && mapped.code === 'AUTH') return false;
+      throw mapped;
+    }
+  }
+
+  /** UploadPartCopy in ranges of copyPartBytes, aborted on failure so no partial object is ever visible. */
+  private async copyParts(CopySource: string, Key: string, size: number, signal?: AbortSignal) {
+    const Bucket = this.bucket;
+    const partBytes = Math.max(this.copyPartBytes, Math.ceil(size / 10_000));
+    const { UploadId } = await this.client.send(new CreateMultipartUploadCommand({ Bucket, Key }), {
+      abortSignal: signal,
+    });
+    const count = Math.ceil(size / partBytes);
+    const parts: { PartNumber: number; ETag: string }[] = new Array(count);
+    try {
+      await eachLimit(
+        Array.from({ length: count }, (_, i) => i),
+        COPY_PART_CONCURRENCY,
+        async (i) => {
+          const start = i * partBytes;
+          const end = Math.min(size, start + partBytes) - 1;
+          const res = await this.client.send(
+            new UploadPartCopyCommand({
+              Bucket,
+              Key,
+              UploadId,
+              PartNumber: i + 1,
+              CopySource,
+              CopySourceRange: `bytes=${start}-${end}`,
+            }),
+            { abortSignal: signal },
+          );
+          parts[i] = { PartNumber: i + 1, ETag: res.CopyPartResult?.ETag ?? '' };
+        },
+      );
+      await this.client.send(
+        new CompleteMultipartUploadCommand({ Bucket, Key, UploadId, MultipartUpload: { Parts: parts } }),
+        { abortSignal: signal },
+      );
+    } catch (e) {
+      await this.client
+        .send(new AbortMultipartUploadCommand({ Bucket, Key, UploadId }))
+        // Best effort: parts of an upload that could not be aborted stay until a lifecycle rule removes them.
+        .catch(() => undefined);
+      throw e;
     }
   }
 

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { Readable } from 'node:stream';
 import { isTributaryError } from '../../lake/errors';
-import { copyBetween } from '../../lake/storage/copy';
+import { copyObject } from '../../lake/storage/copy';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { compareKeys } from '../../lake/storage/object-store';
 import { ALL_BACKENDS, type BackendKind, openTestStore } from '../harness/stores';
@@ -153,10 +153,10 @@ describe.each(ALL_BACKENDS.map((b) => [b]))('storage contract: %s', (kind: Backe
     expect(text(await store.get('copy/dst'))).toBe('payload');
     const other = await openTestStore(kind === 'local' ? 's3' : 'local');
     try {
-      await copyBetween(store, 'copy/src', other, 'in/other');
+      await copyObject(store, 'copy/src', other, 'in/other');
       expect(text(await other.get('in/other'))).toBe('payload');
       await other.put('back', 'from-other');
-      await copyBetween(other, 'back', store, 'copy/back');
+      await copyObject(other, 'back', store, 'copy/back');
       expect(text(await store.get('copy/back'))).toBe('from-other');
     } finally {
       await other.cleanup();
