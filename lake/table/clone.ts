@@ -29,7 +29,7 @@ import type { DeltaEngine } from '../delta/engine';
 import { dataFileKey } from '../delta/paths';
 import { fileKey } from '../delta/replay';
 import { Snapshot } from '../delta/snapshot';
-import { copyBetween } from '../storage/copy';
+import { copyObject } from '../storage/copy';
 import type { ObjectStore } from '../storage/object-store';
 import { commitFiles } from './commit-files';
 import { defaultEngine, loadSnapshotOrUndefined } from './latest';
@@ -64,6 +64,7 @@ export type CopyFn = (
   dst: ObjectStore,
   dstKey: string,
   expectedSize: number | undefined,
+  signal?: AbortSignal,
 ) => Promise<CopiedObject>;
 
 export interface CloneProgress {
@@ -126,17 +127,9 @@ export interface CloneResult {
   stateFilesCopied: number;
 }
 
-const defaultCopy: CopyFn = async (src, srcKey, dst, dstKey, expectedSize) => {
-  await copyBetween(src, srcKey, dst, dstKey);
-  const meta = await dst.head(dstKey);
-  if (expectedSize !== undefined && meta.size !== expectedSize)
-    throw new TributaryError(
-      'STORAGE_TRANSIENT',
-      `copy of ${srcKey} to ${dst.url} has ${meta.size} bytes, expected ${expectedSize}`,
-      { retryable: true },
-    );
-  return { bytes: meta.size, serverSide: src.kind === dst.kind, verified: 'size' };
-};
+/** Server-side where the stores allow it, else streamed; size and checksums verified (copyObject). */
+const defaultCopy: CopyFn = (src, srcKey, dst, dstKey, expectedSize, signal) =>
+  copyObject(src, srcKey, dst, dstKey, { expectedSize, signal });
 
 interface ObjectToCopy {
   key: string;
@@ -329,7 +322,7 @@ async function bringOver(
     } else {
       let r: CopiedObject;
       try {
-        r = await copy(source, o.key, target, o.key, o.size);
+        r = await copy(source, o.key, target, o.key, o.size, opts.signal);
       } catch (e) {
         if (isTributaryError(e, 'NOT_FOUND')) throw new SourceFileGone(o.key, source.url, e);
         throw e;
