@@ -3,6 +3,7 @@
  * and activity. Data location does not matter: stores are opened from the URLs a workflow passes.
  */
 import type { NativeConnection } from '@temporalio/worker';
+import { createCloneActivities } from '../activities/clone';
 import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
 import { createIngestActivities } from '../activities/ingest';
@@ -24,12 +25,16 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
   };
 }
 
-export function tributaryActivities(options: StoreOptions) {
-  const open = storeOpener(options);
+/** Every activity a Tributary worker runs; `open` overrides how stores are opened (default storeOpener). */
+export function tributaryActivities(
+  options: StoreOptions,
+  open: (url: string) => Promise<ObjectStore> = storeOpener(options),
+) {
   return {
     ...createHealthActivities({}),
     ...createIngestActivities({ open }),
     ...createEgressActivities({ open }),
+    ...createCloneActivities({ open }),
   };
 }
 
@@ -39,12 +44,14 @@ export async function createRegionWorker(opts: {
   namespace?: string;
   taskQueue: string;
   storeOptions: StoreOptions;
+  /** How the worker's activities open stores (default: storeOpener(storeOptions)). */
+  open?: (url: string) => Promise<ObjectStore>;
   workflowBundle?: { code: string };
 }): Promise<CreatedWorker> {
   const common = {
     namespace: opts.namespace ?? 'default',
     taskQueue: opts.taskQueue,
-    activities: tributaryActivities(opts.storeOptions),
+    activities: tributaryActivities(opts.storeOptions, opts.open),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
