@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { fromEngineError } from '../lake/engine/errors';
 import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
+import { registerCloneCommands } from './clone';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -19,6 +20,7 @@ export function buildProgram(): Command {
   registerTableCommands(program);
   registerPipelineCommands(program);
   registerQueryCommand(program);
+  registerCloneCommands(program);
   return program;
 }
 
