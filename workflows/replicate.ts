@@ -16,6 +16,8 @@ export interface ReplicateTableInput {
   concurrency?: number;
   /** How soon a dead worker's clone is retried elsewhere. Default 30 seconds. */
   heartbeatTimeout?: string;
+  /** Longest wait between two tries of the clone. Default 1 minute. */
+  maximumRetryInterval?: string;
 }
 
 export type ReplicationSummary = CloneActivityResult;
@@ -49,6 +51,12 @@ export async function replicateTable(input: ReplicateTableInput): Promise<Replic
     ...(input.heartbeatTimeout
       ? { heartbeatTimeout: input.heartbeatTimeout as ActivityOptions['heartbeatTimeout'] }
       : {}),
+    retry: {
+      ...bulkIo.retry,
+      ...(input.maximumRetryInterval
+        ? { maximumInterval: input.maximumRetryInterval as ActivityOptions['heartbeatTimeout'] }
+        : {}),
+    },
   });
   const result = await cloneTableActivity(input.target, {
     ...(input.version !== undefined ? { version: input.version } : {}),
