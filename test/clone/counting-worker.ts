@@ -1,11 +1,11 @@
 /**
  * A Tributary worker process for the clone kill test (run with `node -r tsx/cjs`): the real region worker,
- * whose stores count every byte written outside `_delta_log/` into `<COUNT_DIR>/<pid>` (the running total,
- * rewritten per chunk, so a SIGKILL loses at most the chunk in flight) and pace streamed writes
+ * whose stores count every byte written outside `_delta_log/` into `<COUNT_DIR>/<pid>` (a line per 16 KB
+ * slice sent) and pace streamed writes
  * (PACE_MS per chunk) so that a copy lasts long enough to be killed in the middle. Configured by env:
  * TEMPORAL_ADDRESS, TASK_QUEUE, COUNT_DIR, PACE_MS, WORKFLOW_BUNDLE (a file), STORE_OPTIONS (JSON).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { Transform } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -19,12 +19,10 @@ const env = (name: string): string => {
   return v;
 };
 
-let total = 0;
 const countFile = path.join(env('COUNT_DIR'), String(process.pid));
-const count = (n: number) => {
-  total += n;
-  writeFileSync(countFile, String(total));
-};
+// One appended line per slice: a single small write(2) that a SIGKILL cannot tear (rewriting a running
+// total would truncate the file first, and a kill between truncate and write would lose it).
+const count = (n: number) => appendFileSync(countFile, `${n}\n`);
 const pace = Number(env('PACE_MS'));
 const counted = (key: string) => !key.startsWith('_delta_log/');
 

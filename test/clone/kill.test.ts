@@ -131,10 +131,9 @@ test(`SIGKILL the worker ${KILLS} times mid-clone: the replica equals the source
     expect(meta.partitionColumns).toEqual(['p']);
 
     // Bytes written to the replica by every worker process, measured by the processes themselves.
-    const written = readdirSync(countDir).reduce(
-      (n, f) => n + Number(readFileSync(path.join(countDir, f), 'utf8') || 0),
-      0,
-    );
+    const written = readdirSync(countDir)
+      .flatMap((f) => readFileSync(path.join(countDir, f), 'utf8').split('\n').filter(Boolean))
+      .reduce((n, line) => n + Number(line), 0);
     let interrupted = 0;
     for (const e of (await handle.fetchHistory()).events ?? []) {
       const attempt = e.activityTaskStartedEventAttributes?.attempt ?? 1;
