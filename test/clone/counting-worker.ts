@@ -1,8 +1,8 @@
 /**
  * A Tributary worker process for the clone kill test (run with `node -r tsx/cjs`): the real region worker,
  * whose stores count every byte written outside `_delta_log/` into `<COUNT_DIR>/<pid>` (a line per 16 KB
- * slice sent) and pace streamed writes
- * (PACE_MS per chunk) so that a copy lasts long enough to be killed in the middle. Configured by env:
+ * slice sent) and pace streamed writes (PACE_MS per slice) so that a copy lasts long enough to be killed
+ * in the middle. Configured by env:
  * TEMPORAL_ADDRESS, TASK_QUEUE, COUNT_DIR, PACE_MS, WORKFLOW_BUNDLE (a file), STORE_OPTIONS (JSON).
  */
 import { appendFileSync, readFileSync } from 'node:fs';
