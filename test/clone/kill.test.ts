@@ -1,6 +1,6 @@
 /**
  * Crash safety of replication: SIGKILL the worker running replicateTable at 10+ random moments while it
- * copies a source table of 300 files (local) into a replica on another backend (S3 on moto), restarting
+ * copies a source table of 600 files (local) into a replica on another backend (S3 on moto), restarting
  * it each time. Afterwards the replica is a valid Delta table equal to the source at the recorded version,
  * and the bytes written to the replica, counted by the worker processes themselves (not by the clone's own
  * counters), are at most 1.05 × the source's bytes: a retry copies only what was not there yet.
@@ -24,8 +24,8 @@ import { deltaRsMeta } from '../interop/deltars';
 import { temporal, workflowBundle } from '../ingest/helpers';
 
 const KILLS = 10;
-const FILES = 300;
-const ROWS_PER_FILE = 1500;
+const FILES = 600;
+const ROWS_PER_FILE = 750;
 jest.setTimeout(360_000);
 
 test(`SIGKILL the worker ${KILLS} times mid-clone: the replica equals the source, bytes copied ≤ 1.05 × source`, async () => {
@@ -40,7 +40,7 @@ test(`SIGKILL the worker ${KILLS} times mid-clone: the replica equals the source
   const sourceUrl = `${src.url}/central`;
   const targetUrl = `${dst.url}/central_replica`;
 
-  // One file per partition, ~190 KB of incompressible hex each: 300 files in one write.
+  // About one file per partition, ~45 KB of incompressible hex each, in one write.
   const source = await openStore(sourceUrl);
   await writeTable(source, {
     sourceSql: `(SELECT i % ${FILES} AS p, i AS id, md5(i::VARCHAR) || md5((i + 1)::VARCHAR) || md5((i + 2)::VARCHAR) || md5((i + 3)::VARCHAR) AS payload FROM range(0, ${FILES * ROWS_PER_FILE}) t(i))`,
