@@ -4,6 +4,7 @@ import { fromEngineError } from '../lake/engine/errors';
 import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
 import { registerFailoverCommands } from './failover';
+import { registerCloneCommands } from './clone';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerPipelineCommands(program);
   registerFailoverCommands(program);
   registerQueryCommand(program);
+  registerCloneCommands(program);
   return program;
 }
 

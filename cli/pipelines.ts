@@ -22,7 +22,7 @@ import { temporalAddressOf, temporalClient, workerConnection } from './temporal'
 import type { IngestRunSummary } from '../workflows/ingest';
 
 /** Starts a workflow under its business-key id, or follows the run already in progress. */
-async function startOrFollow(
+export async function startOrFollow(
   client: Client,
   workflowType: string,
   taskQueue: string,

@@ -225,6 +225,7 @@ export const Config = z
 export type Config = z.infer<typeof Config>;
 export type RegionConfig = z.infer<typeof RegionConfig>;
 export type IngestConfig = z.infer<typeof IngestConfig>;
+export type ReplicaConfig = Config['replicate'][number];
 
 export function parseBytes(v: number | string): number {
   if (typeof v === 'number') return v;

@@ -1,11 +1,11 @@
 /** Config → the plain inputs workflows carry, and store options for workers. */
 import type { EgressTarget } from '../shapes/targets';
-import type { IngestTarget } from '../shapes/targets';
+import type { IngestTarget, ReplicaTarget } from '../shapes/targets';
 import { TributaryError } from '../lake/errors';
 import type { StoreOptions } from '../lake/storage/open';
 import { checkEndpoint } from '../lake/storage/url';
-import { taskQueueFor } from '../shapes/queues';
-import { type Config, type RegionConfig, parseBytes } from './schema';
+import { DEFAULT_TASK_QUEUE, taskQueueFor } from '../shapes/queues';
+import { type Config, type RegionConfig, type ReplicaConfig, parseBytes } from './schema';
 
 export function regionOf(config: Config, name: string): RegionConfig {
   const r = config.regions.find((x) => x.name === name);
@@ -76,4 +76,28 @@ export function egressTargetOf(config: Config, r: RegionConfig): EgressTarget {
     ...(config.central.columns ? { columns: config.central.columns } : {}),
     ...(config.central.rename ? { rename: config.central.rename } : {}),
   };
+}
+
+export const replicaTargetOf = (e: ReplicaConfig): ReplicaTarget => ({
+  name: e.name,
+  source: e.source,
+  target: e.target,
+});
+
+/** The queue a replica's runs go to: its own taskQueue, else its region's queue, else the default queue. */
+export function replicaQueueOf(config: Config, e: ReplicaConfig): string {
+  if (e.taskQueue) return e.taskQueue;
+  if (e.region !== undefined) return taskQueueOf(regionOf(config, e.region));
+  return DEFAULT_TASK_QUEUE;
+}
+
+/** The `replicate:` entry named `name`. */
+export function replicaOf(config: Config, name: string): ReplicaConfig {
+  const e = config.replicate.find((x) => x.name === name);
+  if (!e)
+    throw new TributaryError(
+      'CONFIG_INVALID',
+      `no replica ${JSON.stringify(name)} in config (replicate: ${config.replicate.map((x) => x.name).join(', ') || 'none'})`,
+    );
+  return e;
 }

@@ -74,6 +74,10 @@ export function demoLayout(opts: {
     },
   }));
   const central = `${bucket('aws', 'lake-central')}/central/all_logs`;
+  // Central's replica lives on another cloud (Azure's emulator, else GCS's, else a local folder), kept
+  // up to date by incremental deep clone on a Schedule run by the first region's workers.
+  const replicaCloud: Cloud = e.azure ? 'azure' : e.gcs ? 'gcp' : 'azure';
+  const replica = `${bucket(replicaCloud, 'lake-central-replica')}/central/all_logs`;
   const raw = {
     temporal: { address: e.temporal, namespace: 'default' },
     storage: {
@@ -89,6 +93,15 @@ export function demoLayout(opts: {
       maxVersionsPerBatch: 20,
       schedule: { every: opts.every, catchupWindow: '1m' },
     },
+    replicate: [
+      {
+        name: 'central',
+        source: central,
+        target: replica,
+        region: regions[0]!.name,
+        schedule: { every: opts.every, catchupWindow: '1m' },
+      },
+    ],
     // central.all_logs, regional.<region> and quarantine.<region> are default catalog names
     // (config/catalog.ts); other tables would be listed here.
     catalog: { 'central.all_logs': central },

@@ -30,6 +30,8 @@ import { defaultEngine, loadSnapshotOrUndefined } from '../lake/table/operations
 import { createRegionWorker } from '../workers/region-worker';
 import type { CreatedWorker } from '../workers/worker';
 import { applySchedules, egressScheduleId, ingestScheduleId } from '../workers/schedules';
+import { scheduleIds as scheduleIdsOf } from '../shapes/queues';
+import { replicaReconcile } from './demo-replica';
 import { demoLogFile } from './demo-logs';
 import { AZURITE_ACCOUNT, type DemoEndpoints, type DemoLayout, demoLayout } from './demo-config';
 import { type DemoCounts, type RegionCounts, countTables, reconcile } from './demo-reconcile';
@@ -260,6 +262,8 @@ async function main(): Promise<number> {
     for (const r of config.regions)
       say(`    ${r.name.padEnd(15)} ${r.cloud.padEnd(6)} ${r.raw} → ${r.table}`);
     say(`    central         ${config.central!.table}`);
+    for (const x of config.replicate)
+      say(`    replica ${x.name.padEnd(7)} ${x.target} (incremental deep clone)`);
     const opts = storeOptionsOf(config);
     const stores = new Map<string, Promise<ObjectStore>>();
     const open = (url: string) => {
@@ -298,7 +302,10 @@ async function main(): Promise<number> {
     const clientConn = await Connection.connect({ address: temporal });
     cleanup.add('close client', () => clientConn.close());
     const client = new Client({ connection: clientConn, namespace: config.temporal.namespace });
-    const scheduleIds = config.regions.flatMap((r) => [ingestScheduleId(r.name), egressScheduleId(r.name)]);
+    const scheduleIds = [
+      ...config.regions.flatMap((r) => [ingestScheduleId(r.name), egressScheduleId(r.name)]),
+      ...config.replicate.map((x) => scheduleIdsOf.replicate(x.name)),
+    ];
     cleanup.add('delete schedules', async () => {
       for (const id of scheduleIds)
         await client.schedule
@@ -403,9 +410,18 @@ async function main(): Promise<number> {
         .pause('demo finished')
         .catch(() => {});
 
+    // The replicas catch up with the paused central: their Schedule is triggered until they hold its version.
+    const replicas = await replicaReconcile(client, config, open, {
+      deadline,
+      signal: stop.signal,
+      say,
+    });
+
     // 6. Summary and reconciliation.
     const counts: DemoCounts = await countTables(config, open);
     const verdict = reconcile(config, generated, counts);
+    verdict.differences.push(...replicas.flatMap((x) => x.differences));
+    verdict.ok &&= verdict.differences.length === 0;
     say('\nper region            generated   ingested  quarantined   approved   egressed');
     for (const r of config.regions) {
       const g = generated.get(r.name)!;
@@ -415,6 +431,7 @@ async function main(): Promise<number> {
       );
     }
     say(`central.all_logs rows: ${counts.central}`);
+    for (const x of replicas) for (const line of x.lines) say(line);
     say(`\nsample query: ${counts.sample.sql}`);
     for (const line of counts.sample.lines) say(`  ${line}`);
     say(`finished in ${elapsed(t0).trim()}`);

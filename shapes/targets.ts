@@ -70,3 +70,13 @@ export const egressQuarantineUrlOf = (t: Pick<EgressTarget, 'central' | 'quarant
 
 /** Columns egress always keeps: how a central row is traced back to its region, file and line. */
 export const LINEAGE_COLUMNS = ['_region', '_source_file', '_source_line'] as const;
+
+/** One replicated table (a `replicate:` entry), as the replication workflow hands it to its activities. */
+export interface ReplicaTarget {
+  /** The entry's name (its schedule is `replicate-<name>`); ad-hoc runs name themselves. */
+  name: string;
+  /** The source Delta table. */
+  source: string;
+  /** The replica: an incremental deep clone of the source. */
+  target: string;
+}

@@ -5,6 +5,7 @@
 import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { createFailoverActivities } from '../activities/failover';
+import { createCloneActivities } from '../activities/clone';
 import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
 import { createIngestActivities } from '../activities/ingest';
@@ -27,16 +28,21 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
 }
 
 /**
- * Every activity a Tributary worker runs. `temporal` gives the compute-failover activities their Temporal
- * Client (they move Schedules and runs); without it those activities refuse to run, the others work.
+ * Every activity a Tributary worker runs. `open` overrides how stores are opened (default storeOpener);
+ * `temporal` gives the compute-failover activities their Temporal Client (they move Schedules and runs);
+ * without it those activities refuse to run, the others work.
  */
-export function tributaryActivities(options: StoreOptions, deps: { temporal?: () => Client } = {}) {
-  const open = storeOpener(options);
+export function tributaryActivities(
+  options: StoreOptions,
+  deps: { temporal?: () => Client; open?: (url: string) => Promise<ObjectStore> } = {},
+) {
+  const open = deps.open ?? storeOpener(options);
   return {
     ...createHealthActivities({}),
     ...createIngestActivities({ open }),
     ...createEgressActivities({ open }),
     ...createFailoverActivities(deps.temporal ? { temporal: deps.temporal } : {}),
+    ...createCloneActivities({ open }),
   };
 }
 
@@ -46,6 +52,8 @@ export async function createRegionWorker(opts: {
   namespace?: string;
   taskQueue: string;
   storeOptions: StoreOptions;
+  /** How the worker's activities open stores (default: storeOpener(storeOptions)). */
+  open?: (url: string) => Promise<ObjectStore>;
   workflowBundle?: { code: string };
 }): Promise<CreatedWorker> {
   const namespace = opts.namespace ?? 'default';
@@ -57,7 +65,10 @@ export async function createRegionWorker(opts: {
   const common = {
     namespace,
     taskQueue: opts.taskQueue,
-    activities: tributaryActivities(opts.storeOptions, { temporal }),
+    activities: tributaryActivities(opts.storeOptions, {
+      temporal,
+      ...(opts.open ? { open: opts.open } : {}),
+    }),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),

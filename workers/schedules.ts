@@ -8,8 +8,14 @@ import {
   ScheduleOverlapPolicy,
   type ScheduleOptions,
 } from '@temporalio/client';
-import { egressTargetOf, ingestTargetOf, taskQueueOf } from '../config/targets';
-import { type Config, type RegionConfig, parseDurationMs } from '../config/schema';
+import {
+  egressTargetOf,
+  ingestTargetOf,
+  replicaQueueOf,
+  replicaTargetOf,
+  taskQueueOf,
+} from '../config/targets';
+import { type Config, type RegionConfig, type ReplicaConfig, parseDurationMs } from '../config/schema';
 import { scheduleIds, workflowIds } from '../shapes/queues';
 import { type FailoverRecord, MANAGED_NOTE, parseFailoverNote } from '../shapes/failover';
 
@@ -52,6 +58,26 @@ export function egressScheduleOptions(config: Config, r: RegionConfig): Schedule
   };
 }
 
+/** One replication schedule per `replicate:` entry: replicateTable on the entry's queue, never two at once. */
+export function replicateScheduleOptions(config: Config, e: ReplicaConfig): ScheduleOptions {
+  return {
+    scheduleId: scheduleIds.replicate(e.name),
+    spec: { intervals: [{ every: parseDurationMs(e.schedule.every) }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'replicateTable',
+      taskQueue: replicaQueueOf(config, e),
+      workflowId: workflowIds.replicate(e.name),
+      args: [{ target: replicaTargetOf(e) }],
+    },
+    policies: {
+      overlap: ScheduleOverlapPolicy.SKIP,
+      catchupWindow: parseDurationMs(e.schedule.catchupWindow),
+    },
+    state: { paused: e.schedule.paused, note: MANAGED_NOTE },
+  };
+}
+
 export interface KeptSchedule {
   scheduleId: string;
   /** The queue it stays on (config says `home`). */
@@ -80,10 +106,13 @@ export function scheduleRegion(config: Config, scheduleId: string): string | und
 
 export async function applySchedules(client: Client, config: Config): Promise<ApplyResult> {
   const res: ApplyResult = { created: [], updated: [] };
-  const all = config.regions.flatMap((r) => [
-    ingestScheduleOptions(r),
-    ...(config.central ? [egressScheduleOptions(config, r)] : []),
-  ]);
+  const all = [
+    ...config.regions.flatMap((r) => [
+      ingestScheduleOptions(r),
+      ...(config.central ? [egressScheduleOptions(config, r)] : []),
+    ]),
+    ...config.replicate.map((e) => replicateScheduleOptions(config, e)),
+  ];
   const kept: KeptSchedule[] = [];
   for (const opts of all) {
     const handle = client.schedule.getHandle(opts.scheduleId);

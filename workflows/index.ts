@@ -3,3 +3,4 @@ export * from './health';
 export * from './ingest';
 export * from './egress';
 export * from './failover';
+export * from './replicate';

@@ -1,0 +1,107 @@
+/**
+ * Replication activities: one incremental deep clone of a replica's source (lake/table/clone.ts) and the
+ * replica's status. Thin: they open the stores, heartbeat progress and pass cancellation down.
+ *
+ * Resume after a crash needs no cursor: cloneTable publishes a target version only once every file is
+ * present, and a retry (on any worker) skips the objects already on the target with the right size, so it
+ * copies only what the killed attempt had not finished. The heartbeat details are informational (what the
+ * Temporal UI shows as progress), not a resume point.
+ */
+import { Context } from '@temporalio/activity';
+import type { ObjectStore } from '../../lake/storage/object-store';
+import {
+  type CloneMetrics,
+  type ClonePlanSummary,
+  type CloneProgress,
+  type CloneResult,
+  cloneTable,
+} from '../../lake/table/clone';
+import { type ReplicaStatus, replicaStatus as statusOf } from '../../lake/table/clone-status';
+import type { ReplicaTarget } from '../../shapes/targets';
+
+export interface CloneDeps {
+  open: (url: string) => Promise<ObjectStore>;
+  /** Least time between two progress heartbeats (default 1 s). */
+  heartbeatEveryMs?: number;
+}
+
+export interface CloneActivityOptions {
+  /** Source version to clone (default: the latest). */
+  version?: number;
+  /** Copies in flight (default: cloneTable's). */
+  concurrency?: number;
+}
+
+/** What one clone did: CloneResult without the carried txns themselves (their count instead). */
+export type CloneActivityResult = Omit<CloneResult, 'carriedTxns'> & {
+  name: string;
+  carriedTxns: number;
+  plan?: ClonePlanSummary;
+  /** Objects an earlier, interrupted attempt had already brought over (found, not copied). */
+  objectsAlreadyPresent: number;
+};
+
+/** The heartbeat of a clone in flight. */
+export type CloneHeartbeat = { name: string; stage: 'planning' | 'copying' } & Partial<CloneProgress>;
+
+export type { CloneMetrics, ReplicaStatus };
+
+export const createCloneActivities = (deps: CloneDeps) => ({
+  async cloneTableActivity(
+    target: ReplicaTarget,
+    opts: CloneActivityOptions = {},
+  ): Promise<CloneActivityResult> {
+    const ctx = Context.current();
+    const every = deps.heartbeatEveryMs ?? 1000;
+    let last = 0;
+    const beat = (d: CloneHeartbeat, force = false) => {
+      const now = Date.now();
+      if (!force && now - last < every) return;
+      last = now;
+      ctx.heartbeat(d);
+    };
+    beat({ name: target.name, stage: 'planning' }, true);
+    const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
+    let plan: ClonePlanSummary | undefined;
+    let progress: CloneProgress | undefined;
+    const r = await cloneTable(source, dest, {
+      ...(opts.version !== undefined ? { version: opts.version } : {}),
+      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+      signal: ctx.cancellationSignal,
+      onPlan: (p) => {
+        plan = p;
+        ctx.log.info('clone planned', { replica: target.name, ...p });
+        beat(
+          { name: target.name, stage: 'copying', objectsToCopy: p.objectsToCopy, bytesToCopy: p.bytesToCopy },
+          true,
+        );
+      },
+      onProgress: (p) => {
+        progress = p;
+        beat({ name: target.name, stage: 'copying', ...p });
+      },
+    });
+    ctx.log.info('clone done', {
+      replica: target.name,
+      kind: r.kind,
+      sourceVersion: r.sourceVersion,
+      targetVersion: r.targetVersion,
+      bytes: r.bytesTransferred,
+    });
+    return {
+      ...r,
+      name: target.name,
+      carriedTxns: r.carriedTxns.length,
+      ...(plan ? { plan } : {}),
+      objectsAlreadyPresent: progress?.objectsAlreadyPresent ?? 0,
+    };
+  },
+
+  async replicaStatus(target: ReplicaTarget): Promise<ReplicaStatus> {
+    Context.current().heartbeat({ name: target.name });
+    const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
+    return statusOf(source, dest);
+  },
+});
+
+export type CloneActivities = ReturnType<typeof createCloneActivities>;
