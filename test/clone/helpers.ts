@@ -7,7 +7,6 @@ import { sqlString } from '../../lake/engine/duckdb';
 import { scanRows } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { defaultEngine } from '../../lake/table/operations';
-import type { BackendKind } from '../harness/stores';
 import { rowSet } from '../interop/deltars';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'tributary-clone-'));
@@ -33,9 +32,3 @@ export async function tableRows(s: ObjectStore, version?: number): Promise<strin
   const snap = await Snapshot.load(s, defaultEngine, version === undefined ? {} : { version });
   return rowSet(await scanRows(s, snap));
 }
-
-/** How delta-rs addresses a table of ours (local tables by path, S3 as is). */
-export const peerUri = (url: string) => (url.startsWith('file://') ? new URL(url).pathname : url);
-
-/** Backends whose tables the delta-rs peer reads in these tests (its options for the emulators). */
-export const DELTARS_BACKENDS: readonly BackendKind[] = ['local', 's3'];
