@@ -136,7 +136,8 @@ export const defaultCopy: CopyFn = async (src, srcKey, dst, dstKey, expectedSize
       `copy of ${srcKey} to ${dst.url} has ${meta.size} bytes, expected ${expectedSize}`,
       { retryable: true },
     );
-  return { bytes: meta.size, serverSide: src.kind === dst.kind, verified: 'size' };
+  // copyBetween copies server-side only within one store (the same URL); across buckets it streams.
+  return { bytes: meta.size, serverSide: src === dst || src.url === dst.url, verified: 'size' };
 };
 
 interface ObjectToCopy {
