@@ -23,13 +23,48 @@ export function deltaRsOptions(kind: BackendKind): Record<string, string> | unde
       aws_conditional_put: 'etag',
     };
   if (kind === 'azure')
-    return { azure_storage_account_name: 'devstoreaccount1', azure_storage_account_key: AZURITE_KEY };
+    return {
+      azure_storage_account_name: 'devstoreaccount1',
+      azure_storage_account_key: AZURITE_KEY,
+      azure_storage_use_emulator: 'true',
+    };
+  // object_store takes fake-gcs-server's address from a service-account key with no OAuth.
+  if (kind === 'gcs')
+    return {
+      google_service_account_key: JSON.stringify({
+        gcs_base_url: requireService('gcs').endpoint,
+        disable_oauth: true,
+        client_email: '',
+        private_key: '',
+        private_key_id: '',
+      }),
+    };
   return undefined;
+}
+
+/** Extra environment delta-rs needs for a backend's emulator (object_store reads Azurite's address from it). */
+function deltaRsEnv(kind: BackendKind): Record<string, string> {
+  if (kind !== 'azure') return {};
+  return { AZURITE_BLOB_STORAGE_URL: new URL(requireService('azure').endpoint).origin };
+}
+
+/**
+ * How delta-rs addresses one of our table URLs: local tables by path; Azure as az://<container>/<path>
+ * (the account comes from the options); S3 and GCS as they are.
+ */
+export function deltaRsUri(url: string): string {
+  if (url.startsWith('file://')) return new URL(url).pathname;
+  const az = /^az:\/\/[^/]+\/(.*)$/.exec(url);
+  return az ? `az://${az[1]}` : url;
 }
 
 export async function deltaRs(args: string[], kind: BackendKind = 'local'): Promise<string> {
   if (!existsSync(PY)) throw new Error(`delta-rs peer needs ${PY}: run npm run services:install`);
-  const env = { ...process.env, DELTARS_STORAGE_OPTIONS: JSON.stringify(deltaRsOptions(kind) ?? {}) };
+  const env = {
+    ...process.env,
+    ...deltaRsEnv(kind),
+    DELTARS_STORAGE_OPTIONS: JSON.stringify(deltaRsOptions(kind) ?? {}),
+  };
   const { stdout } = await run(PY, [TOOL, ...args], { env, maxBuffer: 256 * 1024 * 1024 });
   return stdout;
 }
