@@ -5,22 +5,21 @@
  *     or, when the current version still names the file, a clear NOT_FOUND;
  * (c) a target that is not a clone of the source is refused; replace makes it equal;
  * (d) an interrupted clone resumes: objects already on the target are not copied again.
- * The `copy` hook below is the real copy (copyBetween + a size check against the target), with the race
+ * The `copy` hook below is the real copy (the clone's default, copyObject), with the race
  * or the crash injected around it; the stores are real (local files, moto).
  */
 import { Snapshot } from '../../lake/delta/snapshot';
 import { writeCheckpoint } from '../../lake/delta/checkpoint';
 import { commitKey, parseLogKey } from '../../lake/delta/log-path';
 import { isTributaryError } from '../../lake/errors';
-import { copyBetween } from '../../lake/storage/copy';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import {
   CLONE_SOURCE_TAG,
   type CloneProgress,
-  type CopiedObject,
   type CopyFn,
   cloneAppId,
   cloneTable,
+  defaultCopy,
 } from '../../lake/table/clone';
 import { deleteWhere } from '../../lake/table/delete';
 import { loadSnapshotOrUndefined } from '../../lake/table/latest';
@@ -29,14 +28,8 @@ import { defaultEngine, writeTable } from '../../lake/table/operations';
 import { type BackendKind, openTestStore } from '../harness/stores';
 import { jsonl, rows, tableRows } from './helpers';
 
-/** The real copy: stream (or server-side copy) then check the size on the target. */
-const realCopy: CopyFn = async (src, srcKey, dst, dstKey, expectedSize): Promise<CopiedObject> => {
-  await copyBetween(src, srcKey, dst, dstKey);
-  const { size } = await dst.head(dstKey);
-  if (expectedSize !== undefined && size !== expectedSize)
-    throw new Error(`copied ${srcKey}: ${size} bytes, expected ${expectedSize}`);
-  return { bytes: size, serverSide: src.url === dst.url, verified: 'size' };
-};
+/** The real copy (the clone's default, copyObject). */
+const realCopy: CopyFn = defaultCopy;
 
 const sourceBytes = (s: Snapshot) => s.files.reduce((a, f) => a + f.size, 0);
 
