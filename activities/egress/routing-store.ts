@@ -1,0 +1,121 @@
+/**
+ * The live egress routing on storage (see shapes/routing.ts): versions under the default table's
+ * `_tributary/routing/`, published with create-if-absent so two publishers never both win a version, and
+ * each region's acknowledgement of the version it applied.
+ */
+import { TributaryError, isTributaryError } from '../../lake/errors';
+import { parseVersion } from '../../lake/delta/log-path';
+import type { ObjectStore } from '../../lake/storage/object-store';
+import {
+  ROUTING_PREFIX,
+  type Route,
+  type RoutingAck,
+  type RoutingVersion,
+  routingAckKey,
+  routingKey,
+  sameRoutes,
+} from '../../shapes/routing';
+
+async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
+  const text = Buffer.from(await store.get(key)).toString('utf8');
+  try {
+    return JSON.parse(text) as T;
+  } catch (e) {
+    throw new TributaryError(
+      'INVALID_LOG',
+      `routing file ${store.url}/${key} is corrupt: ${(e as Error).message}`,
+      {
+        cause: e,
+      },
+    );
+  }
+}
+
+/** The newest published routing version, or undefined when none was ever published. */
+export async function readRouting(store: ObjectStore): Promise<RoutingVersion | undefined> {
+  let newest = -1;
+  for await (const m of store.list(`${ROUTING_PREFIX}routing-`)) {
+    const d = /routing-(\d{20})\.json$/.exec(m.key);
+    if (d) newest = Math.max(newest, parseVersion(d[1]!, `routing file ${m.key}`, 'INVALID_LOG'));
+  }
+  return newest < 0 ? undefined : readRoutingVersion(store, newest);
+}
+
+export async function readRoutingVersion(store: ObjectStore, version: number): Promise<RoutingVersion> {
+  try {
+    return await readJson<RoutingVersion>(store, routingKey(version));
+  } catch (e) {
+    if (isTributaryError(e, 'NOT_FOUND'))
+      throw new TributaryError('NOT_FOUND', `${store.url} has no egress routing version ${version}`, {
+        cause: e,
+      });
+    throw e;
+  }
+}
+
+export type PublishResult =
+  | { kind: 'published'; routing: RoutingVersion }
+  /** The newest version already has these routes: nothing was published. */
+  | { kind: 'unchanged'; routing: RoutingVersion };
+
+/**
+ * Publishes `routes` as the next routing version, after `expected` (the version the caller planned
+ * against; undefined: whatever is newest). When another publisher got there first with other routes, this
+ * fails (COMMIT_CONFLICT) rather than overwrite their decision; with the same routes it is a no-op, so a
+ * retried publish is safe.
+ */
+export async function publishRouting(
+  store: ObjectStore,
+  req: { routes: Route[]; publishedBy: string; reason?: string; expected?: number },
+): Promise<PublishResult> {
+  const current = await readRouting(store);
+  if (current && sameRoutes(current.routes, req.routes)) return { kind: 'unchanged', routing: current };
+  const base = current?.version ?? 0;
+  if (req.expected !== undefined && req.expected !== base)
+    throw new TributaryError(
+      'COMMIT_CONFLICT',
+      `egress routing of ${store.url} is at version ${base}, not ${req.expected} as planned: another change was published; re-plan`,
+      { retryable: false },
+    );
+  const routing: RoutingVersion = {
+    version: base + 1,
+    routes: req.routes,
+    publishedAt: new Date().toISOString(),
+    publishedBy: req.publishedBy,
+    ...(req.reason ? { reason: req.reason } : {}),
+  };
+  try {
+    await store.putIfAbsent(routingKey(routing.version), JSON.stringify(routing, null, 2));
+    return { kind: 'published', routing };
+  } catch (e) {
+    if (!isTributaryError(e, 'ALREADY_EXISTS')) throw e;
+    const winner = await readRoutingVersion(store, routing.version);
+    if (sameRoutes(winner.routes, req.routes)) return { kind: 'unchanged', routing: winner };
+    throw new TributaryError(
+      'COMMIT_CONFLICT',
+      `egress routing version ${routing.version} of ${store.url} was published concurrently by ${winner.publishedBy} with other routes; re-plan`,
+      { retryable: false },
+    );
+  }
+}
+
+export async function writeRoutingAck(store: ObjectStore, ack: RoutingAck): Promise<void> {
+  await store.put(routingAckKey(ack.region), JSON.stringify(ack));
+}
+
+/** Each region's acknowledgement (undefined: that region's egress has not run under any routing yet). */
+export async function readRoutingAcks(
+  store: ObjectStore,
+  regions: readonly string[],
+): Promise<Map<string, RoutingAck | undefined>> {
+  const out = new Map<string, RoutingAck | undefined>();
+  for (const r of regions) {
+    try {
+      out.set(r, await readJson<RoutingAck>(store, routingAckKey(r)));
+    } catch (e) {
+      if (!isTributaryError(e, 'NOT_FOUND')) throw e;
+      out.set(r, undefined);
+    }
+  }
+  return out;
+}
