@@ -2,10 +2,12 @@
  * The worker for one task queue (one region, or any queue): polls it and runs every Tributary workflow
  * and activity. Data location does not matter: stores are opened from the URLs a workflow passes.
  */
+import { Client } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
 import { createIngestActivities } from '../activities/ingest';
+import { createPromoteActivities } from '../activities/promote';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { type StoreOptions, openStore } from '../lake/storage/open';
 import { type CreatedWorker, createWorker } from './worker';
@@ -24,12 +26,17 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
   };
 }
 
-export function tributaryActivities(options: StoreOptions) {
+/**
+ * Every activity a Tributary worker runs. `temporal` gives the promotion activities their Temporal Client
+ * (they pause and rewrite Schedules); without it those activities refuse to run, the others work.
+ */
+export function tributaryActivities(options: StoreOptions, deps: { temporal?: () => Client } = {}) {
   const open = storeOpener(options);
   return {
     ...createHealthActivities({}),
     ...createIngestActivities({ open }),
     ...createEgressActivities({ open }),
+    ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
   };
 }
 
@@ -41,15 +48,22 @@ export async function createRegionWorker(opts: {
   storeOptions: StoreOptions;
   workflowBundle?: { code: string };
 }): Promise<CreatedWorker> {
+  const namespace = opts.namespace ?? 'default';
+  // The Client shares the worker's connection (a NativeConnection is a client connection too), made on
+  // first use, once the worker exists.
+  const made: { worker?: CreatedWorker } = {};
+  let client: Client | undefined;
+  const temporal = () => (client ??= new Client({ connection: made.worker!.connection, namespace }));
   const common = {
-    namespace: opts.namespace ?? 'default',
+    namespace,
     taskQueue: opts.taskQueue,
-    activities: tributaryActivities(opts.storeOptions),
+    activities: tributaryActivities(opts.storeOptions, { temporal }),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }
       : { workflowsPath: require.resolve('../workflows') }),
   };
-  return opts.connection
+  made.worker = await (opts.connection
     ? createWorker({ ...common, connection: opts.connection })
-    : createWorker({ ...common, address: opts.address ?? '127.0.0.1:7233' });
+    : createWorker({ ...common, address: opts.address ?? '127.0.0.1:7233' }));
+  return made.worker;
 }

@@ -11,6 +11,7 @@ import {
 import { egressTargetOf, ingestTargetOf, taskQueueOf } from '../config/targets';
 import { type Config, type RegionConfig, parseDurationMs } from '../config/schema';
 import { scheduleIds, workflowIds } from '../shapes/queues';
+import { type PromotionRecord, applyPromotions } from '../shapes/promote';
 
 export const ingestScheduleId = scheduleIds.ingest;
 export const egressScheduleId = scheduleIds.egress;
@@ -51,13 +52,26 @@ export function egressScheduleOptions(config: Config, r: RegionConfig): Schedule
   };
 }
 
+export interface KeptPromotion {
+  scheduleId: string;
+  promotion: PromotionRecord;
+  message: string;
+}
+
 export interface ApplyResult {
   created: string[];
   updated: string[];
+  /** Schedules pointed at a promoted replica (workflows/promote.ts): updated, but left on the replica. Only when any. */
+  promoted?: KeptPromotion[];
 }
+
+/** What apply says of a schedule it leaves on a promoted replica. */
+export const keptPromotionMessage = (scheduleId: string, r: PromotionRecord): string =>
+  `kept ${scheduleId} on replica ${r.to} instead of ${r.from} (promoted at ${r.at}; run 'tributary failover table --replica ${r.name} --back' to return)`;
 
 export async function applySchedules(client: Client, config: Config): Promise<ApplyResult> {
   const res: ApplyResult = { created: [], updated: [] };
+  const promoted: KeptPromotion[] = [];
   const all = config.regions.flatMap((r) => [
     ingestScheduleOptions(r),
     ...(config.central ? [egressScheduleOptions(config, r)] : []),
@@ -66,13 +80,29 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
     const handle = client.schedule.getHandle(opts.scheduleId);
     try {
       await handle.describe();
-      await handle.update((prev) => ({
-        ...prev,
-        spec: opts.spec,
-        action: opts.action,
-        policies: { ...prev.policies, ...opts.policies },
-        state: { ...prev.state, paused: opts.state?.paused ?? false },
-      }));
+      await handle.update((prev) => {
+        // A promoted replica stays the table until `failover table --back`: pointing the action back at
+        // the config's URI would write the failed primary again.
+        const { args, kept } = applyPromotions(
+          opts.action.type === 'startWorkflow' ? (opts.action.args ?? []) : [],
+          prev.state.note,
+        );
+        for (const r of kept)
+          if (!promoted.some((k) => k.scheduleId === opts.scheduleId && k.promotion.name === r.name))
+            promoted.push({
+              scheduleId: opts.scheduleId,
+              promotion: r,
+              message: keptPromotionMessage(opts.scheduleId, r),
+            });
+        return {
+          ...prev,
+          spec: opts.spec,
+          action:
+            kept.length && opts.action.type === 'startWorkflow' ? { ...opts.action, args } : opts.action,
+          policies: { ...prev.policies, ...opts.policies },
+          state: { ...prev.state, paused: opts.state?.paused ?? false },
+        };
+      });
       res.updated.push(opts.scheduleId);
     } catch (e) {
       if (!(e instanceof ScheduleNotFoundError)) throw e;
@@ -80,5 +110,6 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
       res.created.push(opts.scheduleId);
     }
   }
+  if (promoted.length) res.promoted = promoted;
   return res;
 }

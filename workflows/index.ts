@@ -2,3 +2,4 @@
 export * from './health';
 export * from './ingest';
 export * from './egress';
+export * from './promote';
