@@ -3,6 +3,7 @@ import { Command, CommanderError } from 'commander';
 import { fromEngineError } from '../lake/engine/errors';
 import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
+import { registerFailoverTableCommand } from './failover-table';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .enablePositionalOptions();
   registerTableCommands(program);
   registerPipelineCommands(program);
+  registerFailoverTableCommand(program);
   registerQueryCommand(program);
   return program;
 }

@@ -82,7 +82,9 @@ export function registerPipelineCommands(program: Command): void {
       const config = loadCliConfig(o.config);
       const c = await temporalClient(config);
       try {
-        process.stdout.write(`${JSON.stringify(await applySchedules(c.client, config))}\n`);
+        const res = await applySchedules(c.client, config);
+        for (const k of res.promoted ?? []) process.stderr.write(`${k.message}\n`);
+        process.stdout.write(`${JSON.stringify(res)}\n`);
       } finally {
         await c.close();
       }
