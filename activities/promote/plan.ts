@@ -87,12 +87,17 @@ export async function planPromotion(
   const back = input.back === true;
   const timeout = deps.readTimeoutMs ?? 15_000;
   const replica = await loadSnapshotOrUndefined(await deps.open(to), defaultEngine);
-  if (!replica)
+  // A preview (no final clone yet) of a fail-back onto a primary that lost its table: the final clone,
+  // a replace, makes it.
+  const cloneWillMake = !replica && back && finalClone === undefined && input.finalClone !== false;
+  if (!replica && !cloneWillMake)
     throw new TributaryError(
       'BAD_INPUT',
       `${to} has no Delta table to promote: ${back ? `clone it back first (tributary clone run --source ${from} --target ${to})` : `replicate ${from} to it first (tributary clone run)`}`,
     );
   const warnings: string[] = [];
+  if (cloneWillMake)
+    warnings.push(`${to} has no Delta table yet: the final clone (a replace) makes it from ${from}`);
   let fromSnap: Snapshot | undefined;
   let primaryError: string | undefined;
   try {
@@ -103,8 +108,8 @@ export async function planPromotion(
   } catch (e) {
     primaryError = errorText(e);
   }
-  const recorded = recordedClone(replica, fromSnap, { from, to });
-  if (!recorded)
+  const recorded = replica ? recordedClone(replica, fromSnap, { from, to }) : undefined;
+  if (!recorded && replica)
     warnings.push(
       `${to} records no clone of ${from} (no txn ${cloneAppId('<table id>')}): the writers resume from the txns it has, whatever their origin`,
     );
@@ -142,7 +147,7 @@ export async function planPromotion(
       continue;
     }
     const appId = s.kind === 'egress' ? egressAppIdFor(s.region) : appIdFor(s.region);
-    const replicaVersion = replica.txnVersion(appId);
+    const replicaVersion = replica?.txnVersion(appId);
     const primaryVersion = fromSnap?.txnVersion(appId);
     let latestSourceVersion: number | undefined;
     const source = (args?.[0] as { target?: { source?: unknown } } | undefined)?.target?.source;
@@ -209,7 +214,7 @@ export async function planPromotion(
     ...(primaryError ? { primaryError } : {}),
     ...(finalClone ? { finalClone } : {}),
     ...(recorded ? { sourceTableId: recorded.sourceTableId, recordedSourceVersion: recorded.version } : {}),
-    replicaVersion: replica.version,
+    replicaVersion: replica?.version ?? -1,
     ...(fromSnap ? { primaryVersion: fromSnap.version } : {}),
     writers,
     schedules,
