@@ -8,7 +8,8 @@
  * and the promotion named the source versions re-sent. `schedules apply` keeps the promotion.
  */
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, openSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -31,13 +32,52 @@ import {
   ingestScheduleOptions,
 } from '../../workers/schedules';
 import { requireService } from '../harness/env';
-import { startMoto } from '../harness/services';
-import { createTestLocation, emulatorOptions } from '../harness/stores';
+import { cliEnv } from '../harness/cli';
+import { PROJECT_ROOT, startMoto } from '../harness/services';
+import { AZURITE_KEY, createTestLocation, emulatorOptions } from '../harness/stores';
 import { snapshot, tableRows, temporal, workflowBundle, writeRawFiles } from '../ingest/helpers';
 
 jest.setTimeout(300_000);
 
 const S3_CREDS = { accessKeyId: 'testing', secretAccessKey: 'testing' };
+const key = (x: Record<string, unknown>) => `${x._region}/${x._source_file}/${x._source_line}`;
+
+async function describeOrUndefined(client: Client, workflowId: string) {
+  try {
+    return await client.workflow.getHandle(workflowId).describe();
+  } catch {
+    return undefined;
+  }
+}
+
+/** A moto server again on the endpoint of one that was killed (the primary's store is back, empty). */
+async function restartMoto(endpoint: string, logDir: string): Promise<{ stop(): Promise<void> }> {
+  const port = new URL(endpoint).port;
+  const log = openSync(path.join(logDir, 'moto-2.log'), 'w');
+  const child = spawn(
+    path.join(PROJECT_ROOT, '.venv', 'bin', 'python'),
+    [path.join(PROJECT_ROOT, 'deploy', 'moto_server.py'), '-H', '127.0.0.1', '-p', port],
+    { stdio: ['ignore', log, log], detached: true },
+  );
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const up = await fetch(`${endpoint}/moto-api/`, { headers: { connection: 'close' } }).then(
+      async (r) => (await r.arrayBuffer(), true),
+      () => false,
+    );
+    if (up) break;
+    if (Date.now() > deadline || child.exitCode !== null)
+      throw new Error(`moto did not come back on ${endpoint}`);
+    await sleep(100);
+  }
+  return {
+    stop: async () => {
+      process.kill(-child.pid!, 'SIGKILL');
+      await exited;
+    },
+  };
+}
 
 /** Runs a Schedule's action as the Schedule would (its args, its business-key id), waiting for it to finish. */
 async function runAsSchedule(client: Client, scheduleId: string): Promise<unknown> {
@@ -84,7 +124,10 @@ test('central on a killed store: promote its replica, every approved row exactly
   const centralUrl = `s3://${bucket}/central`;
   const replicaUrl = `${dr.url}/central-replica`;
   const name = `central-dr-${id}`;
-  const config: Config = parseConfig(`
+  const yaml = `
+storage:
+  s3: { endpoint: "${moto.endpoint}", region: us-east-1 }
+  azure: { endpoint: "${requireService('azure').endpoint}" }
 temporal: { address: "${requireService('temporal').endpoint}" }
 regions:
 ${regions
@@ -103,7 +146,10 @@ replicate:
     source: ${centralUrl}
     target: ${replicaUrl}
     taskQueue: ${taskQueue}
-`);
+`;
+  const configFile = path.join(new URL(local.url).pathname, 'tributary.yaml');
+  writeFileSync(configFile, yaml);
+  const config: Config = parseConfig(yaml, configFile);
   const scheduleIdsAll = regions.flatMap((r) => [ingestScheduleId(r), egressScheduleId(r)]);
   for (const r of config.regions) {
     await t.client.schedule.create(ingestScheduleOptions(r));
@@ -153,7 +199,11 @@ replicate:
       const inFlight = regions
         .slice(1)
         .map((r) => runAsSchedule(t.client, egressScheduleId(r)).catch((e: unknown) => e));
-      await sleep(300 + Math.floor(Math.random() * 700));
+      // Killed once both runs are under way, at a random moment of their first batches.
+      for (const r of regions.slice(1))
+        while ((await describeOrUndefined(t.client, `egress/${r}/central`))?.status.name !== 'RUNNING')
+          await sleep(20);
+      await sleep(Math.floor(Math.random() * 300));
       process.kill(-moto.pid!, 'SIGKILL');
       await moreLogs(2);
 
@@ -166,7 +216,12 @@ replicate:
       });
       const res = (await h.result()) as PromotionState;
       expect((await h.query<PromotionState>('promotionState')).phase).toBe('done');
-      await Promise.all(inFlight); // terminated by the promotion (or finished before the kill)
+      // Each was terminated by the promotion, or had finished before the kill.
+      const ended = await Promise.all(inFlight);
+      for (const [i, r] of regions.slice(1).entries()) {
+        const stopped = res.stopped.find((x) => x.workflowId === `egress/${r}/central`)!;
+        expect(stopped.outcome === 'terminated').toBe(ended[i] instanceof Error);
+      }
       const plan = res.plan!;
       expect(plan.primaryReadable).toBe(false);
       expect(plan.finalClone?.ok).toBe(false);
@@ -222,7 +277,6 @@ replicate:
           ),
         )
       ).flat();
-      const key = (x: Record<string, unknown>) => `${x._region}/${x._source_file}/${x._source_line}`;
       const rows = await tableRows(replicaStore);
       const keys = rows.map(key);
       expect(new Set(keys).size).toBe(rows.length);
@@ -235,8 +289,100 @@ replicate:
           (await snapshot(await open(`${local.url}/regional-${r}`))).version,
         );
     });
-  } finally {
     await w.close();
+
+    // The CLI's plan now: every Schedule already switched, the primary unreadable.
+    const cliEnvVars = {
+      TEMPORAL_ADDRESS: requireService('temporal').endpoint,
+      AWS_ACCESS_KEY_ID: S3_CREDS.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: S3_CREDS.secretAccessKey,
+      AZURE_STORAGE_KEY: AZURITE_KEY,
+    };
+    const dry = await cliEnv(
+      cliEnvVars,
+      'failover',
+      'table',
+      '--replica',
+      name,
+      '--dry-run',
+      '--config',
+      configFile,
+    );
+    expect(dry.stderr).toBe('');
+    expect(dry.code).toBe(0);
+    expect(dry.stdout).toContain(`promotion of ${name} (the central table): ${centralUrl} → ${replicaUrl}`);
+    expect(dry.stdout).toMatch(/cannot be read/);
+    for (const r of regions)
+      expect(dry.stdout).toContain(`schedule ${egressScheduleId(r)}: already switched`);
+
+    // Fail back: the primary's store is back (empty, on the same endpoint); `failover table --back`
+    // clones the replica onto it (a replace) and switches the Schedules back. A fresh worker: the old one
+    // had the lost primary's snapshot cached.
+    const moto2 = await restartMoto(moto.endpoint!, motoLogs);
+    try {
+      const s3b = new S3Client({
+        endpoint: moto.endpoint,
+        region: 'us-east-1',
+        forcePathStyle: true,
+        credentials: S3_CREDS,
+      });
+      await s3b.send(new CreateBucketCommand({ Bucket: bucket }));
+      s3b.destroy();
+      const w2 = await createRegionWorker({
+        connection: t.native,
+        taskQueue,
+        storeOptions,
+        workflowBundle: await workflowBundle(),
+      });
+      try {
+        await w2.worker.runUntil(async () => {
+          const back = await cliEnv(
+            cliEnvVars,
+            'failover',
+            'table',
+            '--replica',
+            name,
+            '--back',
+            '--json',
+            '--config',
+            configFile,
+          );
+          expect(back.code).toBe(0);
+          const [planLine, resultLine] = back.stdout.trim().split('\n');
+          expect(JSON.parse(planLine!).plan.warnings.join(' ')).toMatch(/final clone \(a replace\) makes it/);
+          const result = JSON.parse(resultLine!).result as PromotionState;
+          expect(result.plan!.finalClone).toMatchObject({ ok: true });
+          expect(result.switched.map((x) => x.outcome)).toEqual(regions.map(() => 'switched'));
+          for (const r of regions) {
+            const d = await t.client.schedule.getHandle(egressScheduleId(r)).describe();
+            const args = d.action.type === 'startWorkflow' ? d.action.args : [];
+            expect((args?.[0] as { target: { central: string } }).target.central).toBe(centralUrl);
+            expect(parsePromotionNotes(d.state.note)).toEqual([]);
+          }
+          await moreLogs(1);
+          await ingestAll();
+          await egressAll();
+          const approved = (
+            await Promise.all(
+              regions.map(async (r) =>
+                (await tableRows(await open(`${local.url}/regional-${r}`))).filter(
+                  (x) => x.egress_approved === true,
+                ),
+              ),
+            )
+          ).flat();
+          const rows = await tableRows(await open(centralUrl));
+          expect(new Set(rows.map(key)).size).toBe(rows.length);
+          expect(new Set(rows.map(key))).toEqual(new Set(approved.map(key)));
+        });
+      } finally {
+        await w2.close();
+      }
+    } finally {
+      await moto2.stop();
+    }
+  } finally {
+    await w.close().catch(() => undefined);
     for (const s of scheduleIdsAll)
       await t.client.schedule
         .getHandle(s)
