@@ -32,6 +32,26 @@ export interface PromoteDeps {
   readTimeoutMs?: number;
 }
 
+/**
+ * Runs `fn` heartbeating every 5 s (with the last details given), so reads that wait on a store that does
+ * not answer, or a clone still planning, do not look like a dead worker.
+ */
+async function beating<T>(fn: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
+  const ctx = Context.current();
+  let last: unknown;
+  const beat = (d?: unknown) => {
+    if (d !== undefined) last = d;
+    ctx.heartbeat(last);
+  };
+  const timer = setInterval(() => beat(), 5000);
+  try {
+    beat();
+    return await fn(beat);
+  } finally {
+    clearInterval(timer);
+  }
+}
+
 export const createPromoteActivities = (deps: PromoteDeps) => {
   const client = (): Client => {
     if (!deps.temporal)
@@ -59,21 +79,24 @@ export const createPromoteActivities = (deps: PromoteDeps) => {
       replace: boolean;
       timeoutMs: number;
     }): Promise<FinalCloneOutcome> {
-      const ctx = Context.current();
-      return runFinalClone(deps.open, req, (p) => ctx.heartbeat(p), ctx.cancellationSignal);
+      const signal = Context.current().cancellationSignal;
+      return beating((beat) => runFinalClone(deps.open, req, beat, signal));
     },
     async planPromotion(req: {
       input: PromoteReplicaInput;
       finalClone?: FinalCloneOutcome;
     }): Promise<PromotionPlan> {
-      return plan(
-        {
-          open: deps.open,
-          client: client(),
-          ...(deps.readTimeoutMs ? { readTimeoutMs: deps.readTimeoutMs } : {}),
-        },
-        req.input,
-        req.finalClone,
+      const c = client();
+      return beating(() =>
+        plan(
+          {
+            open: deps.open,
+            client: c,
+            ...(deps.readTimeoutMs ? { readTimeoutMs: deps.readTimeoutMs } : {}),
+          },
+          req.input,
+          req.finalClone,
+        ),
       );
     },
     async switchPromotedSchedule(
