@@ -5,6 +5,7 @@ import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
 import { registerFailoverCommands } from './failover';
 import { registerCloneCommands } from './clone';
+import { registerFailoverTableCommand } from './failover-table';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -21,6 +22,7 @@ export function buildProgram(): Command {
   registerTableCommands(program);
   registerPipelineCommands(program);
   registerFailoverCommands(program);
+  registerFailoverTableCommand(program);
   registerQueryCommand(program);
   registerCloneCommands(program);
   return program;

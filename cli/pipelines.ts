@@ -84,6 +84,7 @@ export function registerPipelineCommands(program: Command): void {
       try {
         const res = await applySchedules(c.client, config);
         for (const k of res.kept ?? []) process.stderr.write(`${k.message}\n`);
+        for (const k of res.promoted ?? []) process.stderr.write(`${k.message}\n`);
         process.stdout.write(`${JSON.stringify(res)}\n`);
       } finally {
         await c.close();

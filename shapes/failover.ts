@@ -5,6 +5,7 @@
  * CLI import it.
  */
 import { scheduleIds, workflowIds } from './queues';
+import { noteLine } from './schedule-notes';
 
 /**
  * The input of `failoverRegion`. Minimal form, for the Temporal UI:
@@ -120,8 +121,10 @@ export const defaultFailoverWorkflowIds = (region: string): string[] => [
   workflowIds.egress(region, 'central'),
 ];
 
-/** The note of a Schedule no failover moved (what `schedules apply` writes). */
-export const MANAGED_NOTE = 'managed by tributary schedules apply';
+export { MANAGED_NOTE } from './schedule-notes';
+
+/** How a failover record line starts in a Schedule's note (beside other records, see schedule-notes). */
+export const FAILOVER_NOTE_KEY = 'failed over ';
 
 /** `failed over from <q> to <q> (home <q>) at <iso> by <workflow id>[: <reason>]` — read by parseFailoverNote. */
 export function failoverNote(r: FailoverRecord): string {
@@ -132,7 +135,8 @@ const NOTE = /^failed over from (\S+) to (\S+) \(home (\S+)\) at (\S+) by (\S+?)
 
 /** The failover recorded in a Schedule's note, or undefined when the Schedule is not failed over. */
 export function parseFailoverNote(note: string | undefined): FailoverRecord | undefined {
-  const m = note ? NOTE.exec(note) : null;
+  const line = noteLine(note, FAILOVER_NOTE_KEY);
+  const m = line ? NOTE.exec(line) : null;
   if (!m) return undefined;
   return { from: m[1]!, to: m[2]!, home: m[3]!, at: m[4]!, by: m[5]!, ...(m[6] ? { reason: m[6] } : {}) };
 }

@@ -9,6 +9,7 @@ import { createCloneActivities } from '../activities/clone';
 import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
 import { createIngestActivities } from '../activities/ingest';
+import { createPromoteActivities } from '../activities/promote';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { type StoreOptions, openStore } from '../lake/storage/open';
 import { type CreatedWorker, createWorker } from './worker';
@@ -29,8 +30,8 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
 
 /**
  * Every activity a Tributary worker runs. `open` overrides how stores are opened (default storeOpener);
- * `temporal` gives the compute-failover activities their Temporal Client (they move Schedules and runs);
- * without it those activities refuse to run, the others work.
+ * `temporal` gives the compute-failover and promotion activities their Temporal Client (they move, pause
+ * and rewrite Schedules and runs); without it those activities refuse to run, the others work.
  */
 export function tributaryActivities(
   options: StoreOptions,
@@ -43,6 +44,7 @@ export function tributaryActivities(
     ...createEgressActivities({ open }),
     ...createFailoverActivities(deps.temporal ? { temporal: deps.temporal } : {}),
     ...createCloneActivities({ open }),
+    ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
   };
 }
 
@@ -57,8 +59,8 @@ export async function createRegionWorker(opts: {
   workflowBundle?: { code: string };
 }): Promise<CreatedWorker> {
   const namespace = opts.namespace ?? 'default';
-  // The failover activities' Client shares the worker's connection (a NativeConnection is a client
-  // connection too), made on first use, once the worker exists.
+  // The Client shares the worker's connection (a NativeConnection is a client connection too), made on
+  // first use, once the worker exists.
   const made: { worker?: CreatedWorker } = {};
   let client: Client | undefined;
   const temporal = () => (client ??= new Client({ connection: made.worker!.connection, namespace }));

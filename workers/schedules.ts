@@ -18,6 +18,7 @@ import {
 import { type Config, type RegionConfig, type ReplicaConfig, parseDurationMs } from '../config/schema';
 import { scheduleIds, workflowIds } from '../shapes/queues';
 import { type FailoverRecord, MANAGED_NOTE, parseFailoverNote } from '../shapes/failover';
+import { type PromotionRecord, applyPromotions } from '../shapes/promote';
 
 export const ingestScheduleId = scheduleIds.ingest;
 export const egressScheduleId = scheduleIds.egress;
@@ -86,11 +87,19 @@ export interface KeptSchedule {
   message: string;
 }
 
+export interface KeptPromotion {
+  scheduleId: string;
+  promotion: PromotionRecord;
+  message: string;
+}
+
 export interface ApplyResult {
   created: string[];
   updated: string[];
   /** Schedules failed over (see workflows/failover.ts): updated, but left on their failed-over queue. Only when any. */
   kept?: KeptSchedule[];
+  /** Schedules pointed at a promoted replica (workflows/promote.ts): updated, but left on the replica. Only when any. */
+  promoted?: KeptPromotion[];
 }
 
 /** What apply says of a schedule it leaves failed over. */
@@ -104,6 +113,10 @@ export function scheduleRegion(config: Config, scheduleId: string): string | und
   return config.replicate.find((e) => scheduleIds.replicate(e.name) === scheduleId)?.region;
 }
 
+/** What apply says of a schedule it leaves on a promoted replica. */
+export const keptPromotionMessage = (scheduleId: string, r: PromotionRecord): string =>
+  `kept ${scheduleId} on replica ${r.to} instead of ${r.from} (promoted at ${r.at}; run 'tributary failover table --replica ${r.name} --back' to return)`;
+
 export async function applySchedules(client: Client, config: Config): Promise<ApplyResult> {
   const res: ApplyResult = { created: [], updated: [] };
   const all = [
@@ -114,6 +127,7 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
     ...config.replicate.map((e) => replicateScheduleOptions(config, e)),
   ];
   const kept: KeptSchedule[] = [];
+  const promoted: KeptPromotion[] = [];
   for (const opts of all) {
     const handle = client.schedule.getHandle(opts.scheduleId);
     try {
@@ -135,10 +149,26 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
               scheduleRegion(config, opts.scheduleId) ?? '<region>',
             ),
           });
+        // A promoted replica stays the table until `failover table --back`: pointing the action back at
+        // the config's URI would write the failed primary again.
+        const { args, kept: keptPromotions } = applyPromotions(
+          opts.action.type === 'startWorkflow' ? (opts.action.args ?? []) : [],
+          prev.state.note,
+        );
+        for (const r of keptPromotions)
+          if (!promoted.some((k) => k.scheduleId === opts.scheduleId && k.promotion.name === r.name))
+            promoted.push({
+              scheduleId: opts.scheduleId,
+              promotion: r,
+              message: keptPromotionMessage(opts.scheduleId, r),
+            });
         return {
           ...prev,
           spec: opts.spec,
-          action: { ...opts.action, taskQueue },
+          action:
+            opts.action.type === 'startWorkflow'
+              ? { ...opts.action, taskQueue, ...(keptPromotions.length ? { args } : {}) }
+              : opts.action,
           policies: { ...prev.policies, ...opts.policies },
           state: { ...prev.state, paused: opts.state?.paused ?? false },
         };
@@ -151,5 +181,6 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
     }
   }
   if (kept.length) res.kept = kept;
+  if (promoted.length) res.promoted = promoted;
   return res;
 }

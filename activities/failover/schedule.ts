@@ -3,7 +3,8 @@
  * returns it home and clears the record). Idempotent: a Schedule already where it should be is left alone.
  */
 import { type Client, ScheduleNotFoundError } from '@temporalio/client';
-import { MANAGED_NOTE, type ScheduleMove, failoverNote, parseFailoverNote } from '../../shapes/failover';
+import { FAILOVER_NOTE_KEY, type ScheduleMove, failoverNote, parseFailoverNote } from '../../shapes/failover';
+import { withNoteLine } from '../../shapes/schedule-notes';
 
 export interface MoveScheduleRequest {
   scheduleId: string;
@@ -42,16 +43,21 @@ export async function moveSchedule(
       to: req.toQueue,
       note: d.state.note,
     };
-  const note = home
-    ? MANAGED_NOTE
-    : failoverNote({
-        from,
-        to: req.toQueue,
-        home: record?.home ?? req.home,
-        at: now.toISOString(),
-        by: req.by,
-        ...(req.reason ? { reason: req.reason } : {}),
-      });
+  // Only the failover's own line changes: other records (a replica promotion) stay.
+  const note = withNoteLine(
+    d.state.note,
+    FAILOVER_NOTE_KEY,
+    home
+      ? undefined
+      : failoverNote({
+          from,
+          to: req.toQueue,
+          home: record?.home ?? req.home,
+          at: now.toISOString(),
+          by: req.by,
+          ...(req.reason ? { reason: req.reason } : {}),
+        }),
+  );
   await handle.update((prev) => {
     if (prev.action.type !== 'startWorkflow') return prev;
     return { ...prev, action: { ...prev.action, taskQueue: req.toQueue }, state: { ...prev.state, note } };
