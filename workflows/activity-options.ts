@@ -25,3 +25,14 @@ export function deterministicFailure(e: unknown): string | undefined {
   if (!(e instanceof ActivityFailure) || !(e.cause instanceof ApplicationFailure)) return undefined;
   return e.cause.type === 'INTERNAL' ? e.cause.message : undefined;
 }
+
+/** Control-plane activities (Schedules, runs, small storage reads): short, heartbeating, quick retries. */
+export const controlActivity = {
+  startToCloseTimeout: '3 minutes',
+  heartbeatTimeout: '30 seconds',
+  retry: {
+    initialInterval: '1 second',
+    maximumInterval: '10 seconds',
+    nonRetryableErrorTypes: NON_RETRYABLE,
+  },
+} as const;

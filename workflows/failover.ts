@@ -8,17 +8,9 @@
 import { defineQuery, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { FailoverActivities } from '../activities/failover';
 import type { FailoverRegionInput, FailoverState } from '../shapes/failover';
-import { NON_RETRYABLE } from './activity-options';
+import { controlActivity } from './activity-options';
 
-const control = {
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '10 seconds',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-} as const;
+const control = controlActivity;
 
 const { planRegionFailover, moveSchedule, stopRun, restartRun } =
   proxyActivities<FailoverActivities>(control);

@@ -19,17 +19,9 @@ import {
   defaultPromoteWorkflowId,
   switchOf,
 } from '../shapes/promote';
-import { NON_RETRYABLE } from './activity-options';
+import { controlActivity } from './activity-options';
 
-const control = {
-  startToCloseTimeout: '3 minutes',
-  heartbeatTimeout: '30 seconds',
-  retry: {
-    initialInterval: '1 second',
-    maximumInterval: '10 seconds',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-} as const;
+const control = controlActivity;
 
 const { pausePromotedSchedules, stopPromotedRuns, planPromotion, switchPromotedSchedule } =
   proxyActivities<PromoteActivities>(control);

@@ -6,6 +6,7 @@
 import { TributaryError, isTributaryError } from '../../lake/errors';
 import { parseVersion } from '../../lake/delta/log-path';
 import type { ObjectStore } from '../../lake/storage/object-store';
+import { readStateJson } from '../state-files';
 import {
   ROUTING_PREFIX,
   type Route,
@@ -16,20 +17,8 @@ import {
   sameRoutes,
 } from '../../shapes/routing';
 
-async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
-  const text = Buffer.from(await store.get(key)).toString('utf8');
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new TributaryError(
-      'INVALID_LOG',
-      `routing file ${store.url}/${key} is corrupt: ${(e as Error).message}`,
-      {
-        cause: e,
-      },
-    );
-  }
-}
+const readJson = <T>(store: ObjectStore, key: string): Promise<T> =>
+  readStateJson<T>(store, key, 'routing file');
 
 /** The newest published routing version, or undefined when none was ever published. */
 export async function readRouting(store: ObjectStore): Promise<RoutingVersion | undefined> {

@@ -7,9 +7,10 @@
  * known once any manifest names it, so it is planned once however often it is listed again, and a late
  * file whose key sorts before known ones is still found (planning compares sets, not a watermark).
  */
-import { TributaryError, isTributaryError } from '../../lake/errors';
+import { isTributaryError } from '../../lake/errors';
 import { parseVersion } from '../../lake/delta/log-path';
 import type { ObjectStore } from '../../lake/storage/object-store';
+import { readStateJson } from '../state-files';
 import type { SourceFile } from './types';
 
 const pad = (n: number) => String(n).padStart(20, '0');
@@ -25,18 +26,8 @@ export interface Manifest {
 
 const COMPACT_EVERY = 20;
 
-async function readJson<T>(store: ObjectStore, key: string): Promise<T> {
-  const text = Buffer.from(await store.get(key)).toString('utf8');
-  try {
-    return JSON.parse(text) as T;
-  } catch (e) {
-    throw new TributaryError(
-      'INVALID_LOG',
-      `ingest state file ${store.url}/${key} is corrupt: ${(e as Error).message}`,
-      { cause: e },
-    );
-  }
-}
+const readJson = <T>(store: ObjectStore, key: string): Promise<T> =>
+  readStateJson<T>(store, key, 'ingest state file');
 
 export async function readManifest(store: ObjectStore, appId: string, seq: number): Promise<Manifest> {
   return readJson<Manifest>(store, manifestKey(appId, seq));
