@@ -15,6 +15,9 @@ import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations
 import { scanRows } from '../lake/engine/scan';
 import { workflowIds } from '../shapes/queues';
 import { createRegionWorker } from '../workers/region-worker';
+import { readRouting, readRoutingAcks, reconcileConfigRouting } from '../activities/egress/routing-store';
+import type { Config } from '../config/schema';
+import { type Route, sameRoutes } from '../shapes/routing';
 import { applySchedules } from '../workers/schedules';
 import { loadCliConfig } from './config-file';
 import { intOption } from './options';
@@ -80,6 +83,8 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .action(async (o: { config: string }) => {
       const config = loadCliConfig(o.config);
+      const routing = await checkRouting(config);
+      if (routing) process.stderr.write(`${routing}\n`);
       const c = await temporalClient(config);
       try {
         const res = await applySchedules(c.client, config);
@@ -227,6 +232,45 @@ export function registerPipelineCommands(program: Command): void {
     });
 
   egress
+    .command('routing')
+    .description("the live egress routing on central (or config's routes as version 0) and each region's ack")
+    .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
+    .option('--json', 'JSON output')
+    .action(async (o: { config?: string; json?: boolean }) => {
+      const config = loadCliConfig(o.config);
+      const target = egressTargetOf(config, config.regions[0]!);
+      const central = await openStore(target.central, storeOptionsOf(config));
+      const live = await readRouting(central);
+      const routing = live ?? {
+        version: 0,
+        routes: target.routes ?? [],
+        publishedBy: 'config (not published)',
+      };
+      const acks = await readRoutingAcks(
+        central,
+        config.regions.map((r) => r.name),
+      );
+      const out = {
+        central: target.central,
+        routing,
+        configMatches: sameRoutes(routing.routes, target.routes ?? []),
+        acks: [...acks].map(([region, ack]) => ({ region, ack: ack ?? null })),
+      };
+      if (o.json) return void process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
+      process.stdout.write(
+        `egress routing of ${target.central}: version ${routing.version} (${routing.publishedBy}${'publishedAt' in routing ? ` at ${routing.publishedAt}` : ''})${out.configMatches ? '' : ', DIFFERS from config'}\n`,
+      );
+      routing.routes.forEach((r, i) => process.stdout.write(`  ${i + 1}. ${r.predicate}  ->  ${r.table}\n`));
+      process.stdout.write(`  else  ->  ${target.central}\n`);
+      for (const { region, ack } of out.acks)
+        process.stdout.write(
+          ack
+            ? `${region}: routing version ${ack.routingVersion}, source v${ack.sourceVersion} (${ack.state} at ${ack.at})\n`
+            : `${region}: no egress run acknowledged a routing yet\n`,
+        );
+    });
+
+  egress
     .command('status')
     .description(
       'per region: last source version in central, lag in versions and seconds, source files in the egress quarantine',
@@ -290,6 +334,33 @@ export function registerPipelineCommands(program: Command): void {
           );
       }
     });
+}
+
+/** Routes as the YAML of `central.routes`, to paste into config. */
+export const routesYaml = (routes: readonly Route[]): string =>
+  routes.length
+    ? `central:\n  routes:\n${routes.map((r) => `    - table: ${JSON.stringify(r.table)}\n      predicate: ${JSON.stringify(r.predicate)}\n`).join('')}`
+    : 'central:\n  routes: []   # or no routes key\n';
+
+/**
+ * `schedules apply`'s routing rule: config's `central.routes` and the live routing on central must agree
+ * (no live routing: config's routes are published as version 1). A live routing config does not have
+ * (a fork published it) is refused, so an older config cannot silently undo it. What it did, if anything.
+ */
+async function checkRouting(config: Config): Promise<string | undefined> {
+  if (!config.central) return undefined;
+  const central = await openStore(config.central.table, storeOptionsOf(config));
+  const r = await reconcileConfigRouting(central, config.central.routes ?? []);
+  if (r.kind === 'published') return `published egress routing version ${r.routing.version} from config`;
+  if (r.kind !== 'differs') return undefined;
+  const live = r.routing;
+  throw new TributaryError(
+    'CONFIG_INVALID',
+    `config's central.routes differ from the live egress routing of ${config.central.table}: version ${live.version}, ` +
+      `published by ${live.publishedBy} at ${live.publishedAt}${live.reason ? ` (${live.reason})` : ''}. ` +
+      `Applying this config would undo it; nothing was applied. Put the live routes in config and apply again:\n` +
+      routesYaml(live.routes),
+  );
 }
 
 /** The source files recorded in an egress quarantine table (none when it does not exist), oldest first. */

@@ -138,6 +138,12 @@ export const Config = z
                 ctx.addIssue({ code: 'custom', path: [from], message: `two columns renamed to ${to}` });
             }
           }),
+        /**
+         * Routes, in order: an approved row goes to the first route whose predicate is TRUE (NULL is no
+         * match), else to `table`. Predicates use source column names, like `filter`. Routing version 0;
+         * `schedules apply` keeps it consistent with the live routing (see shapes/routing.ts).
+         */
+        routes: z.array(z.strictObject({ table: storeUrl, predicate })).optional(),
         schedule: ScheduleConfig.prefault({}),
       })
       .optional(),
@@ -220,6 +226,30 @@ export const Config = z
         path: ['central', 'quarantine'],
         message: 'the egress quarantine must be a table of its own, not the central or a regional table',
       });
+    const norm = (u: string) => u.replace(/\/+$/, '');
+    if (c.central?.routes) {
+      const central = norm(c.central.table);
+      const egressQuarantine = q ?? `${central}_egress_quarantine`;
+      const taken = new Map<string, string>([
+        [central, 'the central table'],
+        [egressQuarantine, 'the egress quarantine'],
+      ]);
+      for (const r of c.regions) {
+        taken.set(norm(r.table), `region ${r.name}'s table`);
+        taken.set(`${norm(r.table)}_quarantine`, `region ${r.name}'s quarantine`);
+      }
+      c.central.routes.forEach((r, i) => {
+        const u = norm(r.table);
+        const other = taken.get(u);
+        if (other)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['central', 'routes', i, 'table'],
+            message: `a route table must be a table of its own, not ${other}`,
+          });
+        else taken.set(u, `route ${i}'s table`);
+      });
+    }
   });
 
 export type Config = z.infer<typeof Config>;

@@ -75,6 +75,7 @@ export function egressTargetOf(config: Config, r: RegionConfig): EgressTarget {
     ...(config.central.quarantine ? { quarantine: config.central.quarantine } : {}),
     ...(config.central.columns ? { columns: config.central.columns } : {}),
     ...(config.central.rename ? { rename: config.central.rename } : {}),
+    ...(config.central.routes?.length ? { routes: config.central.routes } : {}),
   };
 }
 

@@ -46,6 +46,21 @@ const pad20 = (v: number) => String(v).padStart(20, '0');
 export const ROUTING_PREFIX = '_tributary/routing/';
 export const routingKey = (version: number): string => `${ROUTING_PREFIX}routing-${pad20(version)}.json`;
 export const routingAckKey = (region: string): string => `${ROUTING_PREFIX}acks/${region}.json`;
+/** A region's egress batch in progress: written before its first commit, so a re-plan applies the same routing. */
+export const routingBatchKey = (region: string): string => `${ROUTING_PREFIX}batches/${region}.json`;
+
+/**
+ * The batch a region's egress is committing under a routing version: source versions from..to. Until
+ * central records `to`, a re-plan (after a crash between two target tables' commits) finds it and applies
+ * the same routing version to the same source versions, so every target gets each row under one routing.
+ */
+export interface RoutingBatch {
+  region: string;
+  from: number;
+  to: number;
+  routingVersion: number;
+  at: string;
+}
 
 /** The commitInfo field in which egress records the routing version a commit applied. */
 export const ROUTING_VERSION_FIELD = 'tributaryRoutingVersion';

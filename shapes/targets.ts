@@ -4,6 +4,7 @@
  * (Delta `txn` app ids, lineage columns). Pure and dependency-free: config, cli, workflows and activities
  * all import it, so none of them needs another's module for these.
  */
+import type { Route } from './routing';
 
 /** One region's ingestion, as the workflow hands it to activities (URLs are opaque strings here). */
 export interface IngestTarget {
@@ -56,6 +57,11 @@ export interface EgressTarget {
   quarantine?: string;
   /** Tries of a batch failing deterministically (the same error on the same data) before isolation. Default 3. */
   maxDeterministicFailures?: number;
+  /**
+   * Config's routes (routing version 0): approved rows go to the first route whose predicate is TRUE, the
+   * rest to `central`. A live routing published on central (see shapes/routing.ts) takes precedence.
+   */
+  routes?: Route[];
 }
 
 /** The `txn` app id of a region's ingestion in its regional table. */

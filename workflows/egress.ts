@@ -38,6 +38,8 @@ export interface EgressRunSummary {
   skippedChangeCommits: number[];
   /** Source files isolated as poison by this run (the latest POISON_REPORTS), with their reasons. */
   poisoned?: EgressPoisonReport[];
+  /** The routing version the last batch applied (or under which the run found nothing to do). */
+  routingVersion?: number;
   /** The batch failing right now, if one is: its tries so far and its last error. */
   failing?: { tries: number; error: string; isolating: boolean };
 }
@@ -133,6 +135,8 @@ export async function egressRegionWorkflow(input: EgressRegionInput): Promise<Eg
     s.sourceVersion = r.sourceVersion;
     s.latestSourceVersion = r.latestSourceVersion;
     s.skippedChangeCommits.push(...r.skippedChangeCommits);
+    // A field of the summary only (no command): replaying an older history just leaves it unset.
+    if (r.routingVersion !== undefined) s.routingVersion = r.routingVersion;
     if (r.caughtUp) return s;
     if (workflowInfo().continueAsNewSuggested)
       await continueAsNew<typeof egressRegionWorkflow>({ ...input, carried: s });

@@ -18,7 +18,12 @@ import { type LocalFile, materialize } from '../../lake/engine/local-files';
 import { localFileSelect, scanRows } from '../../lake/engine/scan';
 import { parsePredicate } from '../../lake/predicate';
 import type { ObjectStore } from '../../lake/storage/object-store';
-import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../../lake/table/operations';
+import {
+  type WriteResult,
+  defaultEngine,
+  loadSnapshotOrUndefined,
+  writeTable,
+} from '../../lake/table/operations';
 import { boundText, engineMessage } from '../failures';
 import { filterSql as egressFilterSql } from './filter';
 import { projection as projectionOf } from './projection';
@@ -27,8 +32,11 @@ import {
   type EgressBatchResult,
   MAX_POISON_REASON,
   type PoisonedFile,
+  type RoutedWrite,
   poisonId,
 } from './types';
+import { readRouting, readRoutingBatch, routesOf, writeRoutingAck, writeRoutingBatch } from './routing-store';
+import { ROUTING_VERSION_FIELD, type Route, type RoutingAck } from '../../shapes/routing';
 import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../shapes/targets';
 
 export interface EgressDeps {
@@ -93,6 +101,14 @@ async function pickFiles(
   return pick;
 }
 
+/** The routing a batch applies: read at batch start, or the one a batch in progress already applied. */
+export interface BatchRouting {
+  version: number;
+  routes: Route[];
+  /** Taken from the batch in progress (an earlier attempt may have committed to some targets under it). */
+  resumed: boolean;
+}
+
 /** The next batch of a region: which source versions and files, against which central state. */
 export interface EgressPlan {
   source: ObjectStore;
@@ -105,6 +121,30 @@ export interface EgressPlan {
   /** Last source version of the batch; undefined when central is caught up. */
   to?: number;
   pick: Pick;
+  routing: BatchRouting;
+}
+
+/**
+ * The routing of the batch after `done`: a batch recorded in progress from done + 1 (an earlier attempt
+ * that may have committed to route tables, not yet to central) keeps its routing version and its last
+ * source version; otherwise the live routing on central, else config's routes as version 0.
+ */
+async function routingOfBatch(
+  central: ObjectStore,
+  t: EgressTarget,
+  done: number,
+): Promise<BatchRouting & { upTo?: number }> {
+  const [pending, live] = await Promise.all([readRoutingBatch(central, t.region), readRouting(central)]);
+  if (pending && pending.from === done + 1 && pending.to > done)
+    return {
+      version: pending.routingVersion,
+      routes: await routesOf(central, pending.routingVersion, t.routes),
+      resumed: true,
+      upTo: pending.to,
+    };
+  return live
+    ? { version: live.version, routes: live.routes, resumed: false }
+    : { version: 0, routes: [...(t.routes ?? [])], resumed: false };
 }
 
 export async function planEgressBatch(deps: EgressDeps, t: EgressTarget, upTo?: number): Promise<EgressPlan> {
@@ -112,6 +152,7 @@ export async function planEgressBatch(deps: EgressDeps, t: EgressTarget, upTo?: 
   const [source, central] = await Promise.all([deps.open(t.source), deps.open(t.central)]);
   const centralSnap = await loadSnapshotOrUndefined(central, defaultEngine);
   const done = centralSnap?.txnVersion(appId) ?? -1;
+  const { upTo: pendingTo, ...routing } = await routingOfBatch(central, t, done);
   // A region whose first ingestion has not committed yet has no table: nothing to egress, not an error.
   const sourceSnap = await loadSnapshotOrUndefined(source, defaultEngine);
   const latest = sourceSnap?.version ?? -1;
@@ -123,9 +164,10 @@ export async function planEgressBatch(deps: EgressDeps, t: EgressTarget, upTo?: 
     done,
     latest,
     pick: { files: [], skipped: [] },
+    routing,
   };
   if (done >= latest || (upTo !== undefined && done >= upTo)) return plan;
-  plan.to = Math.min(latest, done + t.maxVersionsPerBatch, upTo ?? Infinity);
+  plan.to = Math.min(latest, done + t.maxVersionsPerBatch, upTo ?? Infinity, pendingTo ?? Infinity);
   plan.pick = await pickFiles(source, done + 1, plan.to, t, deps.progress);
   return plan;
 }
@@ -194,6 +236,39 @@ function quarantineSql(t: EgressTarget, poison: readonly PoisonedFile[], at: str
   return `(SELECT * FROM (VALUES ${values.join(', ')}) v(region, source_table, source_version, source_file, reason, source_rows, recorded_at))`;
 }
 
+/** One table a batch writes: central (route index 0) or a route's table, with the route indexes it takes. */
+interface BatchTarget {
+  url: string;
+  routeIndexes: number[];
+  isDefault: boolean;
+}
+
+const sameTable = (a: string, b: string) => a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+
+/** Route tables in route order, then central (which also takes the routes naming it). */
+function targetsOf(t: EgressTarget, routes: readonly Route[]): BatchTarget[] {
+  const out: BatchTarget[] = [];
+  const central: BatchTarget = { url: t.central, routeIndexes: [0], isDefault: true };
+  routes.forEach((r, i) => {
+    if (sameTable(r.table, t.central)) return void central.routeIndexes.push(i + 1);
+    const known = out.find((x) => sameTable(x.url, r.table));
+    if (known) known.routeIndexes.push(i + 1);
+    else out.push({ url: r.table, routeIndexes: [i + 1], isDefault: false });
+  });
+  // Central last: the region's position stays central's txn, so a crash between commits re-plans from
+  // there, and the route tables that already have the batch's txn skip it.
+  return [...out, central];
+}
+
+/** Creates `store` as an empty table with central's schema and partitioning (a new route table). */
+async function seedLike(store: ObjectStore, centralSnap: Snapshot): Promise<void> {
+  await writeTable(store, {
+    sourceSql: emptyRelation(centralSnap.schema),
+    inputSchema: centralSnap.schema,
+    partitionBy: centralSnap.partitionColumns.length ? centralSnap.partitionColumns : undefined,
+  });
+}
+
 export async function egressBatch(
   deps: EgressDeps,
   t: EgressTarget,
@@ -209,33 +284,41 @@ export async function egressBatch(
     latest,
     to,
     pick,
+    routing,
   } = await planEgressBatch(deps, t, opts.upTo);
+  const probe = opts.probe;
   const base = {
     latestSourceVersion: latest,
     filesRead: 0,
     rowsEgressed: 0,
     skippedChangeCommits: [] as number[],
     commitAttempts: 0,
+    routingVersion: routing.version,
   };
-  if (to === undefined)
+  const ack = async (sourceVersion: number, state: RoutingAck['state']) => {
+    if (probe) return;
+    await writeRoutingAck(realCentral, {
+      region: t.region,
+      appId,
+      routingVersion: routing.version,
+      sourceVersion,
+      state,
+      at: new Date().toISOString(),
+    });
+  };
+  if (to === undefined) {
+    await ack(done, 'caughtUp');
     return { ...base, sourceVersion: done, centralVersion: centralSnap?.version ?? null, caughtUp: true };
-  const probe = opts.probe;
+  }
   const poison = probe ? [] : poisonOf(pick.files, opts.isolated);
   const skip = new Set([...(opts.isolated ?? []).map(poisonId)]);
   const files = pick.files.filter((f) => {
     const id = poisonId({ sourceVersion: f.sourceVersion, path: f.add.path });
     return probe ? probe.only.has(id) && !skip.has(id) : !skip.has(id);
   });
-  let central = realCentral;
-  if (probe) {
-    central = probe.central;
+  if (probe && centralSnap) {
     // The trial run converts rows into central's schema as the real run would.
-    if (centralSnap)
-      await writeTable(central, {
-        sourceSql: emptyRelation(centralSnap.schema),
-        inputSchema: centralSnap.schema,
-        partitionBy: centralSnap.partitionColumns.length ? centralSnap.partitionColumns : undefined,
-      });
+    await seedLike(probe.central, centralSnap);
   }
   // Read with the schema as of `to` (additive evolution: older files read missing columns as NULL).
   const snap =
@@ -246,12 +329,22 @@ export async function egressBatch(
   // A filter column the source lacks reads as NULL for every row (not "nothing is approved": `a OR gone`
   // keeps the rows where a holds), the same verdict the rows get once a later schema adds the column.
   const filterSql = egressFilterSql(t.filter, snap.schema, 'q'); // the alias of the rows in the SELECT below
+  // A trial run writes everything to its throwaway central: it checks the data, not the routing.
+  const routes = probe ? [] : routing.routes;
+  // Each approved row's route: the first whose predicate is TRUE (NULL is no match), else 0 (central).
+  // Route predicates read source names, as the filter does, before projection and renames.
+  const routeOf = routes.length
+    ? `CASE ${routes.map((r, i) => `WHEN (${egressFilterSql(r.predicate, snap.schema, 'q')}) IS TRUE THEN ${i + 1}`).join(' ')} ELSE 0 END`
+    : undefined;
   const locals: LocalFile[] = [];
   try {
-    const result = await withConnection(async (c) => {
-      const selects: string[] = [];
-      // The files of each partition value tuple (central is partitioned like the source, renamed).
-      const groups = new Map<string, { values: Record<string, string | null>; selects: string[] }>();
+    const read = await withConnection(async (c) => {
+      const out: {
+        sourceVersion: number;
+        select: string;
+        key: string;
+        values: Record<string, string | null>;
+      }[] = [];
       for (const { sourceVersion, add } of files) {
         const local = await materialize(source, dataFileKey(add.path, source.url));
         locals.push(local);
@@ -265,23 +358,32 @@ export async function egressBatch(
             { cause: e, retryable: false },
           );
         });
-        selects.push(select);
+        // Central is partitioned like the source (renamed): each partition value tuple is written from its files.
         const values = centralPartitionValues(snap, add, t);
-        const key = JSON.stringify(values);
-        if (!groups.has(key)) groups.set(key, { values, selects: [] });
-        groups.get(key)!.selects.push(select);
+        out.push({ sourceVersion, select, key: JSON.stringify(values), values });
       }
+      return out;
+    });
+    /** The approved rows of source versions after `after` whose route is one of `routeIndexes`. */
+    const relationOf = (after: number, routeIndexes: readonly number[]) => {
+      const mine = read.filter((f) => f.sourceVersion > after);
+      const routed = routeOf ? ` AND (${routeOf}) IN (${routeIndexes.join(', ')})` : '';
       const rows = (from: string[]) =>
-        `(SELECT ${projection.sql} FROM (${from.length ? from.join(' UNION ALL BY NAME ') : `SELECT * FROM ${emptyRelation(snap.schema)}`}) q WHERE (${filterSql}) IS TRUE)`;
+        `(SELECT ${projection.sql} FROM (${from.length ? from.join(' UNION ALL BY NAME ') : `SELECT * FROM ${emptyRelation(snap.schema)}`}) q WHERE (${filterSql}) IS TRUE${routed})`;
+      const groups = new Map<string, { values: Record<string, string | null>; selects: string[] }>();
+      for (const f of mine) {
+        if (!groups.has(f.key)) groups.set(f.key, { values: f.values, selects: [] });
+        groups.get(f.key)!.selects.push(f.select);
+      }
       return {
-        sql: rows(selects),
+        sql: rows(mine.map((f) => f.select)),
         partitions: [...groups.values()].map((g) => ({ values: g.values, sourceSql: rows(g.selects) })),
       };
-    });
+    };
     deps.progress?.({ stage: 'write', filesRead: locals.length });
     const txn = { appId, version: to };
-    // The poisoned files are recorded before the rows commit, once (the quarantine's own txn); the batch
-    // is done only when central's commit lands.
+    // The poisoned files are recorded before any target commits, once (the quarantine's own txn); the
+    // batch is done only when central's commit lands.
     const writeQuarantine = async () => {
       if (!poison.length) return;
       const quarantine = await deps.open(egressQuarantineUrlOf(t));
@@ -306,45 +408,84 @@ export async function egressBatch(
           operationParameters: { appId, region: t.region, sourceVersions: `${done + 1}..${to}` },
         });
     };
-    const w = await writeTable(central, {
-      sourceSql: result.sql,
-      // Known exactly (the source snapshot's types, projected): written in one pass, no staging table.
-      inputSchema: projection.schema,
-      // Partition values are constants per source file: each partition is written from its own files.
-      partitionSources: snap.columnMappingMode === 'none' ? result.partitions : undefined,
-      mergeSchema: true,
-      partitionBy: centralSnap
-        ? undefined
-        : snap.partitionColumns.length
-          ? snap.partitionColumns.map((c) => t.rename?.[c] ?? c)
-          : undefined,
-      txn,
-      operation: 'STREAMING UPDATE',
-      operationParameters: {
-        appId,
+    if (!probe) await writeQuarantine();
+    const targets = targetsOf(t, routes);
+    if (!probe && targets.length > 1 && !routing.resumed)
+      await writeRoutingBatch(realCentral, {
         region: t.region,
-        sourceVersions: `${done + 1}..${to}`,
-        skippedChangeCommits: pick.skipped,
-        ...(poison.length
-          ? {
-              quarantinedFiles: JSON.stringify(
-                poison.map((p) => ({ sourceVersion: p.sourceVersion, path: p.path })),
-              ),
-            }
-          : {}),
-      },
-      namePrefix: `part-${t.region}-v${to}`,
-      beforeCommit: probe ? undefined : writeQuarantine,
-    });
+        from: done + 1,
+        to,
+        routingVersion: routing.version,
+        at: new Date().toISOString(),
+      });
+    const routed: RoutedWrite[] = [];
+    let centralWrite: WriteResult | undefined;
+    for (const target of targets) {
+      const store = target.isDefault ? (probe ? probe.central : realCentral) : await deps.open(target.url);
+      const targetSnap = target.isDefault
+        ? probe
+          ? undefined
+          : centralSnap
+        : await loadSnapshotOrUndefined(store, defaultEngine);
+      // A route table that already has source versions (an earlier attempt's commit, or a clone of
+      // central carrying its txns) gets only the later ones: never a row twice.
+      const after = Math.max(done, targetSnap?.txnVersion(appId) ?? -1);
+      if (after >= to) {
+        routed.push({ table: target.url, rows: 0, version: targetSnap!.version, alreadyCommitted: true });
+        continue;
+      }
+      if (!target.isDefault && !targetSnap && centralSnap) await seedLike(store, centralSnap);
+      const rel = relationOf(after, target.routeIndexes);
+      const creating = target.isDefault ? !centralSnap : !targetSnap && !centralSnap;
+      const w = await writeTable(store, {
+        sourceSql: rel.sql,
+        // Known exactly (the source snapshot's types, projected): written in one pass, no staging table.
+        inputSchema: projection.schema,
+        // Partition values are constants per source file: each partition is written from its own files.
+        partitionSources: snap.columnMappingMode === 'none' ? rel.partitions : undefined,
+        mergeSchema: true,
+        partitionBy:
+          creating && snap.partitionColumns.length
+            ? snap.partitionColumns.map((c) => t.rename?.[c] ?? c)
+            : undefined,
+        txn,
+        operation: 'STREAMING UPDATE',
+        operationParameters: {
+          appId,
+          region: t.region,
+          sourceVersions: `${after + 1}..${to}`,
+          skippedChangeCommits: pick.skipped,
+          ...(target.isDefault && poison.length
+            ? {
+                quarantinedFiles: JSON.stringify(
+                  poison.map((p) => ({ sourceVersion: p.sourceVersion, path: p.path })),
+                ),
+              }
+            : {}),
+        },
+        commitInfo: { [ROUTING_VERSION_FIELD]: routing.version },
+        namePrefix: `part-${t.region}-v${to}`,
+      });
+      routed.push({
+        table: target.url,
+        rows: w.addedRows,
+        version: w.version,
+        ...(w.kind === 'alreadyCommitted' ? { alreadyCommitted: true } : {}),
+      });
+      if (target.isDefault) centralWrite = w;
+    }
+    const w = centralWrite!;
+    await ack(to, 'committed');
     return {
       ...base,
       sourceVersion: to,
       centralVersion: w.version,
       filesRead: files.length,
-      rowsEgressed: w.addedRows,
+      rowsEgressed: routed.reduce((n, r) => n + r.rows, 0),
       skippedChangeCommits: pick.skipped,
       caughtUp: to >= latest,
       commitAttempts: w.kind === 'committed' ? w.attempts : 0,
+      ...(targets.length > 1 ? { routed } : {}),
       // Recorded by this call or, when its commit had already landed, by the attempt that made it.
       ...(poison.length ? { quarantined: poison } : {}),
     };

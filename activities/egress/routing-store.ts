@@ -11,8 +11,10 @@ import {
   ROUTING_PREFIX,
   type Route,
   type RoutingAck,
+  type RoutingBatch,
   type RoutingVersion,
   routingAckKey,
+  routingBatchKey,
   routingKey,
   sameRoutes,
 } from '../../shapes/routing';
@@ -107,4 +109,63 @@ export async function readRoutingAcks(
     }
   }
   return out;
+}
+
+/** The batch in progress of a region (undefined: none recorded). */
+export async function readRoutingBatch(
+  store: ObjectStore,
+  region: string,
+): Promise<RoutingBatch | undefined> {
+  try {
+    return await readJson<RoutingBatch>(store, routingBatchKey(region));
+  } catch (e) {
+    if (isTributaryError(e, 'NOT_FOUND')) return undefined;
+    throw e;
+  }
+}
+
+export async function writeRoutingBatch(store: ObjectStore, batch: RoutingBatch): Promise<void> {
+  await store.put(routingBatchKey(batch.region), JSON.stringify(batch));
+}
+
+/** The routes of routing version `version` (0: config's). */
+export async function routesOf(
+  store: ObjectStore,
+  version: number,
+  configRoutes: readonly Route[] | undefined,
+): Promise<Route[]> {
+  return version === 0 ? [...(configRoutes ?? [])] : (await readRoutingVersion(store, version)).routes;
+}
+
+export type ConfigRoutingCheck =
+  /** No live routing and config has none: nothing to keep consistent. */
+  | { kind: 'none' }
+  /** The live routing already has config's routes. */
+  | { kind: 'unchanged'; routing: RoutingVersion }
+  /** No live routing yet: config's routes were published as version 1. */
+  | { kind: 'published'; routing: RoutingVersion }
+  /** The live routing differs from config (e.g. a fork published one): config must follow it. */
+  | { kind: 'differs'; routing: RoutingVersion };
+
+/**
+ * `schedules apply`'s rule: config and the live routing must agree, so an older config cannot silently
+ * undo a routing a fork rolled out. No live routing → config's routes (if any) become version 1.
+ */
+export async function reconcileConfigRouting(
+  store: ObjectStore,
+  configRoutes: readonly Route[],
+): Promise<ConfigRoutingCheck> {
+  const live = await readRouting(store);
+  if (live)
+    return sameRoutes(live.routes, configRoutes)
+      ? { kind: 'unchanged', routing: live }
+      : { kind: 'differs', routing: live };
+  if (!configRoutes.length) return { kind: 'none' };
+  const r = await publishRouting(store, {
+    routes: [...configRoutes],
+    publishedBy: 'config',
+    reason: 'schedules apply',
+    expected: 0,
+  });
+  return r.kind === 'published' ? r : { kind: 'unchanged', routing: r.routing };
 }

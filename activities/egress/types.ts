@@ -61,6 +61,20 @@ export interface EgressBatchResult {
   commitAttempts: number;
   /** Source files recorded in the egress quarantine by this call (isolated poison), with their reasons. */
   quarantined?: PoisonedFile[];
+  /** The routing version the batch applied (0: config's routes; when caught up, the version read). */
+  routingVersion?: number;
+  /** Each table the batch wrote, route tables first, central last (only when the routing has routes). */
+  routed?: RoutedWrite[];
+}
+
+/** One target table's commit of an egress batch. */
+export interface RoutedWrite {
+  table: string;
+  rows: number;
+  /** The table's version after the commit (or when it already had the batch). */
+  version: number;
+  /** The table already recorded the batch's txn (an earlier attempt's commit). */
+  alreadyCommitted?: boolean;
 }
 
 /** A source file's identity within an egress batch. */

@@ -19,11 +19,17 @@ import type { ObjectStore } from '../storage/object-store';
 import { redact } from '../redact';
 import { defaultEngine, latestSnapshot, loadSnapshotOrUndefined } from './latest';
 
-/** What one commit does, besides its commitInfo. */
+/** What one commit does (commitInfo: extra fields beside the standard ones). */
 export interface FileActions
   extends Pick<
     CommitRequest,
-    'operation' | 'operationParameters' | 'operationMetrics' | 'isBlindAppend' | 'readFiles' | 'readFilter'
+    | 'operation'
+    | 'operationParameters'
+    | 'operationMetrics'
+    | 'isBlindAppend'
+    | 'readFiles'
+    | 'readFilter'
+    | 'commitInfo'
   > {
   protocol?: Protocol;
   metadata?: Metadata;
@@ -131,6 +137,7 @@ export async function commitFiles<T>(
         isBlindAppend: a.isBlindAppend,
         readFiles: a.readFiles ?? 'all',
         readFilter: a.readFilter,
+        ...(a.commitInfo ? { commitInfo: a.commitInfo } : {}),
         actions: actionsOf(a, req.txn, Date.now()),
         idempotencyAppId: req.txn?.appId ?? null,
       });

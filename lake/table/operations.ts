@@ -47,6 +47,8 @@ export interface WriteRequest {
   txn?: { appId: string; version: number };
   operation?: string;
   operationParameters?: Record<string, unknown>;
+  /** Extra commitInfo fields of the commit (e.g. the egress routing version it applied). */
+  commitInfo?: Record<string, unknown>;
   /** Table properties when the table is created. */
   configuration?: Record<string, string>;
   /** Prefix of written file names. */
@@ -178,7 +180,7 @@ function writeActions(
   snap: Snapshot | undefined,
   shape: WriteShape,
   adds: readonly AddFile[],
-  req: Pick<WriteRequest, 'mode' | 'configuration' | 'operation' | 'operationParameters'>,
+  req: Pick<WriteRequest, 'mode' | 'configuration' | 'operation' | 'operationParameters' | 'commitInfo'>,
 ): { actions: FileActions; addedRows: number } {
   const mode = req.mode ?? 'append';
   const now = Date.now();
@@ -212,6 +214,7 @@ function writeActions(
       operationMetrics: { numFiles: String(adds.length), numOutputRows: String(addedRows) },
       isBlindAppend: mode === 'append' && !shape.creating,
       readFiles: 'all',
+      ...(req.commitInfo ? { commitInfo: req.commitInfo } : {}),
     },
   };
 }
