@@ -41,6 +41,13 @@ export interface ForkInput {
   replanSeconds?: number;
   /** Copies in flight in each clone (default 8). */
   concurrency?: number;
+  /** How soon a dead worker's activity is retried elsewhere (default 30 s). */
+  heartbeatTimeoutSeconds?: number;
+  /**
+   * The routes from config, used when no routing was ever published (version 0). The CLI fills it; the
+   * fork's route goes before them.
+   */
+  baseRoutes?: { table: string; predicate: string }[];
 }
 
 /** Counts of one side of the delete plan. */
@@ -155,3 +162,70 @@ export const forkRoute = (input: Pick<ForkInput, 'fork' | 'subset'>) => ({
   table: input.fork,
   predicate: input.subset,
 });
+
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
+const KNOWN = new Set([
+  'name',
+  'main',
+  'fork',
+  'subset',
+  'regions',
+  'approval',
+  'barrierTimeoutSeconds',
+  'barrierPollSeconds',
+  'replanSeconds',
+  'concurrency',
+  'heartbeatTimeoutSeconds',
+  'baseRoutes',
+]);
+
+/**
+ * Every problem of a workflow input pasted into the Temporal UI, as `field: message` (empty: valid). The
+ * CLI validates fork.yaml with zod (config/fork.ts) to the same rules; the workflow checks again, because
+ * a UI start bypasses the CLI.
+ */
+export function forkInputIssues(input: unknown): string[] {
+  if (!isObj(input)) return ['input: must be one JSON object (see ForkInput)'];
+  const out: string[] = [];
+  for (const k of Object.keys(input)) if (!KNOWN.has(k)) out.push(`${k}: unknown field`);
+  if (typeof input.name !== 'string' || !NAME_RE.test(input.name))
+    out.push('name: 1-100 characters of letters, digits, _ . - (it is part of the workflow id)');
+  for (const k of ['main', 'fork', 'subset'] as const)
+    if (typeof input[k] !== 'string' || (input[k] as string).trim() === '')
+      out.push(`${k}: a non-empty string is required`);
+  if (input.approval !== 'manual' && input.approval !== 'auto') out.push("approval: 'manual' or 'auto'");
+  if (
+    input.regions !== undefined &&
+    (!Array.isArray(input.regions) ||
+      !input.regions.every((r) => typeof r === 'string' && /^[^\s/]+$/.test(r)))
+  )
+    out.push('regions: a list of region names');
+  for (const k of [
+    'barrierTimeoutSeconds',
+    'barrierPollSeconds',
+    'replanSeconds',
+    'concurrency',
+    'heartbeatTimeoutSeconds',
+  ] as const) {
+    const v = input[k];
+    if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v <= 0 || v > 7 * 86400))
+      out.push(`${k}: a positive number`);
+  }
+  if (
+    input.baseRoutes !== undefined &&
+    (!Array.isArray(input.baseRoutes) ||
+      !input.baseRoutes.every(
+        (r) => isObj(r) && typeof r.table === 'string' && typeof r.predicate === 'string',
+      ))
+  )
+    out.push('baseRoutes: a list of { table, predicate }');
+  if (
+    typeof input.main === 'string' &&
+    typeof input.fork === 'string' &&
+    input.main.replace(/\/+$/, '') === input.fork.replace(/\/+$/, '')
+  )
+    out.push('fork: must be another table than main');
+  return out;
+}

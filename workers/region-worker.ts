@@ -8,6 +8,7 @@ import { createFailoverActivities } from '../activities/failover';
 import { createCloneActivities } from '../activities/clone';
 import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
+import { createForkActivities } from '../activities/fork';
 import { createIngestActivities } from '../activities/ingest';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { type StoreOptions, openStore } from '../lake/storage/open';
@@ -43,6 +44,7 @@ export function tributaryActivities(
     ...createEgressActivities({ open }),
     ...createFailoverActivities(deps.temporal ? { temporal: deps.temporal } : {}),
     ...createCloneActivities({ open }),
+    ...createForkActivities({ open }),
   };
 }
 

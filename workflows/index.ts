@@ -4,3 +4,4 @@ export * from './ingest';
 export * from './egress';
 export * from './failover';
 export * from './replicate';
+export * from './fork';
