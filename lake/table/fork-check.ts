@@ -130,7 +130,8 @@ export async function checkFork(
         await loadKeys(c, fork, forkSnap, forkAppended, 'f_expected');
         await loadKeys(c, main, mainSnap, mainSnap.files, 'f_main', matchOn(mainSnap));
         await loadKeys(c, fork, forkSnap, forkSnap.files, 'f_fork', matchOn(forkSnap));
-        const actual = `SELECT ${keys} FROM f_main UNION ALL SELECT ${keys} FROM f_fork`;
+        // Parenthesised: EXCEPT and UNION ALL bind left to right.
+        const actual = `SELECT ${keys} FROM (SELECT ${keys} FROM f_main UNION ALL SELECT ${keys} FROM f_fork)`;
         const r: ForkKeyCheck = {
           verified: false,
           mainVersion: mainSnap.version,
