@@ -5,6 +5,7 @@ import { TributaryError } from '../lake/errors';
 import { redact } from '../lake/redact';
 import { registerFailoverCommands } from './failover';
 import { registerCloneCommands } from './clone';
+import { registerForkCommands } from './fork';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -23,6 +24,7 @@ export function buildProgram(): Command {
   registerFailoverCommands(program);
   registerQueryCommand(program);
   registerCloneCommands(program);
+  registerForkCommands(program);
   return program;
 }
 
