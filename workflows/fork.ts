@@ -131,10 +131,20 @@ export async function forkTable(input: ForkInput): Promise<ForkResult> {
   const cloneOpts = input.concurrency !== undefined ? { concurrency: input.concurrency } : {};
 
   try {
+    // Started again after a cancel between the deletes: a clone now would replay main's delete onto the
+    // fork, so the fork goes straight to the deletes (the routing is live; the barrier passes at once).
+    const resume = await control.forkResumePoint({
+      main: input.main,
+      fork: input.fork,
+      subset: input.subset,
+    });
+    const skipClones = resume.mainDeletedAt !== undefined;
+
     // Step 1.
     state.detail = `deep clone ${input.main} → ${input.fork}`;
-    state.firstClone = summary(await cloneTableActivity(target, cloneOpts));
-    const baseVersion = state.firstClone.sourceVersion;
+    if (!skipClones) state.firstClone = summary(await cloneTableActivity(target, cloneOpts));
+    else state.detail = `main already holds this fork's delete (version ${resume.mainDeletedAt}): no clone`;
+    const baseVersion = state.firstClone?.sourceVersion ?? 0;
 
     // Step 2: routing, then the barrier.
     state.step = 'routing';
@@ -176,7 +186,7 @@ export async function forkTable(input: ForkInput): Promise<ForkResult> {
     // Step 3.
     state.step = 'backfilling';
     state.detail = `incremental clone of what ${input.main} received before routing version ${version}`;
-    state.backfill = summary(await cloneTableActivity(target, cloneOpts));
+    if (!skipClones) state.backfill = summary(await cloneTableActivity(target, cloneOpts));
 
     // Step 4: plan, approval, deletes, verification.
     const plan = async () => {

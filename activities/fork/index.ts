@@ -8,7 +8,8 @@ import { createHash } from 'node:crypto';
 import { Context } from '@temporalio/activity';
 import { TributaryError } from '../../lake/errors';
 import type { ObjectStore } from '../../lake/storage/object-store';
-import { readCommit } from '../../lake/delta/commits';
+import { readCommit, readCommitRange } from '../../lake/delta/commits';
+import { toDuckDbSql } from '../../lake/predicate';
 import { commitKey } from '../../lake/delta/log-path';
 import { cloneAppId } from '../../lake/table/clone';
 import { deletePreview, deleteWhere } from '../../lake/table/delete';
@@ -143,6 +144,35 @@ export const createForkActivities = (deps: ForkDeps) => ({
       throw new TributaryError('COMMIT_CONFLICT', `routing of ${req.main} changed while publishing; re-plan`);
     Context.current().log.info('fork routing', { table: req.main, version: r.routing.version, kind: r.kind });
     return { version: r.routing.version, published: r.kind === 'published' };
+  },
+
+  /**
+   * Whether main already holds this fork's DELETE of the subset after the fork's recorded clone version (a
+   * fork started again after a cancel between the deletes): then cloning again would replay that delete
+   * onto the fork, so the workflow must go straight to the deletes.
+   */
+  async forkResumePoint(req: {
+    main: string;
+    fork: string;
+    subset: string;
+  }): Promise<{ mainDeletedAt?: number }> {
+    const [main, fork] = await Promise.all([deps.open(req.main), deps.open(req.fork)]);
+    const [m, f] = await Promise.all([
+      loadSnapshotOrUndefined(main, defaultEngine),
+      loadSnapshotOrUndefined(fork, defaultEngine),
+    ]);
+    const cloned = m && f ? f.txnVersion(cloneAppId(m.metadata.id)) : undefined;
+    if (!m || cloned === undefined) return {};
+    const predicate = JSON.stringify([toDuckDbSql(bindPredicate(req.subset, m))]);
+    for await (const c of readCommitRange(main, cloned + 1, m.version))
+      for (const a of c.actions)
+        if (
+          'commitInfo' in a &&
+          a.commitInfo.operation === 'DELETE' &&
+          a.commitInfo.operationParameters?.predicate === predicate
+        )
+          return { mainDeletedAt: c.version };
+    return {};
   },
 
   /** Each region's acknowledged routing version (null: none yet). */

@@ -186,3 +186,71 @@ test('forkTable: S3 main → Azure fork while 3 regions egress; Update approval,
     await b.cleanup();
   }
 });
+
+test('cancel while awaiting approval, delete main by hand (a cancel between the deletes), start again: verified', async () => {
+  const a = await createTestLocation('local');
+  const b = await createTestLocation('gcs');
+  const opts = emulatorOptions(['gcs']);
+  const open = storeOpener(opts);
+  const mainUrl = `${a.url}/central`;
+  const forkUrl = `${b.url}/central_gold`;
+  const main = await open(mainUrl);
+  const egress = ['eu', 'us'].map((r) => new FakeEgress(r, main, open));
+  const name = `fkr${randomUUID().slice(0, 6)}`;
+  const taskQueue = `fork-${name}`;
+  const t = await temporal();
+  const w = await createRegionWorker({
+    connection: t.native,
+    taskQueue,
+    storeOptions: opts,
+    workflowBundle: await workflowBundle(),
+  });
+  const running = w.worker.run();
+  const input = {
+    name,
+    main: mainUrl,
+    fork: forkUrl,
+    subset: "tier = 'gold'",
+    approval: 'manual' as const,
+    barrierPollSeconds: 1,
+  };
+  try {
+    for (let i = 0; i < 3; i++) for (const e of egress) await e.step();
+    for (const e of egress) e.start(250);
+    const first = await t.client.workflow.start('forkTable', {
+      taskQueue,
+      workflowId: workflowIds.fork(name),
+      args: [input],
+    });
+    for (let i = 0; i < 300 && (await first.query(forkStateQuery)).step !== 'awaitingApproval'; i++)
+      await new Promise((r) => setTimeout(r, 100));
+    const base = (await first.query(forkStateQuery)).firstClone!.sourceVersion;
+    await first.cancel();
+    await expect(first.result()).rejects.toThrow();
+    // What a cancel between the two deletes leaves: main without the subset, the fork with everything.
+    expect((await deleteWhere(main, "tier = 'gold'")).deletedRows).toBeGreaterThan(0);
+
+    const again = await t.client.workflow.start('forkTable', {
+      taskQueue,
+      workflowId: workflowIds.fork(name),
+      args: [{ ...input, approval: 'auto' }],
+    });
+    const result = (await again.result()) as ForkResult;
+    // No clone replayed main's delete onto the fork; the check counts from the first run's clone.
+    expect(result.firstClone).toBeUndefined();
+    expect(result.routingVersion).toBe(1);
+    expect(result.verification).toMatchObject({ verified: true, baseVersion: base });
+    for (const e of egress) await e.stop();
+    const written = egress.flatMap((e) => e.written);
+    const check = await checkFork(main, await open(forkUrl), { subset: input.subset, baseVersion: base });
+    expect(check).toMatchObject({ verified: true, expectedKeys: written.length });
+    expect(check.forkRows).toBe(written.filter((r) => r.tier === 'gold').length);
+  } finally {
+    for (const e of egress) await e.stop().catch(() => {});
+    w.worker.shutdown();
+    await running.catch(() => {});
+    await t.close();
+    await a.cleanup();
+    await b.cleanup();
+  }
+});
