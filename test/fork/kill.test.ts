@@ -80,8 +80,9 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
   };
   const killedIn: ForkStep[] = [];
   try {
-    // Enough history that the first clone takes a moment: 3 regions × 8 batches.
-    for (let i = 0; i < 8; i++) for (const e of egress) await e.step();
+    // Enough history that the first clone takes a moment: 3 regions × 8 batches (× 24 for runs that kill
+    // the first clone, which is otherwise often over before the worker answers the first query).
+    for (let i = 0; i < (target === 0 ? 24 : 8); i++) for (const e of egress) await e.step();
     for (const e of egress) e.start(400);
     startWorker();
     const input: ForkInput = {
@@ -163,7 +164,7 @@ test(`SIGKILL the worker in each of the four fork steps (${RUNS} runs): every ru
   const t = await temporal();
   const reports: RunReport[] = [];
   try {
-    // A run whose kill missed its step (the step ended first) is run again for that step, at most 4 times.
+    // A run whose kill missed its step (the step ended first) is run again for that step, at most 6 times.
     const queue = Array.from({ length: RUNS }, (_, i) => i);
     let extra = 0;
     await Promise.all(
@@ -171,7 +172,7 @@ test(`SIGKILL the worker in each of the four fork steps (${RUNS} runs): every ru
         for (let run = queue.shift(); run !== undefined; run = queue.shift()) {
           const r = await oneRun(t.client, bundleFile, run);
           reports.push(r);
-          if (!r.killedIn.some((s) => GROUPS[r.target]!.includes(s)) && extra < 4)
+          if (!r.killedIn.some((s) => GROUPS[r.target]!.includes(s)) && extra < 6)
             queue.push(RUNS + GROUPS.length * extra++ + r.target);
         }
       }),
