@@ -19,7 +19,7 @@ import { readRouting } from '../../activities/egress/routing-store';
 import type { ForkResult, ForkState } from '../../shapes/fork';
 import { workflowIds } from '../../shapes/queues';
 import { createRegionWorker, storeOpener } from '../../workers/region-worker';
-import { approveForkUpdate, forkStateQuery } from '../../workflows/fork';
+import { approveForkSignal, approveForkUpdate, forkStateQuery } from '../../workflows/fork';
 import { createTestLocation, emulatorOptions } from '../harness/stores';
 import { temporal, workflowBundle } from '../ingest/helpers';
 import { FakeEgress, rowsSql } from './helpers';
@@ -187,7 +187,7 @@ test('forkTable: S3 main → Azure fork while 3 regions egress; Update approval,
   }
 });
 
-test('cancel while awaiting approval, delete main by hand (a cancel between the deletes), start again: verified', async () => {
+test('cancel while awaiting approval, delete main by hand (a cancel between the deletes), start again, approve by signal: verified', async () => {
   const a = await createTestLocation('local');
   const b = await createTestLocation('gcs');
   const opts = emulatorOptions(['gcs']);
@@ -233,9 +233,24 @@ test('cancel while awaiting approval, delete main by hand (a cancel between the 
     const again = await t.client.workflow.start('forkTable', {
       taskQueue,
       workflowId: workflowIds.fork(name),
-      args: [{ ...input, approval: 'auto' }],
+      args: [input],
     });
+    // Approved by signal this time: a stale plan id is ignored (and said so), the current one approves.
+    let s = await again.query(forkStateQuery);
+    for (let i = 0; i < 300 && s.step !== 'awaitingApproval'; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await again.query(forkStateQuery);
+    }
+    await again.signal(approveForkSignal, { planId: 'p0-stale', by: 'test' });
+    for (let i = 0; i < 50 && !/ignored/.test(s.detail ?? ''); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      s = await again.query(forkStateQuery);
+    }
+    expect(s.detail).toMatch(/approval signal ignored: plan p0-stale is stale/);
+    expect(s.step).toBe('awaitingApproval');
+    await again.signal(approveForkSignal, { planId: s.plan!.id, by: 'signal' });
     const result = (await again.result()) as ForkResult;
+    expect(result.approvedBy).toBe('signal');
     // No clone replayed main's delete onto the fork; the check counts from the first run's clone.
     expect(result.firstClone).toBeUndefined();
     expect(result.routingVersion).toBe(1);
