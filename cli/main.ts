@@ -6,6 +6,7 @@ import { redact } from '../lake/redact';
 import { registerFailoverCommands } from './failover';
 import { registerCloneCommands } from './clone';
 import { registerFailoverTableCommand } from './failover-table';
+import { registerForkCommands } from './fork';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -25,6 +26,7 @@ export function buildProgram(): Command {
   registerFailoverTableCommand(program);
   registerQueryCommand(program);
   registerCloneCommands(program);
+  registerForkCommands(program);
   return program;
 }
 

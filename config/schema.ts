@@ -8,7 +8,7 @@ import { safeParsePredicate } from '../lake/predicate';
 import { checkEndpoint, parseStoreUrl } from '../lake/storage/url';
 import { LINEAGE_COLUMNS } from '../shapes/targets';
 
-const storeUrl = z.string().superRefine((v, ctx) => {
+export const storeUrl = z.string().superRefine((v, ctx) => {
   try {
     parseStoreUrl(v);
   } catch (e) {
@@ -26,7 +26,7 @@ const endpoint = (cloud: string) =>
     }
   });
 
-const predicate = z.string().superRefine((v, ctx) => {
+export const predicate = z.string().superRefine((v, ctx) => {
   const r = safeParsePredicate(v);
   if (!r.success) ctx.addIssue({ code: 'custom', message: r.error.message });
 });

@@ -29,6 +29,8 @@ export const workflowIds = {
   failoverRegion: (region: string) => `failover-region/${part('region', region)}`,
   /** The promotion of a table's replica (one at a time per replica). */
   promoteReplica: (name: string) => `promote-replica/${part('replica', name)}`,
+  /** A live table fork (one at a time per fork name). */
+  fork: (name: string) => `fork/${part('fork', name)}`,
   /** A health probe has no business key; the caller names the probe (e.g. a run id). */
   healthCheck: (probe: string) => `health/${part('probe', probe)}`,
 } as const;

@@ -8,6 +8,7 @@ import { createFailoverActivities } from '../activities/failover';
 import { createCloneActivities } from '../activities/clone';
 import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
+import { createForkActivities } from '../activities/fork';
 import { createIngestActivities } from '../activities/ingest';
 import { createPromoteActivities } from '../activities/promote';
 import type { ObjectStore } from '../lake/storage/object-store';
@@ -45,6 +46,7 @@ export function tributaryActivities(
     ...createFailoverActivities(deps.temporal ? { temporal: deps.temporal } : {}),
     ...createCloneActivities({ open }),
     ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
+    ...createForkActivities({ open }),
   };
 }
 

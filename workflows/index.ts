@@ -5,3 +5,4 @@ export * from './egress';
 export * from './failover';
 export * from './replicate';
 export * from './promote';
+export * from './fork';
