@@ -3,6 +3,7 @@
  * (usually on another cloud) while the pipelines keep running. Pure shapes: the workflow input an operator
  * pastes into the Temporal UI, the plan the approval names, the state a query shows and the result.
  */
+import type { ForkKeyCheck } from '../lake/table/fork-check';
 
 /**
  * The input of `forkTable`, one JSON object (paste it into the Temporal UI's start dialog, or write it as
@@ -103,30 +104,8 @@ export interface ForkDeleteSummary {
   addedFiles: number;
 }
 
-/** The keys check (see verifyFork): every count but the totals must be 0. */
-export interface ForkVerification {
-  verified: boolean;
-  /** Versions read. */
-  mainVersion: number;
-  forkVersion: number;
-  /** Main's version at the first clone: the keys main held before the fork. */
-  baseVersion: number;
-  /** Keys main held at baseVersion plus keys appended since (main's and the fork's own appends). */
-  expectedKeys: number;
-  mainRows: number;
-  forkRows: number;
-  /** Expected keys in neither table. */
-  missingKeys: number;
-  /** Keys in a table that were neither in main before nor appended since. */
-  unexpectedKeys: number;
-  inBoth: number;
-  /** Rows whose key another row of the same table has. */
-  duplicateKeys: number;
-  /** Rows of main where the subset is TRUE. */
-  mainMatchingSubset: number;
-  /** Rows of the fork where the subset is not TRUE (FALSE or NULL). */
-  forkNotMatchingSubset: number;
-}
+/** The keys check (see verifyFork and lake/table/fork-check.ts): every count but the totals must be 0. */
+export type ForkVerification = ForkKeyCheck;
 
 export interface ForkState {
   name: string;

@@ -28,17 +28,25 @@ export const FORK_KEY_COLUMNS = ['_region', '_source_file', '_source_line'] as c
 
 export interface ForkKeyCheck {
   verified: boolean;
+  /** Versions read. */
   mainVersion: number;
   forkVersion: number;
+  /** Main's version at the first clone: the keys main held before the fork. */
   baseVersion: number;
+  /** Keys main held at baseVersion plus keys appended since (main's and the fork's own appends). */
   expectedKeys: number;
   mainRows: number;
   forkRows: number;
+  /** Expected keys in neither table. */
   missingKeys: number;
+  /** Keys in a table that were neither in main before nor appended since. */
   unexpectedKeys: number;
   inBoth: number;
+  /** Rows whose key another row of the same table has. */
   duplicateKeys: number;
+  /** Rows of main where the subset is TRUE. */
   mainMatchingSubset: number;
+  /** Rows of the fork where the subset is not TRUE (FALSE or NULL). */
   forkNotMatchingSubset: number;
 }
 
