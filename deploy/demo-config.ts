@@ -42,6 +42,8 @@ export function bucketUrl(cloud: Cloud, bucket: string, e: DemoEndpoints, localR
 
 export interface DemoLayout {
   config: Config;
+  /** `--fork`: the table the fork creates. */
+  fork?: string;
   yaml: string;
   /** Every bucket/container the demo needs, by cloud. */
   buckets: { cloud: Cloud; name: string; url: string }[];
@@ -54,6 +56,8 @@ export function demoLayout(opts: {
   localRoot: string;
   /** Files per ingestion batch: small, so a cycle shows several batches. */
   maxFilesPerBatch: number;
+  /** `--fork`: a bucket on a third cloud for the table central forks to, named `central.fork`. */
+  fork?: boolean;
 }): DemoLayout {
   const e = opts.endpoints;
   const buckets: DemoLayout['buckets'] = [];
@@ -78,6 +82,9 @@ export function demoLayout(opts: {
   // up to date by incremental deep clone on a Schedule run by the first region's workers.
   const replicaCloud: Cloud = e.azure ? 'azure' : e.gcs ? 'gcp' : 'azure';
   const replica = `${bucket(replicaCloud, 'lake-central-replica')}/central/all_logs`;
+  // The fork target: on GCS's emulator when it runs (central is on S3, its replica on Azure), else Azure's.
+  const forkCloud: Cloud = e.gcs ? 'gcp' : 'azure';
+  const fork = opts.fork ? `${bucket(forkCloud, 'lake-central-fork')}/central/all_logs_fork` : undefined;
   const raw = {
     temporal: { address: e.temporal, namespace: 'default' },
     storage: {
@@ -104,7 +111,7 @@ export function demoLayout(opts: {
     ],
     // central.all_logs, regional.<region> and quarantine.<region> are default catalog names
     // (config/catalog.ts); other tables would be listed here.
-    catalog: { 'central.all_logs': central },
+    catalog: { 'central.all_logs': central, ...(fork ? { 'central.fork': fork } : {}) },
   };
-  return { config: Config.parse(raw), yaml: stringify(raw), buckets };
+  return { config: Config.parse(raw), yaml: stringify(raw), buckets, fork };
 }

@@ -26,22 +26,34 @@ export interface TableCounts {
 
 export interface DemoCounts {
   regions: Map<string, TableCounts>;
+  /** Rows of central plus, after a fork, of the fork (`central.fork`): each approved row is in one. */
   central: number;
+  /** After a fork: the rows of central and of the fork on their own. */
+  split?: { central: number; fork: number };
   sample: { sql: string; lines: string[] };
 }
 
 const num = (v: unknown) => Number(v ?? 0);
 
+/** The catalog name of the demo's fork table (`--fork`). */
+export const FORK_TABLE = 'central.fork';
+
 export async function countTables(
   config: Config,
   open: (url: string) => Promise<ObjectStore>,
 ): Promise<DemoCounts> {
+  // After a fork, a region's approved rows are in central or in the fork: counted over both, duplicates
+  // included (a line in both tables is a duplicate as much as a line twice in one).
+  const forked = FORK_TABLE in config.catalog;
+  const egressed = forked
+    ? `(SELECT _region, _source_file, _source_line FROM central.all_logs UNION ALL SELECT _region, _source_file, _source_line FROM ${FORK_TABLE})`
+    : 'central.all_logs';
   const catalog = queryCatalogOf(config);
   const q = async (sql: string) =>
     (await query(sql, { catalog, open })).toArray().map((r) => r.toJSON() as Record<string, unknown>);
   const regions = new Map<string, TableCounts>();
   const perRegion = await q(
-    `SELECT _region, count(*) AS n, count(DISTINCT (_source_file, _source_line)) AS distinct_lines FROM central.all_logs GROUP BY _region`,
+    `SELECT _region, count(*) AS n, count(DISTINCT (_source_file, _source_line)) AS distinct_lines FROM ${egressed} GROUP BY _region`,
   );
   for (const r of config.regions) {
     const id = r.name.replace(/-/g, '_');
@@ -63,13 +75,15 @@ export async function countTables(
     });
   }
   const [central] = await q(`SELECT count(*) AS n FROM central.all_logs`);
+  const [fork] = forked ? await q(`SELECT count(*) AS n FROM ${FORK_TABLE}`) : [];
   const sampleSql =
     `SELECT service, count(*) AS requests, count(*) FILTER (WHERE level = 'ERROR') AS errors, ` +
     `round(avg(http.latency_ms), 1) AS avg_latency_ms FROM central.all_logs GROUP BY service ORDER BY requests DESC LIMIT 5`;
   const sample = await q(sampleSql);
   return {
     regions,
-    central: num(central?.n),
+    central: num(central?.n) + num(fork?.n),
+    ...(forked ? { split: { central: num(central?.n), fork: num(fork?.n) } } : {}),
     sample: {
       sql: sampleSql,
       lines: sample.map((row) =>
@@ -99,8 +113,12 @@ export function reconcile(
     if (c.approved !== g.approved)
       d.push(`${r.name}: approved rows ${c.approved} ≠ approved lines written ${g.approved}`);
     if (c.egressed !== c.approved) d.push(`${r.name}: egressed ${c.egressed} ≠ approved ${c.approved}`);
-    if (c.duplicates !== 0) d.push(`${r.name}: ${c.duplicates} duplicate lines in central`);
+    if (c.duplicates !== 0)
+      d.push(`${r.name}: ${c.duplicates} duplicate lines in central${counts.split ? ' and the fork' : ''}`);
   }
-  if (counts.central !== approved) d.push(`central rows ${counts.central} ≠ sum of approved ${approved}`);
+  if (counts.central !== approved)
+    d.push(
+      `${counts.split ? 'central + fork' : 'central'} rows ${counts.central} ≠ sum of approved ${approved}`,
+    );
   return { ok: d.length === 0, differences: d };
 }

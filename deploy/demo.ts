@@ -14,6 +14,9 @@
  *   npm run demo -- --keep                           keep services and workers up after the summary (Ctrl-C ends)
  *   npm run demo -- --failover                       mid-demo, the first region's worker stops and the region
  *                                                    fails over to a standby worker on another task queue
+ *   npm run demo -- --fork                           mid-demo, central is forked live: the second region's
+ *                                                    rows move to a table on another cloud (forkTable);
+ *                                                    the cycles go on until the fork has ended
  */
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
@@ -32,6 +35,8 @@ import type { CreatedWorker } from '../workers/worker';
 import { applySchedules, egressScheduleId, ingestScheduleId } from '../workers/schedules';
 import { scheduleIds as scheduleIdsOf } from '../shapes/queues';
 import { replicaReconcile } from './demo-replica';
+import { FreshnessMonitor, type RunningFork, demoForkInput, lagLines, startDemoFork } from './demo-fork';
+import { stateText } from '../cli/fork';
 import { demoLogFile } from './demo-logs';
 import { AZURITE_ACCOUNT, type DemoEndpoints, type DemoLayout, demoLayout } from './demo-config';
 import { type DemoCounts, type RegionCounts, countTables, reconcile } from './demo-reconcile';
@@ -60,6 +65,7 @@ const { values: args } = parseArgs({
     dir: { type: 'string', default: path.join(PROJECT_ROOT, '.tributary', 'demo') },
     keep: { type: 'boolean', default: false },
     failover: { type: 'boolean', default: false },
+    fork: { type: 'boolean', default: false },
   },
 });
 
@@ -253,6 +259,7 @@ async function main(): Promise<number> {
       endpoints,
       localRoot: path.join(DIR, 'local'),
       maxFilesPerBatch: Math.max(1, Math.ceil(FILES / 2)),
+      fork: args.fork,
     });
     const config = layout.config;
     const configFile = path.join(DIR, 'tributary.yaml');
@@ -264,6 +271,7 @@ async function main(): Promise<number> {
     say(`    central         ${config.central!.table}`);
     for (const x of config.replicate)
       say(`    replica ${x.name.padEnd(7)} ${x.target} (incremental deep clone)`);
+    if (layout.fork) say(`    fork            ${layout.fork} (created mid-demo by forkTable)`);
     const opts = storeOptionsOf(config);
     const stores = new Map<string, Promise<ObjectStore>>();
     const open = (url: string) => {
@@ -357,8 +365,17 @@ async function main(): Promise<number> {
 
     const everyMs = parseDurationMs(EVERY);
     await progress(); // before the first commit: every region says so
-    for (let cycle = 1; cycle <= CYCLES && !stop.signal.aborted; cycle++) {
-      say(`cycle ${cycle}/${CYCLES}: log daemons write ${FILES} files per region`);
+    const monitor = args.fork ? new FreshnessMonitor(config, open) : undefined;
+    monitor?.start();
+    cleanup.add('stop the freshness monitor', () => monitor?.stop() ?? Promise.resolve());
+    let fork: RunningFork | undefined;
+    // With --fork the log daemons go on writing until the fork has ended (it must run under load).
+    const moreCycles = (cycle: number) =>
+      cycle <= CYCLES || (fork !== undefined && fork.endedAt === undefined && cycle <= CYCLES + 200);
+    for (let cycle = 1; moreCycles(cycle) && !stop.signal.aborted; cycle++) {
+      say(
+        `cycle ${cycle}/${CYCLES}${cycle > CYCLES ? ' (the fork is still running)' : ''}: log daemons write ${FILES} files per region`,
+      );
       for (const r of config.regions) {
         const raw = await open(r.raw);
         for (let f = 0; f < FILES; f++) {
@@ -377,12 +394,32 @@ async function main(): Promise<number> {
           g.lines += file.lines;
           g.bad += file.bad;
           g.approved += file.approved;
+          monitor?.wrote(r.name, file.lines);
         }
       }
       await wait(everyMs);
       if (!stop.signal.aborted) await progress();
       if (args.failover && cycle === Math.ceil(CYCLES / 2) && !stop.signal.aborted)
         await failoverMidDemo({ config, client, connection, bundle, opts, workers });
+      if (args.fork && !fork && cycle === Math.ceil(CYCLES / 2) && !stop.signal.aborted) {
+        const input = demoForkInput(config, layout.fork!);
+        // The last region's queue: with --failover the first region's worker is gone by now.
+        const queue = taskQueueOf(config.regions.at(-1)!);
+        fork = await startDemoFork(client, queue, input);
+        monitor!.fork = fork;
+        say(
+          `fork: forkTable ${input.name} started on ${queue}: rows where ${input.subset} move to ${input.fork}`,
+        );
+      }
+      if (fork && cycle > Math.ceil(CYCLES / 2)) {
+        const s = fork.endedAt === undefined ? await fork.state() : undefined;
+        if (s) say(`  fork ${s.name}: ${s.step}${s.detail ? ` — ${s.detail}` : ''}`);
+      }
+    }
+    if (fork) {
+      say('waiting for the fork to end…');
+      const r = await fork.result;
+      say(stateText(r));
     }
 
     // 5. Let the schedules drain what is left.
@@ -403,6 +440,7 @@ async function main(): Promise<number> {
     }
     if (stop.signal.aborted) return 130;
     await progress();
+    const lags = await monitor?.stop();
     if (ui) say(`  (workflow runs and schedules: ${ui}/namespaces/default/workflows)`);
     for (const id of scheduleIds)
       await client.schedule
@@ -430,7 +468,18 @@ async function main(): Promise<number> {
         `  ${r.name.padEnd(17)} ${[g.lines, c.ingested, c.quarantined, c.approved, c.egressed].map((n) => String(n).padStart(10)).join(' ')}`,
       );
     }
-    say(`central.all_logs rows: ${counts.central}`);
+    if (counts.split) {
+      say(`central.all_logs rows: ${counts.split.central}`);
+      say(`central.fork rows: ${counts.split.fork} (${layout.fork})`);
+      const v = (await fork!.result).verification;
+      say(
+        `fork verification: ${v.verified ? 'OK' : 'FAILED'} (main ${v.mainRows} + fork ${v.forkRows} rows = ${v.expectedKeys} keys expected; ` +
+          `${v.missingKeys} missing, ${v.unexpectedKeys} unexpected, ${v.inBoth} in both, ${v.duplicateKeys} duplicated, ` +
+          `${v.mainMatchingSubset} in main matching the subset, ${v.forkNotMatchingSubset} in the fork not matching it)`,
+      );
+      if (!v.verified) verdict.differences.push('the fork verification failed');
+    } else say(`central.all_logs rows: ${counts.central}`);
+    if (lags) for (const line of lagLines(lags, everyMs)) say(line);
     for (const x of replicas) for (const line of x.lines) say(line);
     say(`\nsample query: ${counts.sample.sql}`);
     for (const line of counts.sample.lines) say(`  ${line}`);
