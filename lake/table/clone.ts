@@ -20,6 +20,7 @@
  * - A target version is published only once every file it names is present and verified; files already
  *   on the target with the right size (an earlier, interrupted attempt) are not copied again.
  */
+import { setMaxListeners } from 'node:events';
 import { TributaryError, isTributaryError } from '../errors';
 import { eachLimit } from '../each-limit';
 import type { AddFile, Metadata, Protocol, RemoveFile, Txn } from '../delta/actions';
@@ -317,7 +318,11 @@ async function bringOver(
   };
   let transferred = 0;
   let serverSide = 0;
-  await eachLimit(objects, opts.concurrency ?? 8, async (o) => {
+  const concurrency = opts.concurrency ?? 8;
+  // Every copy in flight follows the caller's signal (a few listeners each, removed when it ends): more
+  // than Node's default 10 is expected here, not a leak.
+  if (opts.signal) setMaxListeners(Math.max(10, 4 * concurrency), opts.signal);
+  await eachLimit(objects, concurrency, async (o) => {
     if (opts.signal?.aborted) throw opts.signal.reason ?? new Error('clone cancelled');
     const have = await sizeOnTarget(o.key);
     if (have !== undefined && (o.size === undefined || have === o.size)) {
