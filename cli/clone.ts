@@ -191,7 +191,9 @@ export function registerCloneCommands(program: Command): void {
           const handle = await startOrFollow(c.client, 'replicateTable', sel.taskQueue, workflowId, input);
           if (!o.json) process.stderr.write(`${workflowId} on task queue ${sel.taskQueue}\n`);
           const r = (await handle.result()) as Awaited<ReturnType<typeof replicateTable>>;
-          printRun(r, o.json === true);
+          if (r.kind === 'noSource')
+            process.stdout.write(o.json ? `${JSON.stringify(r, null, 2)}\n` : `${r.name}: ${r.reason}\n`);
+          else printRun(r, o.json === true);
         } finally {
           await c.close();
         }

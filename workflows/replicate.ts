@@ -3,10 +3,16 @@
  * `replicate:` Schedule, `tributary clone run` or the Temporal UI). A killed worker's clone is retried on
  * any worker after the heartbeat timeout and copies only what is still missing.
  */
-import { type ActivityOptions, defineQuery, proxyActivities, setHandler } from '@temporalio/workflow';
+import {
+  type ActivityOptions,
+  defineQuery,
+  patched,
+  proxyActivities,
+  setHandler,
+} from '@temporalio/workflow';
 import type { CloneActivities, CloneActivityResult } from '../activities/clone';
 import type { ReplicaTarget } from '../shapes/targets';
-import { NON_RETRYABLE } from './activity-options';
+import { NON_RETRYABLE, controlActivity } from './activity-options';
 
 export interface ReplicateTableInput {
   target: ReplicaTarget;
@@ -20,7 +26,16 @@ export interface ReplicateTableInput {
   maximumRetryInterval?: string;
 }
 
-export type ReplicationSummary = CloneActivityResult;
+/** A run that found no source table (a replica's Schedule may start before its source's first commit). */
+export interface ReplicationSkipped {
+  kind: 'noSource';
+  name: string;
+  source: string;
+  target: string;
+  reason: string;
+}
+
+export type ReplicationSummary = CloneActivityResult | ReplicationSkipped;
 
 export interface ReplicationProgress {
   name: string;
@@ -58,6 +73,23 @@ export async function replicateTable(input: ReplicateTableInput): Promise<Replic
         : {}),
     },
   });
+  // No source table yet: nothing to replicate, said so; not a failure every interval until it exists.
+  // (Runs started before this check replay without it.)
+  if (patched('replicate-skips-missing-source')) {
+    const { replicaSourceVersion } = proxyActivities<CloneActivities>(controlActivity);
+    if ((await replicaSourceVersion(input.target)) === null) {
+      const skipped: ReplicationSkipped = {
+        kind: 'noSource',
+        name: input.target.name,
+        source: input.target.source,
+        target: input.target.target,
+        reason: `source ${input.target.source} has no Delta table yet: nothing to replicate`,
+      };
+      progress.stage = 'done';
+      progress.result = skipped;
+      return skipped;
+    }
+  }
   const result = await cloneTableActivity(input.target, {
     ...(input.version !== undefined ? { version: input.version } : {}),
     ...(input.concurrency !== undefined ? { concurrency: input.concurrency } : {}),

@@ -17,6 +17,7 @@ import {
   cloneTable,
 } from '../../lake/table/clone';
 import { type ReplicaStatus, replicaStatus as statusOf } from '../../lake/table/clone-status';
+import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
 import type { ReplicaTarget } from '../../shapes/targets';
 
 export interface CloneDeps {
@@ -95,6 +96,12 @@ export const createCloneActivities = (deps: CloneDeps) => ({
       ...(plan ? { plan } : {}),
       objectsAlreadyPresent: progress?.objectsAlreadyPresent ?? 0,
     };
+  },
+
+  /** The source's latest version, or null when it has no Delta table yet (nothing to replicate). */
+  async replicaSourceVersion(target: ReplicaTarget): Promise<number | null> {
+    const snap = await loadSnapshotOrUndefined(await deps.open(target.source), defaultEngine);
+    return snap?.version ?? null;
   },
 
   async replicaStatus(target: ReplicaTarget): Promise<ReplicaStatus> {

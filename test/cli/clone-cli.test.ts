@@ -275,3 +275,42 @@ test('clone run refuses unclear selections with one clear line', async () => {
   );
   expect(ver.stderr).toBe('error (BAD_INPUT): --version must be a non-negative integer, got "x"\n');
 });
+
+test('a replication run before its source has a table says so and succeeds (no failed activity)', async () => {
+  const name = `r${randomUUID().slice(0, 8)}`;
+  const taskQueue = `clone-cli-${name}`;
+  const sourceUrl = `${src.url}/not_yet`;
+  const cfgFile = path.join(dir, `${name}.yaml`);
+  writeFileSync(
+    cfgFile,
+    `
+temporal: { address: "${requireService('temporal').endpoint}" }
+storage: { s3: { endpoint: "${requireService('s3').endpoint}", region: us-east-1 } }
+regions:
+  - { name: eu, cloud: local, raw: ${src.url}/raw, table: ${src.url}/eu }
+replicate:
+  - { name: ${name}, source: ${sourceUrl}, target: ${dst.url}/replica, taskQueue: ${taskQueue} }
+`,
+  );
+  const t = await temporal();
+  const w = await createRegionWorker({
+    connection: t.native,
+    taskQueue,
+    storeOptions: emulatorOptions(['s3']),
+    workflowBundle: await workflowBundle(),
+  });
+  try {
+    const out = await w.worker.runUntil(
+      cliEnv(S3_ENV(), 'clone', 'run', '--replica', name, '--config', cfgFile),
+    );
+    expect(out.code).toBe(0);
+    expect(out.stdout).toBe(`${name}: source ${sourceUrl} has no Delta table yet: nothing to replicate\n`);
+    const history = await t.client.workflow.getHandle(`replicate/${name}`).fetchHistory();
+    const failed = (history.events ?? []).filter((e) => e.activityTaskFailedEventAttributes);
+    expect(failed).toEqual([]);
+    expect((history.events ?? []).some((e) => e.workflowExecutionCompletedEventAttributes)).toBe(true);
+  } finally {
+    await w.close();
+    await t.close();
+  }
+});

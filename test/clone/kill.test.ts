@@ -111,7 +111,9 @@ test(`SIGKILL the worker ${KILLS} times mid-clone: the replica equals the source
       if (before > 0 && before < snap.files.length && !done && (await running())) midCopyKills++;
       startWorker();
     }
-    const summary = (await handle.result()) as ReplicationSummary;
+    const result = (await handle.result()) as ReplicationSummary;
+    if (result.kind === 'noSource') throw new Error(result.reason);
+    const summary = result;
     expect(summary).toMatchObject({ kind: 'committed', mode: 'full', sourceVersion: snap.version });
 
     // The replica: a valid table (for Tributary and for delta-rs) equal to the source at the recorded version.
