@@ -149,26 +149,29 @@ function loadDefaultAzureCredential(account: string): TokenCredential {
   return new identity.DefaultAzureCredential();
 }
 
-/** `body` in blocks of `size` bytes (the last one shorter). */
-async function* blocksOf(body: Readable, size: number): AsyncGenerator<Buffer> {
-  let parts: Buffer[] = [];
+/**
+ * `body` in blocks of `size` bytes (the last one shorter), each copied into a buffer from `free` (or a new one):
+ * the caller hands a block's buffer back to `free` once the service has it, so a stream's memory is the buffers
+ * in flight plus the one filling, whenever the garbage collector runs. (Concatenating a fresh 8 MiB buffer per
+ * block left each one to a full GC: on a loaded 2-core machine a 200 MiB copy peaked at +290 MiB RSS.)
+ */
+async function* blocksOf(body: Readable, size: number, free: Buffer[]): AsyncGenerator<Buffer> {
+  let block = free.pop() ?? Buffer.allocUnsafeSlow(size);
   let have = 0;
   for await (const chunk of body) {
-    let c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
-    while (have + c.length >= size) {
-      const take = size - have;
-      parts.push(c.subarray(0, take));
-      yield Buffer.concat(parts, size);
-      c = c.subarray(take);
-      parts = [];
-      have = 0;
-    }
-    if (c.length) {
-      parts.push(c);
-      have += c.length;
+    const c = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk as Uint8Array);
+    for (let at = 0; at < c.length; ) {
+      const n = c.copy(block, have, at);
+      at += n;
+      have += n;
+      if (have === size) {
+        yield block;
+        block = free.pop() ?? Buffer.allocUnsafeSlow(size);
+        have = 0;
+      }
     }
   }
-  if (have) yield Buffer.concat(parts, have);
+  if (have) yield block.subarray(0, have);
 }
 
 interface Clients {
@@ -553,7 +556,8 @@ export class AzureStore implements ObjectStore {
   async putStream(key: string, body: Readable, opts?: PutOptions): Promise<PutResult> {
     const client = this.streamingContainer.getBlockBlobClient(this.name(key));
     const up = uploadDeadline(body, this.timeoutMs, this.where(key), opts?.signal);
-    // Stages 8 MiB blocks, at most 4 in flight, then commits the block list: never holds the whole body.
+    // Stages 8 MiB blocks, at most 4 in flight, in buffers it reuses, then commits the block list: never holds
+    // the whole body.
     // (The SDK's uploadStream does the same, but does not hand its abort signal to the blocks: a block sent
     // to a service that never answers would wait forever.)
     // With `md5`, each block carries its MD5, which the service checks on arrival (400 Md5Mismatch, transient),
@@ -564,9 +568,10 @@ export class AzureStore implements ObjectStore {
     const prefix = randomUUID();
     const ids: string[] = [];
     const inflight = new Set<Promise<void>>();
+    const free: Buffer[] = [];
     let failed: { e: unknown } | undefined;
     try {
-      for await (const block of blocksOf(up.body, STREAM_BLOCK_BYTES)) {
+      for await (const block of blocksOf(up.body, STREAM_BLOCK_BYTES, free)) {
         const id = Buffer.from(`${prefix}-${String(ids.length).padStart(6, '0')}`).toString('base64');
         ids.push(id);
         whole?.update(block);
@@ -574,7 +579,10 @@ export class AzureStore implements ObjectStore {
         const p: Promise<void> = client
           .stageBlock(id, block, block.length, { abortSignal: up.signal, transactionalContentMD5 })
           .then(
-            () => void inflight.delete(p),
+            () => {
+              inflight.delete(p);
+              if (block.length === STREAM_BLOCK_BYTES) free.push(block);
+            },
             (e: unknown) => {
               inflight.delete(p);
               failed ??= { e };
