@@ -78,6 +78,31 @@ async function listLog(store: ObjectStore, fromVersion: number, untilVersion?: n
   return { commits, checkpoints };
 }
 
+/** Versions listed before `version` on the first try of listBack, then 8 times more on each next try. */
+const BACK_WINDOW = 128;
+
+/**
+ * The log up to `version` (all of it when undefined) when `_last_checkpoint` cannot say where to start: a
+ * version before the hint (time travel) or a missing or stale hint. Lists windows ending at `version`, each
+ * 8 times wider, until one holds a complete checkpoint followed by every commit up to `version` (or starts
+ * at 0), so time travel to v5000 of a 10,000-commit log lists a few hundred entries instead of 5,000.
+ */
+async function listBack(store: ObjectStore, version: number | undefined): Promise<Listed> {
+  if (version === undefined) return listLog(store, 0);
+  for (let w = BACK_WINDOW; ; w *= 8) {
+    const from = Math.max(0, version - w);
+    const listed = await listLog(store, from, version);
+    if (from === 0) return listed;
+    const cp = maxOf(
+      -1,
+      [...listed.checkpoints.keys()].filter((v) => v <= version),
+    );
+    let whole = cp >= 0;
+    for (let v = cp + 1; whole && v <= version; v++) whole = listed.commits.has(v);
+    if (whole) return listed;
+  }
+}
+
 const maxOf = (init: number, ...lists: Iterable<number>[]): number => {
   let m = init;
   for (const l of lists) for (const v of l) if (v > m) m = v;
@@ -86,7 +111,7 @@ const maxOf = (init: number, ...lists: Iterable<number>[]): number => {
 
 /**
  * Builds the segment for `version` (latest when undefined). Uses `_last_checkpoint` as a listing hint and
- * falls back to a full listing when the hint is stale or beyond the requested version.
+ * lists backwards from `version` (listBack) when the hint is stale or beyond the requested version.
  */
 export async function buildLogSegment(
   store: ObjectStore,
@@ -101,9 +126,11 @@ export async function buildLogSegment(
   if (version !== undefined && version < 0)
     throw new TributaryError('BAD_INPUT', `version must be ≥ 0, got ${version}`);
   const hint = await readLastCheckpoint(store);
-  const from = hint && (version === undefined || hint.version <= version) ? hint.version : 0;
-  let listed = await listLog(store, from, version);
-  if (from > 0 && !listed.checkpoints.has(from)) listed = await listLog(store, 0, version);
+  let listed: Listed;
+  if (hint && (version === undefined || hint.version <= version)) {
+    listed = await listLog(store, hint.version, version);
+    if (hint.version > 0 && !listed.checkpoints.has(hint.version)) listed = await listBack(store, version);
+  } else listed = await listBack(store, version);
   if (listed.commits.size === 0 && listed.checkpoints.size === 0)
     throw new TributaryError('NOT_FOUND', `no Delta table at ${table} (no ${LOG_DIR}/ entries)`);
   // Loops, not Math.max(...): a log holds hundreds of thousands of commits (spread arguments overflow the stack).

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { constants as fsConstants, createReadStream, createWriteStream, promises as fs } from 'node:fs';
+import {
+  type Stats,
+  constants as fsConstants,
+  createReadStream,
+  createWriteStream,
+  promises as fs,
+} from 'node:fs';
 import * as path from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -20,6 +26,8 @@ import type {
 
 /** Temp files live next to their target (same filesystem, so link/rename are atomic) and are never listed. */
 const TMP_MARK = '.tributary-tmp-';
+/** Files whose stat a listing starts ahead of the one it yields. */
+const STAT_AHEAD = 256;
 
 function mapFsError(e: unknown, what: string): TributaryError {
   const code = (e as NodeJS.ErrnoException)?.code;
@@ -320,18 +328,24 @@ export class LocalStore implements ObjectStore {
           );
         })
         .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
-      // stat the files of this directory concurrently (libuv's pool), then yield in order.
-      const stats = items.map((it) =>
-        it.dir
-          ? undefined
-          : fs
-              .stat(it.real)
-              .catch((e: NodeJS.ErrnoException) =>
-                e.code === 'ENOENT' ? null : Promise.reject(mapFsError(e, `${url}/${it.key}`)),
-              ),
-      );
-      for (const p of stats) p?.catch(() => {}); // handled below; avoids unhandled rejections if the caller stops early
+      // stat the files of this directory ahead of the one yielded, in blocks of STAT_AHEAD (libuv's pool), in
+      // order: a caller that stops early (a log listed from a version up to another) stats only what it read.
+      const stats: (Promise<Stats | null> | undefined)[] = [];
+      const statAt = (j: number) => {
+        const it = items[j];
+        if (!it || it.dir || stats[j]) return;
+        const p = fs
+          .stat(it.real)
+          .catch((e: NodeJS.ErrnoException) =>
+            e.code === 'ENOENT' ? null : Promise.reject(mapFsError(e, `${url}/${it.key}`)),
+          );
+        p.catch(() => {}); // handled below; avoids unhandled rejections if the caller stops early
+        stats[j] = p;
+      };
       for (const [i, it] of items.entries()) {
+        // Whole blocks, one block ahead: the pool stays busy while the caller reads the block before.
+        if (i % STAT_AHEAD === 0)
+          for (let j = i; j < Math.min(items.length, i + 2 * STAT_AHEAD); j++) statAt(j);
         if (it.dir) {
           if (stack.has(it.real))
             throw new TributaryError(

@@ -187,3 +187,40 @@ test('multi-part checkpoint names outside 1..parts do not make a checkpoint look
   expect(snap.segment.checkpoint).toBeUndefined();
   expect(snap.segment.commits.map((c) => c.version)).toEqual([0, 1]);
 });
+
+describe('time travel before _last_checkpoint lists backwards from the version', () => {
+  // Names only: buildLogSegment lists, it does not read. Checkpoints at 100 and 2000, the hint at 2000.
+  const t = handWritten('list-back', {});
+  const log = path.join(t.dir, '_delta_log');
+  for (let i = 0; i <= 3000; i++) if (i !== 2700) writeFileSync(path.join(log, v(i)), '');
+  for (const c of [100, 2000])
+    writeFileSync(path.join(log, `${v(c).slice(0, 20)}.checkpoint.parquet`), 'names only');
+  writeFileSync(path.join(log, '_last_checkpoint'), JSON.stringify({ version: 2000, size: 1 }));
+  const segment = async (version: number) => buildLogSegment(await openStore(t.url), t.url, version);
+  const versions = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+  test('a checkpoint inside the first window', async () => {
+    const s = await segment(150);
+    expect(s.checkpoint?.version).toBe(100);
+    expect(s.commits.map((c) => c.version)).toEqual(versions(101, 150));
+  });
+
+  test('a checkpoint far behind: the window widens until it holds one', async () => {
+    const s = await segment(1500);
+    expect(s.checkpoint?.version).toBe(100);
+    expect(s.commits.map((c) => c.version)).toEqual(versions(101, 1500));
+  });
+
+  test('before the first checkpoint: from version 0', async () => {
+    const s = await segment(99);
+    expect(s.checkpoint).toBeUndefined();
+    expect(s.commits.map((c) => c.version)).toEqual(versions(0, 99));
+  });
+
+  test('at or after the hint: from the hint; a missing commit after it is still an error', async () => {
+    expect((await segment(2600)).checkpoint?.version).toBe(2000);
+    await expect(segment(2800)).rejects.toThrow(
+      /version 2800 cannot be reconstructed: commit 2700 is missing/,
+    );
+  });
+});
