@@ -17,7 +17,7 @@ describe('fault-injecting ObjectStore', () => {
     expect(isTributaryError(e, 'STORAGE_TRANSIENT')).toBe(true);
     await expect(f.get('b')).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await f.put('c', '3');
-    expect(f.stats).toEqual({ calls: { put: 3, get: 1 }, injected: 1 });
+    expect(f.stats).toEqual({ calls: { put: 3, get: 1 }, injected: 1, byLabel: {} });
   });
 
   test("'after' faults take effect but report failure; retried putIfAbsent recognises its own write", async () => {

@@ -5,7 +5,7 @@
  */
 import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { transient } from '../errors';
+import { type TributaryError, transient } from '../errors';
 import type { CopyFromOptions, ObjectStore } from './object-store';
 
 export type StoreOp =
@@ -23,6 +23,10 @@ export type StoreOp =
   | 'copyFrom';
 
 export interface FaultRule {
+  /** A name for the rule's faults in `stats.byLabel` (default: none). */
+  label?: string;
+  /** The rule applies only while this returns true (an outage window); default always. */
+  active?: () => boolean;
   /** Operations this rule applies to (default: all). */
   ops?: readonly StoreOp[];
   /** Only keys matching this (string prefix or RegExp). */
@@ -50,6 +54,8 @@ export interface FaultRule {
 export interface FaultStats {
   calls: Record<string, number>;
   injected: number;
+  /** Faults injected per rule label (rules without a label are counted in `injected` only). */
+  byLabel: Record<string, number>;
 }
 
 export function withFaults(
@@ -58,7 +64,7 @@ export function withFaults(
   random: () => number = Math.random,
 ): ObjectStore & { stats: FaultStats } {
   const counters = rules.map(() => 0);
-  const stats: FaultStats = { calls: {}, injected: 0 };
+  const stats: FaultStats = { calls: {}, injected: 0, byLabel: {} };
 
   async function around<T>(op: StoreOp, key: string, fn: () => Promise<T>): Promise<T> {
     stats.calls[op] = (stats.calls[op] ?? 0) + 1;
@@ -66,6 +72,7 @@ export function withFaults(
     let breakBody: { after: number; error: Error } | undefined;
     for (const [i, r] of rules.entries()) {
       if (r.ops && !r.ops.includes(op)) continue;
+      if (r.active && !r.active()) continue;
       if (r.key !== undefined && !(typeof r.key === 'string' ? key.startsWith(r.key) : r.key.test(key)))
         continue;
       const n = ++counters[i]!;
@@ -77,6 +84,7 @@ export function withFaults(
         (r.failCalls?.includes(n) ?? false) || (r.probability !== undefined && random() < r.probability);
       if (!fire) continue;
       stats.injected++;
+      if (r.label !== undefined) stats.byLabel[r.label] = (stats.byLabel[r.label] ?? 0) + 1;
       const err = r.error?.() ?? transient(`injected fault: ${op} ${key} (call ${n})`);
       if (r.breakBodyAfterBytes !== undefined && op === 'getStream') {
         breakBody ??= { after: r.breakBodyAfterBytes, error: err };
@@ -125,6 +133,47 @@ export function withFaults(
       : {}),
     close: () => inner.close(),
   };
+}
+
+/** The cloud faults chaos tests inject: throttling, a server error, a request timeout, a connection reset. */
+export type CloudFault = 'throttle' | 'server' | 'timeout' | 'reset';
+
+export const CLOUD_FAULTS: readonly CloudFault[] = ['throttle', 'server', 'timeout', 'reset'];
+
+/**
+ * What an adapter (s3.ts, azure.ts, gcs.ts) raises for `fault` on `what`: STORAGE_TRANSIENT, retryable, with an
+ * SDK-shaped cause (the name, code and HTTP status each SDK puts on its errors). test/chaos/fault-shapes.test.ts
+ * checks that the real adapters classify the real conditions the same way.
+ */
+export function cloudFaultError(fault: CloudFault, what: string): TributaryError {
+  const sdk = (name: string, message: string, status?: number, code?: string) =>
+    Object.assign(new Error(message), {
+      name,
+      ...(code !== undefined ? { code } : {}),
+      ...(status !== undefined ? { statusCode: status, $metadata: { httpStatusCode: status } } : {}),
+    });
+  switch (fault) {
+    case 'throttle':
+      return transient(
+        `injected: transient error on ${what}: SlowDown (HTTP 503)`,
+        sdk('SlowDown', 'Please reduce your request rate.', 503, 'ServerBusy'),
+      );
+    case 'server':
+      return transient(
+        `injected: transient error on ${what}: InternalError (HTTP 500)`,
+        sdk('InternalError', 'We encountered an internal error. Please try again.', 500, 'InternalError'),
+      );
+    case 'timeout':
+      return transient(
+        `injected: transient error on ${what}: TimeoutError`,
+        sdk('TimeoutError', 'Connection timed out after 300 ms'),
+      );
+    case 'reset':
+      return transient(
+        `injected: transient error on ${what}: ECONNRESET`,
+        sdk('Error', 'socket hang up', undefined, 'ECONNRESET'),
+      );
+  }
 }
 
 /** `body`'s first `after` bytes, then `error` (the rest of `body` is not read). */

@@ -16,6 +16,11 @@ export interface StoreOptions {
   azure?: Omit<AzureStoreOptions, 'account' | 'container' | 'prefix'>;
   gcs?: Omit<GcsStoreOptions, 'bucket' | 'prefix'>;
   retry?: RetryPolicy;
+  /**
+   * Wraps each raw adapter before the retries go around it (tests: lake/storage/faults.ts withFaults, so
+   * injected faults meet the same retries, commit loop and activity mapping as a flaky cloud's).
+   */
+  decorate?: (raw: ObjectStore) => ObjectStore;
 }
 
 /**
@@ -62,5 +67,5 @@ export async function openStore(url: string, opts: StoreOptions = {}): Promise<O
       break;
     }
   }
-  return withRetries(raw, opts.retry);
+  return withRetries(opts.decorate ? opts.decorate(raw) : raw, opts.retry);
 }
