@@ -5,6 +5,7 @@
  * attempt is never referenced and is removed by vacuum.
  */
 import { Readable } from 'node:stream';
+import { readCommitRange } from '../../lake/delta/commits';
 import { TributaryError, isTributaryError } from '../../lake/errors';
 import { type StructType, serializeSchema } from '../../lake/delta/schema';
 import { sqlString } from '../../lake/engine/duckdb';
@@ -83,6 +84,45 @@ const numRecords = (adds: readonly { stats?: string | null }[]): number =>
 const columnsSpec = (s: StructType) =>
   `{${s.fields.map((f) => `${sqlString(f.name)}: ${sqlString(duckType(f.type))}`).join(', ')}}`;
 
+/** How far back from the latest version a retry looks for its batch's commit (it is usually the latest). */
+const COMMIT_LOOKBACK = 16;
+
+/**
+ * The version and totals of the commit recording txn(appId, seq), from its commitInfo (what ingestBatch put
+ * in operationParameters), when it is among the latest commits: a retry of a batch whose earlier attempt
+ * committed (its response lost, or its worker gone) reports what the batch ingested, not zeros. Undefined
+ * when it is older (the zeros stand then: another run's batch).
+ */
+async function committedTotals(
+  table: ObjectStore,
+  appId: string,
+  seq: number,
+  latest: number,
+): Promise<Pick<IngestBatchResult, 'version' | 'lines' | 'rows' | 'quarantined' | 'rescued'> | undefined> {
+  try {
+    for await (const c of readCommitRange(table, Math.max(0, latest - COMMIT_LOOKBACK + 1), latest)) {
+      if (!c.actions.some((a) => 'txn' in a && a.txn.appId === appId && a.txn.version === seq)) continue;
+      const info = c.actions.find((a) => 'commitInfo' in a);
+      const p = info && 'commitInfo' in info ? (info.commitInfo.operationParameters ?? {}) : {};
+      const count = (k: string) => {
+        const n = Number(p[k]);
+        return Number.isSafeInteger(n) && n >= 0 ? n : 0;
+      };
+      return {
+        version: c.version,
+        lines: count('lines'),
+        rows: count('rows'),
+        quarantined: count('quarantined'),
+        rescued: count('rescued'),
+      };
+    }
+  } catch (e) {
+    // Log retention removed the window's older commits: the totals are unknown, not an error.
+    if (!isTributaryError(e, 'INVALID_LOG')) throw e;
+  }
+  return undefined;
+}
+
 export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Promise<IngestBatchResult> {
   const t = req.target;
   const appId = appIdFor(t.region);
@@ -119,6 +159,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       rows: 0,
       quarantined: 0,
       rescued: 0,
+      ...(await committedTotals(realTable, appId, req.seq, snap.version)),
     };
 
   if (!deps.probe && deps.resume?.seq === req.seq && (await filesStillThere(table, deps.resume))) {
