@@ -8,7 +8,10 @@ import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { isTributaryError } from '../errors';
 import type { ObjectStore } from '../storage/object-store';
+import { DEFAULT_RETRY, backoffDelay } from '../storage/retry';
 
 let scratchDir: Promise<string> | undefined;
 /**
@@ -36,7 +39,12 @@ export interface LocalFile {
   release(): Promise<void>;
 }
 
-/** A local path holding the object's bytes: the file itself for local stores, a temp copy otherwise. */
+/**
+ * A local path holding the object's bytes: the file itself for local stores, a temp copy otherwise. A
+ * download whose connection breaks part-way (transient) is started again, a bounded number of times: the
+ * store retries opening a stream but not a body once bytes flowed, and one broken file out of a batch's
+ * hundreds would otherwise fail the whole batch on every try.
+ */
 export async function materialize(store: ObjectStore, key: string): Promise<LocalFile> {
   const direct = localPathOf(store, key);
   if (direct) {
@@ -44,8 +52,20 @@ export async function materialize(store: ObjectStore, key: string): Promise<Loca
     return { path: direct, release: async () => {} };
   }
   const file = path.join(await scratch(), `${randomUUID()}${path.extname(key)}`);
-  await pipeline(await store.getStream(key), createWriteStream(file));
-  return { path: file, release: () => fs.rm(file, { force: true }) };
+  const release = () => fs.rm(file, { force: true });
+  for (let attempt = 0; ; attempt++) {
+    const body = await store.getStream(key);
+    try {
+      await pipeline(body, createWriteStream(file));
+      return { path: file, release };
+    } catch (e) {
+      if (!isTributaryError(e, 'STORAGE_TRANSIENT') || attempt + 1 >= DEFAULT_RETRY.maxAttempts) {
+        await release();
+        throw e;
+      }
+      await sleep(backoffDelay(DEFAULT_RETRY, attempt));
+    }
+  }
 }
 
 /** A temp path to write to, then upload under `key` (or move into place for local stores). */
