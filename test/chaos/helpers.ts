@@ -130,6 +130,12 @@ export function seedOf(fixed: number): number {
   return env ? Number(env) : fixed;
 }
 
+/** The fault rate: CHAOS_RATE explores harder (e.g. 0.1), otherwise a few percent. */
+export function rateOf(fixed = 0.04): number {
+  const env = process.env.CHAOS_RATE;
+  return env ? Number(env) : fixed;
+}
+
 export interface AttemptRecord {
   activity: string;
   attempt: number;
@@ -176,15 +182,18 @@ export function attemptSummary(records: readonly AttemptRecord[]) {
 export interface ReaderLog {
   /** (version, rows seen) for each successful read. */
   seen: { version: number; rows: number }[];
+  /** Reads that failed with a transient storage error (allowed only on a faulty store). */
+  transient: number;
   errors: string[];
 }
 
 /**
- * A reader loop on a fault-free store: loads the latest snapshot and reads its rows until stopped. Every
- * read must succeed and see a committed version's row count (checked afterwards by checkReads).
+ * A reader loop: loads the latest snapshot and reads its rows until stopped. Every read must see a
+ * committed version's row count (checked afterwards by checkReads); on a fault-free store every read must
+ * succeed, on a faulty one (`faulty`) a read may fail only with a transient storage error.
  */
-export function readerLoop(store: ObjectStore): { stop(): Promise<ReaderLog> } {
-  const log: ReaderLog = { seen: [], errors: [] };
+export function readerLoop(store: ObjectStore, faulty = false): { stop(): Promise<ReaderLog> } {
+  const log: ReaderLog = { seen: [], transient: 0, errors: [] };
   let stopped = false;
   const done = (async () => {
     while (!stopped) {
@@ -193,7 +202,8 @@ export function readerLoop(store: ObjectStore): { stop(): Promise<ReaderLog> } {
         if (snap)
           log.seen.push({ version: Number(snap.version), rows: (await scanRows(store, snap)).length });
       } catch (e) {
-        log.errors.push(String((e as Error)?.message ?? e));
+        if (faulty && isTributaryError(e, 'STORAGE_TRANSIENT')) log.transient++;
+        else log.errors.push(`${(e as Error)?.name}: ${(e as Error)?.message ?? String(e)}`);
       }
       await new Promise((r) => setTimeout(r, 50));
     }

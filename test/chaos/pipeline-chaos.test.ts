@@ -27,6 +27,7 @@ import {
   checkReads,
   readerLoop,
   recordAttempts,
+  rateOf,
   seedOf,
 } from './helpers';
 
@@ -64,8 +65,9 @@ const cases: [BackendKind, BackendKind, number][] = [
 describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
   test('ingest, egress and clone end exactly as without faults; readers see committed versions only', async () => {
     const seed = seedOf(fixedSeed);
-    process.stdout.write(`chaos ${kind}: seed ${seed} (replay with CHAOS_SEED=${seed})\n`);
-    const c = chaos(seed);
+    const rate = rateOf();
+    process.stdout.write(`chaos ${kind}: seed ${seed}, rate ${rate} (replay with CHAOS_SEED=${seed})\n`);
+    const c = chaos(seed, rate);
     const t = await temporal();
     const loc = await createTestLocation(kind);
     const dst = await createTestLocation(other);
@@ -115,12 +117,21 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
       await down;
       return result as unknown;
     };
+    let readers: ReturnType<typeof readerLoop>[] = [];
     try {
       const tableStore = await openStore(table, clean);
       const centralStore = await openStore(central, clean);
       const replicaStore = await openStore(replica, clean);
       await writeRawFiles(await openStore(`${loc.url}/raw`, clean), FILES, LINES);
-      const readers = [readerLoop(tableStore), readerLoop(centralStore), readerLoop(replicaStore)];
+      // A reader on a fault-free store and one on a store with faults of its own, per table.
+      const readerChaos = chaos(seed + 1, rate);
+      const faultyOpts = { ...clean, decorate: readerChaos.decorate };
+      readers = [
+        ...[tableStore, centralStore, replicaStore].map((s) => readerLoop(s)),
+        ...(await Promise.all([table, central, replica].map((u) => openStore(u, faultyOpts)))).map((s) =>
+          readerLoop(s, true),
+        ),
+      ];
       const started = Date.now();
       const summaries = await w.worker.runUntil(async () => {
         const ingest = (await run(
@@ -145,7 +156,8 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
         `chaos ${kind}: seed ${seed}, ${elapsed} ms; ${stats.injected} faults injected ${JSON.stringify(stats.byLabel)} ` +
           `over ${Object.values(stats.calls).reduce((a, b) => a + b, 0)} calls ${JSON.stringify(stats.calls)}; ` +
           `activity failures ${JSON.stringify(failures)}; max attempt ${JSON.stringify(maxAttempt)}; ` +
-          `reads ${logs.map((l) => l.seen.length).join('/')} (table/central/replica)\n`,
+          `reads ${logs.map((l) => l.seen.length).join('/')} (table/central/replica, then with faults: ` +
+          `${readerChaos.stats().injected} faults, ${logs.slice(3).reduce((n, l) => n + l.transient, 0)} reads failed transiently)\n`,
       );
 
       // The regional table: every input line exactly once, nothing quarantined.
@@ -174,8 +186,11 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
       expect(replicaRows.join('\n') === sourceRows.join('\n')).toBe(true);
 
       // No reader saw a partial commit, and each read something.
-      for (const [i, s] of [tableStore, centralStore, replicaStore].entries())
+      for (const [i, s] of [tableStore, centralStore, replicaStore].entries()) {
         expect(await checkReads(s, logs[i]!)).toEqual([]);
+        expect(await checkReads(s, logs[i + 3]!)).toEqual([]);
+        expect(logs[i]!.transient).toBe(0);
+      }
       expect(logs.every((l) => l.seen.length > 0)).toBe(true);
 
       // Faults happened, every kind of them; the retries are bounded and only storage faults show.
@@ -192,6 +207,7 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
       expect(Object.keys(failures).every((code) => code === 'STORAGE_TRANSIENT')).toBe(true);
       expect(Math.max(...Object.values(maxAttempt))).toBeLessThanOrEqual(MAX_ATTEMPTS);
     } finally {
+      await Promise.all(readers.map((r) => r.stop())); // a failed run leaves no reader going
       await w.close();
       await t.close();
       await loc.cleanup();
