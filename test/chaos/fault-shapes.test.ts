@@ -1,8 +1,8 @@
 /**
  * The faults the chaos tests inject (lake/storage/faults.ts cloudFaultError) are the errors the real
- * adapters raise: the real S3 and Azure adapters talk to a local HTTP server that throttles (503 SlowDown /
+ * adapters raise: the real S3, Azure and GCS adapters talk to a local HTTP server that throttles (503 SlowDown /
  * ServerBusy), fails (500), resets the connection or never answers, and each error must get the same code,
- * the same retryability and the same Temporal failure type as the injected one.
+ * the same retryability and the same Temporal failure type as the injected one. (GCS too, answering JSON.)
  */
 import { type Server, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,12 +11,13 @@ import { TributaryError } from '../../lake/errors';
 import { AzureStore } from '../../lake/storage/azure';
 import { CLOUD_FAULTS, type CloudFault, cloudFaultError } from '../../lake/storage/faults';
 import type { ObjectStore } from '../../lake/storage/object-store';
+import { GcsStore } from '../../lake/storage/gcs';
 import { S3Store } from '../../lake/storage/s3';
 import { AZURITE_KEY } from '../harness/stores';
 
 jest.setTimeout(60_000);
 
-let mode: CloudFault = 'throttle';
+let mode: CloudFault | 'reset-mid-body' = 'throttle';
 let server: Server;
 let port = 0;
 
@@ -35,9 +36,13 @@ beforeAll(async () => {
           ...(azure ? { 'x-ms-error-code': 'ServerBusy' } : {}),
         });
         res.end(
-          azure
-            ? errorXml('ServerBusy', 'The server is busy.')
-            : errorXml('SlowDown', 'Please reduce your request rate.'),
+          req.url?.startsWith('/storage/') || req.url?.startsWith('/upload/')
+            ? JSON.stringify({
+                error: { code: 503, message: 'rateLimitExceeded', errors: [{ reason: 'rateLimitExceeded' }] },
+              })
+            : azure
+              ? errorXml('ServerBusy', 'The server is busy.')
+              : errorXml('SlowDown', 'Please reduce your request rate.'),
         );
         return;
       case 'server':
@@ -52,6 +57,16 @@ beforeAll(async () => {
         return;
       case 'timeout':
         return; // never answers
+      case 'reset-mid-body':
+        // A download that starts, then loses its connection.
+        res.writeHead(200, {
+          'content-type': 'application/octet-stream',
+          'content-length': '100000',
+          etag: '"0123456789abcdef0123456789abcdef"',
+          'last-modified': new Date(0).toUTCString(),
+        });
+        res.write(Buffer.alloc(1000, 7), () => setTimeout(() => req.socket.destroy(), 20));
+        return;
     }
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -63,7 +78,7 @@ afterAll(async () => {
   await new Promise<void>((resolve) => server.close(() => resolve()));
 });
 
-const stores: Record<'s3' | 'azure', () => ObjectStore> = {
+const stores: Record<'s3' | 'azure' | 'gcs', () => ObjectStore> = {
   s3: () =>
     new S3Store({
       bucket: 'b',
@@ -82,6 +97,14 @@ const stores: Record<'s3' | 'azure', () => ObjectStore> = {
       accountKey: AZURITE_KEY,
       requestTimeoutMs: 300,
     }),
+  gcs: () =>
+    new GcsStore({
+      bucket: 'b',
+      prefix: '',
+      endpoint: `http://127.0.0.1:${port}`,
+      projectId: 'chaos',
+      requestTimeoutMs: 300,
+    }),
 };
 
 /** What retries and Temporal look at: the code, its retryability, the failure type and nonRetryable. */
@@ -92,7 +115,7 @@ function classify(e: unknown) {
   return { code: t.code, retryable: t.retryable, type: f.type, nonRetryable: f.nonRetryable };
 }
 
-describe.each(['s3', 'azure'] as const)('%s adapter', (kind) => {
+describe.each(['s3', 'azure', 'gcs'] as const)('%s adapter', (kind) => {
   test.each(CLOUD_FAULTS.map((f) => [f]))('%s: real error classified as the injected one', async (fault) => {
     mode = fault;
     const store = stores[kind]();
@@ -110,6 +133,23 @@ describe.each(['s3', 'azure'] as const)('%s adapter', (kind) => {
           nonRetryable: false,
         });
       }
+    } finally {
+      await store.close();
+    }
+  });
+
+  test('a download reset part-way: transient, as injected (faults.ts breakBodyAfterBytes)', async () => {
+    mode = 'reset-mid-body';
+    const store = stores[kind]();
+    try {
+      const real = await (async () => {
+        // eslint-disable-next-line @typescript-eslint/no-unused-vars
+        for await (const _ of await store.getStream('k/part-0.parquet'));
+      })().then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(classify(real)).toEqual(classify(cloudFaultError('reset', `${kind}://b/k`)));
     } finally {
       await store.close();
     }
