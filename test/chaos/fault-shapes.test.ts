@@ -143,7 +143,6 @@ describe.each(['s3', 'azure', 'gcs'] as const)('%s adapter', (kind) => {
     const store = stores[kind]();
     try {
       const real = await (async () => {
-        // eslint-disable-next-line @typescript-eslint/no-unused-vars
         for await (const _ of await store.getStream('k/part-0.parquet'));
       })().then(
         () => undefined,
