@@ -45,7 +45,9 @@ export function chaos(seed: number, rate = 0.04): Chaos {
   const random = seededRandom(seed);
   const down = new Set<string>();
   const all: FaultStats[] = [];
-  const rules = (raw: ObjectStore): FaultRule[] => [
+  // Besides its probability, each kind of fault fires on one fixed call number per store, so every kind
+  // shows up in every run whatever the seed.
+  const rules = (raw: ObjectStore, calls = { n: 0 }): FaultRule[] => [
     // An outage: the whole backend answers 503 / 500.
     {
       label: 'outage',
@@ -58,15 +60,16 @@ export function chaos(seed: number, rate = 0.04): Chaos {
     // A timeout: the call hangs, then fails.
     {
       label: 'timeout',
-      active: () => random() < rate / 4,
+      active: () => ++calls.n === 13 || random() < rate / 4,
       latencyMs: [200, 400],
       probability: 1,
       error: () => cloudFaultError('timeout', raw.url),
     },
     // Throttling, 5xx and resets before the call reaches the store.
     ...CLOUD_FAULTS.filter((f) => f !== 'timeout').map(
-      (f): FaultRule => ({
+      (f, i): FaultRule => ({
         label: f,
+        failCalls: [[11, 17, 29][i]!],
         probability: rate / 4,
         error: () => cloudFaultError(f, raw.url),
       }),
@@ -76,6 +79,7 @@ export function chaos(seed: number, rate = 0.04): Chaos {
       label: 'lost-response',
       ops: WRITES,
       when: 'after',
+      failCalls: [5],
       probability: rate,
       error: () => cloudFaultError('reset', raw.url),
     },
@@ -86,6 +90,7 @@ export function chaos(seed: number, rate = 0.04): Chaos {
       ops: ['putIfAbsent'],
       key: /_delta_log\/\d{20}\.json$/,
       when: 'after',
+      failCalls: [2],
       probability: 0.25,
       error: () => cloudFaultError('reset', raw.url),
     },
@@ -93,6 +98,7 @@ export function chaos(seed: number, rate = 0.04): Chaos {
     {
       label: 'reset-mid-body',
       ops: ['getStream'],
+      failCalls: [3],
       probability: rate,
       breakBodyAfterBytes: 64,
       error: () => cloudFaultError('reset', raw.url),

@@ -103,6 +103,7 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
       maxVersionsPerBatch: 1,
     };
     const replicaTarget: ReplicaTarget = { name: `chaos-${kind}`, source: table, target: replica };
+    let historyMaxAttempt = 0;
     const run = async (wf: string, args: object, outage?: { kind: BackendKind; afterMs: number }) => {
       const handle = await t.client.workflow.start(wf, {
         taskQueue,
@@ -115,6 +116,9 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
         : Promise.resolve();
       const result = await handle.result();
       await down;
+      // Temporal's own count: the attempt each activity completed on (its ActivityTaskStarted event).
+      for (const e of (await handle.fetchHistory()).events ?? [])
+        historyMaxAttempt = Math.max(historyMaxAttempt, e.activityTaskStartedEventAttributes?.attempt ?? 0);
       return result as unknown;
     };
     let readers: ReturnType<typeof readerLoop>[] = [];
@@ -155,7 +159,7 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
       process.stdout.write(
         `chaos ${kind}: seed ${seed}, ${elapsed} ms; ${stats.injected} faults injected ${JSON.stringify(stats.byLabel)} ` +
           `over ${Object.values(stats.calls).reduce((a, b) => a + b, 0)} calls ${JSON.stringify(stats.calls)}; ` +
-          `activity failures ${JSON.stringify(failures)}; max attempt ${JSON.stringify(maxAttempt)}; ` +
+          `activity failures ${JSON.stringify(failures)}; max attempt ${JSON.stringify(maxAttempt)} (history: ${historyMaxAttempt}); ` +
           `reads ${logs.map((l) => l.seen.length).join('/')} (table/central/replica, then with faults: ` +
           `${readerChaos.stats().injected} faults, ${logs.slice(3).reduce((n, l) => n + l.transient, 0)} reads failed transiently)\n`,
       );
@@ -206,6 +210,7 @@ describe.each(cases)('chaos on %s (clone to %s)', (kind, other, fixedSeed) => {
         expect(stats.byLabel[label] ?? 0).toBeGreaterThan(0);
       expect(Object.keys(failures).every((code) => code === 'STORAGE_TRANSIENT')).toBe(true);
       expect(Math.max(...Object.values(maxAttempt))).toBeLessThanOrEqual(MAX_ATTEMPTS);
+      expect(historyMaxAttempt).toBe(Math.max(...Object.values(maxAttempt)));
     } finally {
       await Promise.all(readers.map((r) => r.stop())); // a failed run leaves no reader going
       await w.close();
