@@ -1,4 +1,4 @@
-/** `tributary table …`: read, append, delete, history, info, vacuum. */
+/** `tributary table …`: read, append, delete, history, info, optimize, vacuum. */
 import { extname, resolve } from 'node:path';
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
@@ -12,6 +12,7 @@ import { parsePredicate } from '../lake/predicate';
 import { openStore } from '../lake/storage/open';
 import { deleteWhere } from '../lake/table/delete';
 import { history, tableInfo, vacuum } from '../lake/table/maintenance';
+import { optimize, parseFileSize } from '../lake/table/optimize';
 import { defaultEngine, loadSnapshotOrUndefined, writeTable } from '../lake/table/operations';
 import { bindPredicate, fileMightMatch } from '../lake/table/skipping';
 import { instantOption, intOption, numberOption } from './options';
@@ -155,6 +156,30 @@ export function registerTableCommands(program: Command): void {
         `${i.url}\nversion ${i.version}, ${i.numFiles} files, ${i.sizeInBytes} bytes, ${i.numRecords ?? '?'} rows\npartitioned by [${i.partitionColumns.join(', ')}]\n`,
       );
     });
+
+  table
+    .command('optimize <uri>')
+    .description('compact small files into files near the target size (no data change)')
+    .option('--where <predicate>', 'only the partitions matching this predicate over partition columns')
+    .option(
+      '--target-size <size>',
+      'bytes per file, e.g. 134217728 or 128mb (default: delta.targetFileSize, else 100 MiB)',
+    )
+    .option('--dry-run', 'show the bins it would rewrite, without writing anything')
+    .option('--bins', 'list every bin in the output')
+    .action(
+      async (uri: string, o: { where?: string; targetSize?: string; dryRun?: boolean; bins?: boolean }) => {
+        if (o.where !== undefined) parsePredicate(o.where);
+        const r = await optimize(await open(uri), {
+          where: o.where,
+          targetFileSize:
+            o.targetSize === undefined ? undefined : parseFileSize(o.targetSize, '--target-size'),
+          dryRun: o.dryRun,
+        });
+        const { bins, ...rest } = r;
+        printJson(o.bins ? r : { ...rest, bins: bins.length });
+      },
+    );
 
   table
     .command('vacuum <uri>')

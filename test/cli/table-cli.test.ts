@@ -68,6 +68,33 @@ describe('tributary table CLI', () => {
     expect((await cli('table', 'read', table)).stdout.trim().split('\n')).toHaveLength(2);
   });
 
+  test('optimize: a dry run shows the plan, then it compacts and says what it did', async () => {
+    const t = `file://${dir}/compact`;
+    for (let i = 0; i < 4; i++)
+      expect((await cli('table', 'append', t, '--input', input, '--partition-by', 'day')).code).toBe(0);
+    const dry = JSON.parse((await cli('table', 'optimize', t, '--dry-run', '--bins')).stdout);
+    expect(dry).toMatchObject({ dryRun: true, numRemovedFiles: 8 });
+    expect(dry.bins).toHaveLength(2);
+    expect(JSON.parse((await cli('table', 'info', t, '--json')).stdout).numFiles).toBe(8);
+    const done = JSON.parse((await cli('table', 'optimize', t, '--where', "day = '2024-01-01'")).stdout);
+    expect(done).toMatchObject({
+      version: 4,
+      numRemovedFiles: 4,
+      numAddedFiles: 1,
+      partitionsOptimized: 1,
+      bins: 1,
+    });
+    expect(JSON.parse((await cli('table', 'info', t, '--json')).stdout)).toMatchObject({
+      numFiles: 5,
+      numRecords: 12,
+    });
+    const bad = await cli('table', 'optimize', t, '--where', "level = 'INFO'");
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/^error \(BAD_INPUT\): optimize --where may name partition columns only/);
+    const size = await cli('table', 'optimize', t, '--target-size', 'huge');
+    expect(size.stderr).toMatch(/--target-size "huge" is not a size/);
+  });
+
   test('bad input: one clear error line and a non-zero exit, never a stack trace', async () => {
     const cases: [string[], RegExp][] = [
       [['table', 'read', `file://${dir}/missing`], /^error \(NOT_FOUND\): no Delta table at/],

@@ -66,6 +66,11 @@ def main():
         with open(path) as f:
             rows = [json.loads(l) for l in f if l.strip()]
         write_deltalake(uri, pa.Table.from_pylist(rows), mode=mode, partition_by=parts, storage_options=so)
+    elif cmd == "optimize":
+        # optimize.compact(): delta-rs's bin-packing compaction; prints its metrics.
+        target = int(sys.argv[3]) if len(sys.argv) > 3 else None
+        dt = DeltaTable(uri, storage_options=so)
+        print(json.dumps(dt.optimize.compact(target_size=target), default=str))
     elif cmd == "append-loop":
         writer, count = sys.argv[3], int(sys.argv[4])
         for i in range(count):
