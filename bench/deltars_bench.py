@@ -17,6 +17,8 @@ Node side interleave delta-rs runs with its own. Each request times itself; time
       permissive type promotion (files may differ in their occasional fields), then one
       write_deltalake(uri, table, mode="append") to a new table
       -> {"ms" (read + write), "read_ms", "write_ms", "rows", "arrow_bytes", "files_written", "rows_written", "bytes_written"}
+  {"op": "optimize", "uri": ..., "target_size": bytes}   (bench/optimize.ts)
+      DeltaTable(uri).optimize.compact(target_size=...) -> {"ms", "metrics"}
   {"op": "versions"} -> {"pyarrow", "deltalake", "python"} (also imports everything, out of any timing)
 
 Run with /work/main/.venv/bin/python.
@@ -87,11 +89,18 @@ def ingest_json(req):
     }
 
 
+def optimize(req):
+    t0 = time.perf_counter()
+    dt = DeltaTable(req["uri"])
+    m = dt.optimize.compact(target_size=req.get("target_size"))
+    return {"ms": ms_since(t0), "metrics": m}
+
+
 def versions(_req):
     return {"pyarrow": pa.__version__, "deltalake": deltalake.__version__, "python": sys.version.split()[0]}
 
 
-OPS = {"load": load, "append": append, "files": files, "ingest_json": ingest_json, "versions": versions}
+OPS = {"optimize": optimize, "load": load, "append": append, "files": files, "ingest_json": ingest_json, "versions": versions}
 
 
 def main():

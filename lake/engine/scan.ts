@@ -36,11 +36,14 @@ function partitionExpr(f: StructField, add: AddFile): string {
 
 const ROW_ALIAS = '__row';
 
-/** SQL selecting one data file's rows in the table's logical schema. */
+/**
+ * SQL selecting one data file's rows in the table's logical schema. `path` may list several files with the
+ * same physical schema (`fileColumns`) and the same partition values as `add`, none with a deletion vector.
+ */
 export function fileSelect(
   snapshot: Snapshot,
   add: AddFile,
-  path: string,
+  path: string | readonly string[],
   fileColumns: ReadonlyMap<string, DuckDBType>,
   deleted: readonly number[] | undefined,
 ): string {
@@ -54,7 +57,9 @@ export function fileSelect(
   });
   // Row numbers only when a deletion vector needs them (an extra column costs every scan).
   const withDv = deleted !== undefined && deleted.length > 0;
-  const src = `read_parquet(${sqlString(path)}${withDv ? ', file_row_number = true' : ''}) t`;
+  if (withDv && typeof path !== 'string') throw new Error('a deletion vector applies to one file');
+  const paths = typeof path === 'string' ? sqlString(path) : `[${path.map(sqlString).join(', ')}]`;
+  const src = `read_parquet(${paths}${withDv ? ', file_row_number = true' : ''}) t`;
   const dv = withDv
     ? ` WHERE t.file_row_number NOT IN (SELECT unnest([${deleted.join(',')}]::BIGINT[]))`
     : '';
