@@ -349,11 +349,12 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
   });
 }
 
-export function removeOf(f: AddFile, now: number): RemoveFile {
+/** The remove action of an active file (dataChange false: a rewrite of the same rows, e.g. OPTIMIZE). */
+export function removeOf(f: AddFile, now: number, dataChange = true): RemoveFile {
   return {
     path: f.path,
     deletionTimestamp: now,
-    dataChange: true,
+    dataChange,
     extendedFileMetadata: true,
     partitionValues: f.partitionValues,
     size: f.size,

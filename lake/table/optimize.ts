@@ -31,6 +31,7 @@ import { eachLimit } from '../each-limit';
 import { type Expr, columnsOf, toDuckDbSql } from '../predicate';
 import type { ObjectStore } from '../storage/object-store';
 import { commitFiles } from './commit-files';
+import { removeOf } from './operations';
 import { defaultEngine, latestSnapshot } from './latest';
 import { bindPredicate, fileMightMatch } from './skipping';
 
@@ -268,7 +269,7 @@ export async function optimize(store: ObjectStore, opts: OptimizeOptions = {}): 
       timings.rewriteMs += performance.now() - tr;
 
       const now = Date.now();
-      const removes: RemoveFile[] = bins.flatMap((b) => b.files.map((f) => compactedRemove(f, now)));
+      const removes: RemoveFile[] = bins.flatMap((b) => b.files.map((f) => removeOf(f, now, false)));
       const adds = bins.flatMap((b) => written.get(binKey(b))!.adds);
       const sizes = adds.map((a) => a.size).sort((a, b) => a - b);
       result.numAddedFiles = adds.length;
@@ -319,20 +320,6 @@ export async function optimize(store: ObjectStore, opts: OptimizeOptions = {}): 
   if (r.kind === 'committed') timings.commitMs = performance.now() - planned;
   const result = r.result ?? last!;
   return { ...result, version: r.kind === 'committed' ? r.version : undefined };
-}
-
-/** A remove for a compacted file: no data change, so streams, egress and clones skip it. */
-function compactedRemove(f: AddFile, now: number): RemoveFile {
-  return {
-    path: f.path,
-    deletionTimestamp: now,
-    dataChange: false,
-    extendedFileMetadata: true,
-    partitionValues: f.partitionValues,
-    size: f.size,
-    ...(f.deletionVector ? { deletionVector: f.deletionVector } : {}),
-    ...(f.tags ? { tags: f.tags } : {}),
-  };
 }
 
 /** Files written for bins that were never committed: no version references them, so they can go now. */

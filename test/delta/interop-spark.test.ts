@@ -3,26 +3,21 @@
  * table Tributary wrote — partitions with awkward values, nested types, a delete, time travel, history —
  * including through our checkpoint Parquet alone (the commits before it removed).
  */
-import { execFile } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
-import { promisify } from 'node:util';
 import { Snapshot } from '../../lake/delta/snapshot';
 import { sqlString } from '../../lake/engine/duckdb';
 import { scanRows } from '../../lake/engine/scan';
 import { openStore } from '../../lake/storage/open';
 import { deleteWhere } from '../../lake/table/delete';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
-import { PROJECT_ROOT } from '../harness/services';
 import { rowSet } from '../interop/deltars';
+import { sparkBatch } from '../interop/spark';
 
-const run = promisify(execFile);
-const PY = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
 jest.setTimeout(600_000);
 
 test('Spark reads Tributary tables: rows, time travel, history, checkpoint-only log', async () => {
-  if (!existsSync(PY)) throw new Error(`Spark peer needs ${PY}: run npm run services:install`);
   const dir = mkdtempSync(path.join(tmpdir(), 'tributary-spark-'));
   const table = path.join(dir, 'logs');
   const store = await openStore(`file://${table}`);
@@ -63,16 +58,7 @@ test('Spark reads Tributary tables: rows, time travel, history, checkpoint-only 
     ['history', table],
     ['read', cpOnly],
   ];
-  const { stdout } = await run(
-    PY,
-    [path.join(PROJECT_ROOT, 'test', 'interop', 'spark_tool.py'), 'batch', JSON.stringify(cmds)],
-    { maxBuffer: 64 << 20, encoding: 'utf8' },
-  );
-  const out: Record<string, unknown>[][] = cmds.map(() => []);
-  for (const line of stdout.split('\n').filter(Boolean)) {
-    const { i, row } = JSON.parse(line) as { i: number; row: Record<string, unknown> };
-    out[i]!.push(row);
-  }
+  const out = await sparkBatch(cmds);
   expect(out[0]!.length).toBe(ours.length);
   expect(rowSet(out[0]!)).toEqual(rowSet(ours));
   expect(rowSet(out[1]!)).toEqual(rowSet(oursV5));

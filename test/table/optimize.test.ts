@@ -18,6 +18,7 @@ import { jsonlRelation } from '../harness/jsonl';
 import { type BackendKind, emulatorOptions, openTestStore } from '../harness/stores';
 import { openStore } from '../../lake/storage/open';
 import { deltaRsRows, deltaRsUri, rowSet } from '../interop/deltars';
+import { sparkBatch } from '../interop/spark';
 
 jest.setTimeout(600_000);
 
@@ -362,25 +363,3 @@ test('Spark reads compacted tables identically (ours, and a Spark DV table we co
     await b.cleanup();
   }
 });
-
-/** One Spark JVM running several read/history commands (test/interop/spark_tool.py batch). */
-async function sparkBatch(cmds: (string | number)[][]): Promise<Record<string, unknown>[][]> {
-  const { execFile } = await import('node:child_process');
-  const { promisify } = await import('node:util');
-  const path = await import('node:path');
-  const { existsSync } = await import('node:fs');
-  const { PROJECT_ROOT } = await import('../harness/services');
-  const py = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-  if (!existsSync(py)) throw new Error(`Spark peer needs ${py}: run npm run services:install`);
-  const { stdout } = await promisify(execFile)(
-    py,
-    [path.join(PROJECT_ROOT, 'test', 'interop', 'spark_tool.py'), 'batch', JSON.stringify(cmds)],
-    { maxBuffer: 64 << 20, encoding: 'utf8' },
-  );
-  const out: Record<string, unknown>[][] = cmds.map(() => []);
-  for (const line of stdout.split('\n').filter(Boolean)) {
-    const { i, row } = JSON.parse(line) as { i: number; row: Record<string, unknown> };
-    out[i]!.push(row);
-  }
-  return out;
-}
