@@ -253,6 +253,7 @@ export async function optimize(store: ObjectStore, opts: OptimizeOptions = {}): 
       const stale = [...written.keys()].filter((k) => !wanted.has(k));
       await discardUncommitted(
         store,
+        snap,
         stale.flatMap((k) => written.get(k)!.adds),
       );
       stale.forEach((k) => written.delete(k));
@@ -309,23 +310,28 @@ export async function optimize(store: ObjectStore, opts: OptimizeOptions = {}): 
         },
       };
     },
-  }).catch(async (e: unknown) => {
-    await discardUncommitted(
-      store,
-      [...written.values()].flatMap((w) => w.adds),
-    );
-    throw e;
   });
+  // On a failure nothing is deleted: a commit whose answer was lost may still have landed with these files,
+  // so what is left over waits for vacuum (unreferenced and older than the retention), as in Delta.
   if (r.kind === 'alreadyCommitted') throw new Error('optimize carries no txn');
   if (r.kind === 'committed') timings.commitMs = performance.now() - planned;
   const result = r.result ?? last!;
   return { ...result, version: r.kind === 'committed' ? r.version : undefined };
 }
 
-/** Files written for bins that were never committed: no version references them, so they can go now. */
-async function discardUncommitted(store: ObjectStore, adds: readonly AddFile[]): Promise<void> {
-  if (adds.length === 0) return;
-  await store.deleteMany(adds.map((a) => dataFileKey(a.path, store.url))).catch(() => {
+/**
+ * Files written for bins of an earlier plan that this plan drops. Only those the new snapshot references
+ * neither as active nor as removed are deleted: if an earlier commit attempt landed unseen, its files stay.
+ */
+async function discardUncommitted(
+  store: ObjectStore,
+  snap: Snapshot,
+  adds: readonly AddFile[],
+): Promise<void> {
+  const referenced = new Set([...snap.files, ...snap.tombstones].map((f) => dataFileKey(f.path, store.url)));
+  const doomed = adds.filter((a) => !referenced.has(dataFileKey(a.path, store.url)));
+  if (doomed.length === 0) return;
+  await store.deleteMany(doomed.map((a) => dataFileKey(a.path, store.url))).catch(() => {
     // Left for vacuum: unreferenced files older than the retention are removed there.
   });
 }
