@@ -23,7 +23,15 @@ import { type BackendKind, createTestLocation, emulatorOptions } from '../harnes
 import { temporal, workflowBundle } from '../ingest/helpers';
 import { FakeEgress } from './helpers';
 
-jest.setTimeout(420_000);
+// About 215 s alone on 2 cores; the headroom is for a neighbour suite sharing the cores.
+jest.setTimeout(720_000);
+
+// What a run leaves going (region loops, worker processes): stopped by afterAll even when the test timed
+// out, so nothing of this suite keeps running into the next suite of this Jest worker.
+const live = new Set<() => Promise<void>>();
+afterAll(async () => {
+  for (const stop of live) await stop().catch(() => {});
+});
 
 const RUNS = 12;
 const PARALLEL = 4;
@@ -57,6 +65,11 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
   const forkUrl = `${b.url}/central_gold`;
   const main = await open(mainUrl);
   const egress = REGIONS.map((r) => new FakeEgress(r, main, open, 4));
+  const stopRun = async () => {
+    for (const e of egress) await e.stop().catch(() => {});
+    if (child) await killWorker().catch(() => {});
+  };
+  live.add(stopRun);
   const name = `fkk${run}-${randomUUID().slice(0, 6)}`;
   const taskQueue = `fork-kill-${name}`;
   let child: ChildProcess | undefined;
@@ -150,8 +163,8 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
       rows: written.length,
     };
   } finally {
-    for (const e of egress) await e.stop().catch(() => {});
-    if (child) await killWorker().catch(() => {});
+    live.delete(stopRun);
+    await stopRun();
     await a.cleanup();
     await b.cleanup();
   }
@@ -172,6 +185,8 @@ test(`SIGKILL the worker in each of the four fork steps (${RUNS} runs): every ru
         for (let run = queue.shift(); run !== undefined; run = queue.shift()) {
           const r = await oneRun(t.client, bundleFile, run);
           reports.push(r);
+          // As each run ends, so a slow suite shows how far it got.
+          process.stdout.write(`fork kill run ${r.run} done in ${r.seconds.toFixed(1)} s\n`);
           if (!r.killedIn.some((s) => GROUPS[r.target]!.includes(s)) && extra < 6)
             queue.push(RUNS + GROUPS.length * extra++ + r.target);
         }
