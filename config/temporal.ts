@@ -39,8 +39,10 @@ export const TemporalConfig = z
   .strictObject({
     address: z.string().default('127.0.0.1:7233'),
     namespace: z.string().default('default'),
-    /** true: TLS with the system's trusted CAs; an object: TLS with these files. Off by default. */
-    tls: z.union([z.boolean(), TemporalTlsConfig]).optional(),
+    /** true or {}: TLS with the system's trusted CAs; with files: those. Off by default (and for false). */
+    tls: z
+      .preprocess((v) => (v === true ? {} : v === false ? undefined : v), TemporalTlsConfig.optional())
+      .optional(),
     /** A file holding the API key (sent as `authorization: Bearer <key>`; turns TLS on). */
     apiKeyFile: path.optional(),
     /** The environment variable holding the API key (TEMPORAL_API_KEY, when set, wins). */
@@ -56,11 +58,12 @@ export const TemporalConfig = z
         path: ['apiKeyEnv'],
         message: 'give apiKeyFile or apiKeyEnv, not both',
       });
-    if (typeof t.tls === 'object' && (t.tls.certFile === undefined) !== (t.tls.keyFile === undefined))
+    // On the key that is there, so the message has its line.
+    if (t.tls && (t.tls.certFile === undefined) !== (t.tls.keyFile === undefined))
       ctx.addIssue({
         code: 'custom',
-        path: ['tls', t.tls.certFile === undefined ? 'certFile' : 'keyFile'],
-        message: 'a client certificate needs both certFile and keyFile',
+        path: ['tls', t.tls.certFile === undefined ? 'keyFile' : 'certFile'],
+        message: `a client certificate needs both certFile and keyFile (${t.tls.certFile === undefined ? 'certFile' : 'keyFile'} is missing)`,
       });
   });
 export type TemporalConfig = z.infer<typeof TemporalConfig>;
@@ -114,7 +117,7 @@ export function temporalSettingsOf(
     if (fromEnv !== undefined) return { path: fromEnv, setting: envName };
     return configured === undefined ? undefined : { path: configured, setting };
   };
-  const tlsConfig = typeof config.tls === 'object' ? config.tls : {};
+  const tlsConfig = config.tls ?? {};
   const ca = file(ENV.ca, tlsConfig.caFile, 'temporal.tls.caFile');
   const cert = file(ENV.cert, tlsConfig.certFile, 'temporal.tls.certFile');
   const key = file(ENV.key, tlsConfig.keyFile, 'temporal.tls.keyFile');
@@ -141,8 +144,7 @@ export function temporalSettingsOf(
   const tlsEnv = get(ENV.tls);
   if (tlsEnv !== undefined && !/^(true|false|1|0)$/i.test(tlsEnv))
     throw invalid(`${ENV.tls} must be true or false`);
-  const tlsOn =
-    tlsEnv !== undefined ? /^(true|1)$/i.test(tlsEnv) : config.tls !== undefined && config.tls !== false;
+  const tlsOn = tlsEnv !== undefined ? /^(true|1)$/i.test(tlsEnv) : config.tls !== undefined;
   const customised = ca !== undefined || cert !== undefined || serverName !== undefined;
   if (tlsEnv !== undefined && !tlsOn && (customised || apiKey))
     throw invalid(`${ENV.tls}=${tlsEnv} turns TLS off, but TLS files, a server name or an API key are set`);
