@@ -194,7 +194,7 @@ export function registerFailoverCommands(program: Command): void {
             return;
           }
           if (!o.json) process.stdout.write(`${planText(plan)}\n`);
-          const result = await runFailover(c.client, config.temporal.namespace, input);
+          const result = await runFailover(c.client, c.namespace, input);
           process.stdout.write(o.json ? `${JSON.stringify({ plan, result })}\n` : `${resultText(result)}\n`);
         } finally {
           await c.close();

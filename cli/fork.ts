@@ -4,7 +4,7 @@
  * Update for the plan awaiting approval (or the one --plan names: a stale one is refused by the workflow).
  */
 import { existsSync } from 'node:fs';
-import { Client, Connection, WorkflowUpdateFailedError } from '@temporalio/client';
+import { type Client, WorkflowUpdateFailedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema';
 import { forkInputOf, loadForkFile } from '../config/fork';
@@ -14,7 +14,8 @@ import { DEFAULT_TASK_QUEUE, workflowIds } from '../shapes/queues';
 import { approveForkUpdate, forkStateQuery } from '../workflows/fork';
 import { configFileOf, loadCliConfig } from './config-file';
 import { startOrFollow } from './pipelines';
-import { connectTemporal, temporalClient } from './temporal';
+import { temporalSettingsOf } from '../config/temporal';
+import { clientOf, temporalClient } from './temporal';
 
 /** The deployment config when there is one (it gives Temporal's address and the regions); else env. */
 async function client(
@@ -24,9 +25,8 @@ async function client(
     const config = loadCliConfig(deployment);
     return { ...(await temporalClient(config)), config };
   }
-  const address = process.env.TEMPORAL_ADDRESS ?? '127.0.0.1:7233';
-  const connection = await connectTemporal(address, () => Connection.connect({ address }));
-  return { client: new Client({ connection }), close: () => connection.close() };
+  // No deployment config: the defaults, with the environment's TEMPORAL_* settings.
+  return clientOf(temporalSettingsOf({ address: '127.0.0.1:7233', namespace: 'default' }));
 }
 
 export function stateText(s: ForkState): string {

@@ -21,7 +21,9 @@ import { type Route, sameRoutes } from '../shapes/routing';
 import { applySchedules } from '../workers/schedules';
 import { loadCliConfig } from './config-file';
 import { intOption } from './options';
-import { temporalAddressOf, temporalClient, workerConnection } from './temporal';
+import { describeTemporal } from '../config/temporal';
+import { temporalClient, temporalSettingsOfConfig } from './temporal';
+import { connectNative } from '../workers/connection';
 import type { IngestRunSummary } from '../workflows/ingest';
 
 /** Starts a workflow under its business-key id, or follows the run already in progress. */
@@ -55,15 +57,16 @@ export function registerPipelineCommands(program: Command): void {
       const config = loadCliConfig(o.config);
       const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
       if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
-      const connection = await workerConnection(config);
+      const settings = temporalSettingsOfConfig(config);
+      const connection = await connectNative(settings);
       try {
         const w = await createRegionWorker({
           connection,
-          namespace: config.temporal.namespace,
+          namespace: settings.namespace,
           taskQueue,
           storeOptions: storeOptionsOf(config),
         });
-        process.stderr.write(`worker polling ${taskQueue} on ${temporalAddressOf(config)}\n`);
+        process.stderr.write(`worker polling ${taskQueue} on ${describeTemporal(settings)}\n`);
         for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
         try {
           await w.worker.run();

@@ -1,39 +1,32 @@
 /**
- * The CLI's connections to Temporal, client and worker alike, through one helper: the address comes from
- * TEMPORAL_ADDRESS or the config, and an unreachable server gives one message whichever SDK layer failed
- * (the client's gRPC deadline or the worker's native `tonic::transport::Error`).
+ * The CLI's connections to Temporal, client and worker alike: settings from the config and the environment
+ * (config/temporal.ts), connected through workers/connection.ts.
  */
-import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Config } from '../config/schema';
-import { TributaryError } from '../lake/errors';
+import { type TemporalSettings, temporalSettingsOf } from '../config/temporal';
+import { connectClient, connectNative } from '../workers/connection';
 
-export const temporalAddressOf = (config: Config): string =>
-  process.env.TEMPORAL_ADDRESS ?? config.temporal.address;
+export const temporalSettingsOfConfig = (config: Config): TemporalSettings =>
+  temporalSettingsOf(config.temporal);
 
-/** Runs `connect`; any failure becomes `cannot reach Temporal at <address>` with what to check. */
-export async function connectTemporal<T>(address: string, connect: () => Promise<T>): Promise<T> {
-  try {
-    return await connect();
-  } catch (e) {
-    throw new TributaryError(
-      'CONFIG_INVALID',
-      `cannot reach Temporal at ${address}: is the server running there? (the address is temporal.address in the config, or TEMPORAL_ADDRESS)`,
-      { cause: e },
-    );
-  }
+export async function temporalClient(
+  config: Config,
+): Promise<{ client: Client; namespace: string; close(): Promise<void> }> {
+  return clientOf(temporalSettingsOfConfig(config));
 }
 
-export async function temporalClient(config: Config): Promise<{ client: Client; close(): Promise<void> }> {
-  const address = temporalAddressOf(config);
-  const connection = await connectTemporal(address, () => Connection.connect({ address }));
+export async function clientOf(
+  settings: TemporalSettings,
+): Promise<{ client: Client; namespace: string; close(): Promise<void> }> {
+  const connection = await connectClient(settings);
   return {
-    client: new Client({ connection, namespace: config.temporal.namespace }),
+    client: new Client({ connection, namespace: settings.namespace }),
+    namespace: settings.namespace,
     close: () => connection.close(),
   };
 }
 
-export const workerConnection = (config: Config): Promise<NativeConnection> => {
-  const address = temporalAddressOf(config);
-  return connectTemporal(address, () => NativeConnection.connect({ address }));
-};
+export const workerConnection = (config: Config): Promise<NativeConnection> =>
+  connectNative(temporalSettingsOfConfig(config));

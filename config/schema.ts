@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { safeParsePredicate } from '../lake/predicate';
 import { checkEndpoint, parseStoreUrl } from '../lake/storage/url';
 import { LINEAGE_COLUMNS } from '../shapes/targets';
+import { TemporalConfig } from './temporal';
 
 export const storeUrl = z.string().superRefine((v, ctx) => {
   try {
@@ -95,12 +96,7 @@ export const StorageEndpoints = z.strictObject({
 
 export const Config = z
   .strictObject({
-    temporal: z
-      .strictObject({
-        address: z.string().default('127.0.0.1:7233'),
-        namespace: z.string().default('default'),
-      })
-      .prefault({}),
+    temporal: TemporalConfig.prefault({}),
     storage: StorageEndpoints.prefault({}),
     regions: z.array(RegionConfig).min(1),
     central: z

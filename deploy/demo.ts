@@ -22,8 +22,10 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Client, Connection } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { Client } from '@temporalio/client';
+import { DefaultLogger, type NativeConnection, Runtime, bundleWorkflowCode } from '@temporalio/worker';
+import { plainSettings, temporalSettingsOf } from '../config/temporal';
+import { connectClient, connectNative } from '../workers/connection';
 import { egressAppIdFor } from '../shapes/targets';
 import { parseDurationMs } from '../config/schema';
 import { quarantineUrlOf, storeOptionsOf, taskQueueOf } from '../config/targets';
@@ -290,7 +292,12 @@ async function main(): Promise<number> {
       workflowsPath: require.resolve('../workflows'),
       logger: { trace() {}, debug() {}, info() {}, warn() {}, error: (m: string) => say(m) } as never,
     });
-    const connection = await NativeConnection.connect({ address: temporal });
+    // A server of the user's (--temporal) takes the TEMPORAL_* TLS and API-key settings; the dev server
+    // started here is plaintext whatever the environment says.
+    const settings = args.temporal
+      ? temporalSettingsOf(config.temporal, process.env, { address: temporal })
+      : plainSettings(temporal, config.temporal.namespace);
+    const connection = await connectNative(settings);
     cleanup.add('close worker connection', () => connection.close());
     const workers: { w: CreatedWorker; run: Promise<void> }[] = [];
     cleanup.add('stop workers', async () => {
@@ -300,16 +307,16 @@ async function main(): Promise<number> {
     for (const r of config.regions) {
       const w = await createRegionWorker({
         connection,
-        namespace: config.temporal.namespace,
+        namespace: settings.namespace,
         taskQueue: taskQueueOf(r),
         storeOptions: opts,
         workflowBundle: bundle,
       });
       workers.push({ w, run: w.worker.run() });
     }
-    const clientConn = await Connection.connect({ address: temporal });
+    const clientConn = await connectClient(settings);
     cleanup.add('close client', () => clientConn.close());
-    const client = new Client({ connection: clientConn, namespace: config.temporal.namespace });
+    const client = new Client({ connection: clientConn, namespace: settings.namespace });
     const scheduleIds = [
       ...config.regions.flatMap((r) => [ingestScheduleId(r.name), egressScheduleId(r.name)]),
       ...config.replicate.map((x) => scheduleIdsOf.replicate(x.name)),
@@ -529,7 +536,7 @@ async function failoverMidDemo(d: {
   say(`failover: ${region.name}'s worker stops; a standby worker polls ${toQueue}`);
   const standby = await createRegionWorker({
     connection: d.connection,
-    namespace: d.config.temporal.namespace,
+    namespace: d.client.options.namespace,
     taskQueue: toQueue,
     storeOptions: d.opts,
     workflowBundle: d.bundle,
@@ -541,7 +548,7 @@ async function failoverMidDemo(d: {
   // Bounded: an activity that ignores the cancel finishes on its own; its work is exactly-once anyway.
   await Promise.race([gone!.run.catch(() => undefined), sleep(20_000, undefined, { ref: false })]);
   const input = failoverInputOf(d.config, region.name, { toQueue, reason: 'demo: compute outage' });
-  const result = await runFailover(d.client, d.config.temporal.namespace, input);
+  const result = await runFailover(d.client, d.client.options.namespace, input);
   for (const x of result.schedules)
     say(`  schedule ${x.scheduleId}: ${x.outcome} ${x.from ?? ''} → ${x.to ?? ''}`);
   for (const x of result.runs) say(`  run ${x.workflowId}: ${x.stopped}; ${x.detail}`);

@@ -12,6 +12,7 @@ import { createForkActivities } from '../activities/fork';
 import { createIngestActivities } from '../activities/ingest';
 import { createPromoteActivities } from '../activities/promote';
 import type { ObjectStore } from '../lake/storage/object-store';
+import type { TemporalSettings } from '../config/temporal';
 import { type StoreOptions, openStore } from '../lake/storage/open';
 import { type CreatedWorker, createWorker } from './worker';
 
@@ -51,7 +52,8 @@ export function tributaryActivities(
 }
 
 export async function createRegionWorker(opts: {
-  address?: string;
+  /** An address (plaintext) or full settings (TLS, API key), when no connection is given. */
+  address?: string | TemporalSettings;
   connection?: NativeConnection;
   namespace?: string;
   taskQueue: string;

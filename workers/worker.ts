@@ -1,12 +1,15 @@
 /** Builds a Worker the same way for every queue: one connection, activities mapped through toFailure. */
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { type TemporalSettings, plainSettings } from '../config/temporal';
+import { connectNative } from './connection';
 import { wrapActivities } from '../activities/failures';
 
 type ActivityFns = Record<string, (...args: never[]) => Promise<unknown>>;
 
 export type CreateWorkerOptions = (
   | { connection: NativeConnection; address?: never }
-  | { address: string; connection?: never }
+  /** An address (plaintext) or full settings (TLS, API key): a connection is opened here. */
+  | { address: string | TemporalSettings; connection?: never }
 ) &
   Pick<WorkerOptions, 'namespace' | 'taskQueue' | 'workflowsPath' | 'workflowBundle'> & {
     activities?: ActivityFns;
@@ -21,7 +24,8 @@ export interface CreatedWorker {
 
 export async function createWorker(opts: CreateWorkerOptions): Promise<CreatedWorker> {
   const { connection: given, address, activities, ...rest } = opts;
-  const connection = given ?? (await NativeConnection.connect({ address }));
+  const connection =
+    given ?? (await connectNative(typeof address === 'string' ? plainSettings(address) : address));
   const close = given ? async () => {} : () => connection.close();
   try {
     const worker = await Worker.create({
