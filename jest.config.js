@@ -8,6 +8,5 @@ module.exports = {
   globalTeardown: '<rootDir>/test/harness/global-teardown.ts',
   testTimeout: 120000,
   maxWorkers: 2,
-  testSequencer: '<rootDir>/test/harness/sequencer.js',
   reporters: ['default', '<rootDir>/test/harness/summary-reporter.js'],
 };
