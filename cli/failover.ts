@@ -11,7 +11,7 @@ import { TributaryError } from '../lake/errors';
 import type { FailoverPlan, FailoverRegionInput, FailoverState } from '../shapes/failover';
 import { parseFailoverNote } from '../shapes/failover';
 import { scheduleIds, workflowIds } from '../shapes/queues';
-import { taskQueueOf } from '../config/targets';
+import { maintainEntriesOf, taskQueueOf } from '../config/targets';
 import { scheduleRegion } from '../workers/schedules';
 import { loadCliConfig } from './config-file';
 import { temporalClient } from './temporal';
@@ -104,6 +104,8 @@ export async function schedulesStatus(client: Client, config: Config): Promise<S
     const r = e.region ? config.regions.find((x) => x.name === e.region) : undefined;
     wanted.push({ id: scheduleIds.replicate(e.name), home: e.taskQueue ?? (r ? taskQueueOf(r) : '') });
   }
+  for (const e of maintainEntriesOf(config))
+    wanted.push({ id: scheduleIds.maintain(e.target.name), home: e.taskQueue });
   const out: ScheduleStatus[] = [];
   for (const w of wanted) {
     const region = scheduleRegion(config, w.id) ?? null;

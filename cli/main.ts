@@ -7,6 +7,7 @@ import { registerFailoverCommands } from './failover';
 import { registerCloneCommands } from './clone';
 import { registerFailoverTableCommand } from './failover-table';
 import { registerForkCommands } from './fork';
+import { registerMaintainCommands } from './maintain';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQueryCommand(program);
   registerCloneCommands(program);
   registerForkCommands(program);
+  registerMaintainCommands(program);
   return program;
 }
 

@@ -3,7 +3,7 @@ import { TributaryError } from '../lake/errors';
 import type { FailoverRegionInput } from '../shapes/failover';
 import { scheduleIds, workflowIds } from '../shapes/queues';
 import type { Config } from './schema';
-import { regionOf, taskQueueOf } from './targets';
+import { maintainEntriesOf, regionOf, taskQueueOf } from './targets';
 
 export function failoverInputOf(
   config: Config,
@@ -29,6 +29,11 @@ export function failoverInputOf(
   for (const e of config.replicate.filter((x) => x.region === r.name)) {
     homeQueues[scheduleIds.replicate(e.name)] = e.taskQueue ?? home;
     ids.push(workflowIds.replicate(e.name));
+  }
+  // So does the maintenance of the tables this region's compute maintains.
+  for (const e of maintainEntriesOf(config).filter((x) => x.region === r.name)) {
+    homeQueues[scheduleIds.maintain(e.target.name)] = e.taskQueue;
+    ids.push(workflowIds.maintain(e.target.name));
   }
   return {
     region: r.name,

@@ -76,6 +76,23 @@ export const IngestConfig = z.strictObject({
   schedule: ScheduleConfig.prefault({}),
 });
 
+/**
+ * Table maintenance on a Schedule per table (regional and quarantine tables, central and its quarantine
+ * and routes, replicas): OPTIMIZE, a checkpoint, log cleanup and VACUUM, each within the retention the
+ * table sets, holding back for pipelines that have not read the table yet.
+ */
+export const MaintenanceConfig = z.strictObject({
+  schedule: ScheduleConfig.extend({ every: duration.default('1h') }).prefault({}),
+  /** Queue for the tables no region owns (central, its quarantine, routes; default: the first region's). */
+  taskQueue: z.string().optional(),
+  optimize: z.boolean().default(true),
+  /** Compacted file size (default: the table's delta.targetFileSize, else 100 MiB). */
+  targetFileSize: bytes.optional(),
+  checkpoint: z.boolean().default(true),
+  logCleanup: z.boolean().default(true),
+  vacuum: z.boolean().default(true),
+});
+
 export const RegionConfig = z.strictObject({
   name,
   cloud: z.enum(['aws', 'azure', 'gcp', 'local']),
@@ -160,6 +177,8 @@ export const Config = z
         }),
       )
       .default([]),
+    /** Table maintenance Schedules (none without this section). */
+    maintenance: MaintenanceConfig.optional(),
     /** schema.table → URI, used by queries. */
     catalog: z
       .record(
@@ -252,6 +271,7 @@ export type Config = z.infer<typeof Config>;
 export type RegionConfig = z.infer<typeof RegionConfig>;
 export type IngestConfig = z.infer<typeof IngestConfig>;
 export type ReplicaConfig = Config['replicate'][number];
+export type MaintenanceConfig = z.infer<typeof MaintenanceConfig>;
 
 export function parseBytes(v: number | string): number {
   if (typeof v === 'number') return v;

@@ -1,11 +1,18 @@
 /** Config → the plain inputs workflows carry, and store options for workers. */
 import type { EgressTarget } from '../shapes/targets';
-import type { IngestTarget, ReplicaTarget } from '../shapes/targets';
+import type { IngestTarget, MaintainTarget, ReplicaTarget, TableReader } from '../shapes/targets';
+import { egressQuarantineUrlOf } from '../shapes/targets';
 import { TributaryError } from '../lake/errors';
 import type { StoreOptions } from '../lake/storage/open';
 import { checkEndpoint } from '../lake/storage/url';
 import { DEFAULT_TASK_QUEUE, taskQueueFor } from '../shapes/queues';
-import { type Config, type RegionConfig, type ReplicaConfig, parseBytes } from './schema';
+import {
+  type Config,
+  type MaintenanceConfig,
+  type RegionConfig,
+  type ReplicaConfig,
+  parseBytes,
+} from './schema';
 
 export function regionOf(config: Config, name: string): RegionConfig {
   const r = config.regions.find((x) => x.name === name);
@@ -101,4 +108,72 @@ export function replicaOf(config: Config, name: string): ReplicaConfig {
       `no replica ${JSON.stringify(name)} in config (replicate: ${config.replicate.map((x) => x.name).join(', ') || 'none'})`,
     );
   return e;
+}
+
+/** One table's maintenance Schedule: what it maintains, where it runs, and the region owning it (if any). */
+export interface MaintainEntry {
+  target: MaintainTarget;
+  taskQueue: string;
+  /** The region whose compute runs it (compute failover moves it with the region). */
+  region?: string;
+}
+
+/**
+ * Every table the config names, each with the pipelines that read it incrementally: a regional table is
+ * read by its region's egress (when there is a central table) and by replicas of it; every other table
+ * only by replicas of it. Empty without a `maintenance:` section.
+ */
+export function maintainEntriesOf(config: Config): MaintainEntry[] {
+  const m = config.maintenance;
+  if (!m) return [];
+  const norm = (u: string) => u.replace(/\/+$/, '');
+  const replicaReaders = (table: string): TableReader[] =>
+    config.replicate
+      .filter((e) => norm(e.source) === norm(table))
+      .map((e) => ({ kind: 'replica', name: e.name, target: e.target }));
+  const entry = (
+    name: string,
+    table: string,
+    taskQueue: string,
+    readers: TableReader[],
+    region?: string,
+  ): MaintainEntry => ({
+    target: { name, table, ...maintainSteps(m), readers: [...readers, ...replicaReaders(table)] },
+    taskQueue,
+    ...(region !== undefined ? { region } : {}),
+  });
+  const out: MaintainEntry[] = [];
+  for (const r of config.regions) {
+    const egress: TableReader[] = config.central
+      ? [{ kind: 'egress', region: r.name, central: config.central.table }]
+      : [];
+    out.push(entry(`${r.name}-regional`, r.table, taskQueueOf(r), egress, r.name));
+    out.push(entry(`${r.name}-quarantine`, quarantineUrlOf(r), taskQueueOf(r), [], r.name));
+  }
+  if (config.central) {
+    const q = m.taskQueue ?? taskQueueOf(config.regions[0]!);
+    out.push(entry('central', config.central.table, q, []));
+    out.push(
+      entry(
+        'central-quarantine',
+        egressQuarantineUrlOf({ central: config.central.table, quarantine: config.central.quarantine }),
+        q,
+        [],
+      ),
+    );
+    (config.central.routes ?? []).forEach((rt, i) => out.push(entry(`route-${i}`, rt.table, q, [])));
+  }
+  for (const e of config.replicate)
+    out.push(entry(`replica-${e.name}`, e.target, replicaQueueOf(config, e), [], e.region));
+  return out;
+}
+
+function maintainSteps(m: MaintenanceConfig): Omit<MaintainTarget, 'name' | 'table' | 'readers'> {
+  return {
+    optimize: m.optimize,
+    ...(m.targetFileSize !== undefined ? { targetFileSize: parseBytes(m.targetFileSize) } : {}),
+    checkpoint: m.checkpoint,
+    logCleanup: m.logCleanup,
+    vacuum: m.vacuum,
+  };
 }

@@ -33,11 +33,14 @@ export const workflowIds = {
   fork: (name: string) => `fork/${part('fork', name)}`,
   /** A health probe has no business key; the caller names the probe (e.g. a run id). */
   healthCheck: (probe: string) => `health/${part('probe', probe)}`,
+  /** One maintenance run of a table (by its maintenance name, e.g. `eu-regional`). */
+  maintain: (table: string) => `maintain/${part('table', table)}`,
 } as const;
 
-/** Temporal Schedule ids: `ingest-<region>`, `egress-<region>`, `replicate-<name>`. */
+/** Temporal Schedule ids: `ingest-<region>`, `egress-<region>`, `replicate-<name>`, `maintain-<table>`. */
 export const scheduleIds = {
   ingest: (region: string) => `ingest-${part('region', region)}`,
   egress: (region: string) => `egress-${part('region', region)}`,
   replicate: (name: string) => `replicate-${part('replica', name)}`,
+  maintain: (table: string) => `maintain-${part('table', table)}`,
 } as const;

@@ -86,3 +86,25 @@ export interface ReplicaTarget {
   /** The replica: an incremental deep clone of the source. */
   target: string;
 }
+
+/** A pipeline that reads a table incrementally, commit by commit: maintenance must not clean up under it. */
+export type TableReader =
+  /** A region's egress: its position is the `tributary-egress-<region>` txn on `central`. */
+  | { kind: 'egress'; region: string; central: string }
+  /** A replica's incremental clone: its position is the clone txn on `target`. */
+  | { kind: 'replica'; name: string; target: string };
+
+/** One table's maintenance (a `maintenance:` Schedule per table), as the workflow hands it to activities. */
+export interface MaintainTarget {
+  /** `<region>-regional`, `<region>-quarantine`, `central`, `central-quarantine`, `route-<n>`, `replica-<name>`. */
+  name: string;
+  table: string;
+  optimize: boolean;
+  /** Bytes per compacted file (default: the table's delta.targetFileSize, else 100 MiB). */
+  targetFileSize?: number;
+  checkpoint: boolean;
+  logCleanup: boolean;
+  vacuum: boolean;
+  /** Who reads this table incrementally: their positions hold log cleanup and VACUUM back. */
+  readers: TableReader[];
+}

@@ -10,6 +10,7 @@ import { createHealthActivities } from '../activities/health';
 import { createEgressActivities } from '../activities/egress';
 import { createForkActivities } from '../activities/fork';
 import { createIngestActivities } from '../activities/ingest';
+import { createMaintainActivities } from '../activities/maintain';
 import { createPromoteActivities } from '../activities/promote';
 import type { ObjectStore } from '../lake/storage/object-store';
 import type { TemporalSettings } from '../config/temporal';
@@ -48,6 +49,7 @@ export function tributaryActivities(
     ...createCloneActivities({ open }),
     ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
     ...createForkActivities({ open }),
+    ...createMaintainActivities({ open }),
   };
 }
 

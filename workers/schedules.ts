@@ -9,8 +9,10 @@ import {
   type ScheduleOptions,
 } from '@temporalio/client';
 import {
+  type MaintainEntry,
   egressTargetOf,
   ingestTargetOf,
+  maintainEntriesOf,
   replicaQueueOf,
   replicaTargetOf,
   taskQueueOf,
@@ -79,6 +81,24 @@ export function replicateScheduleOptions(config: Config, e: ReplicaConfig): Sche
   };
 }
 
+/** One maintenance schedule per table (a `maintenance:` section): maintainTable, never two at once. */
+export function maintainScheduleOptions(config: Config, e: MaintainEntry): ScheduleOptions {
+  const sched = config.maintenance!.schedule;
+  return {
+    scheduleId: scheduleIds.maintain(e.target.name),
+    spec: { intervals: [{ every: parseDurationMs(sched.every) }] },
+    action: {
+      type: 'startWorkflow',
+      workflowType: 'maintainTable',
+      taskQueue: e.taskQueue,
+      workflowId: workflowIds.maintain(e.target.name),
+      args: [{ target: e.target }],
+    },
+    policies: { overlap: ScheduleOverlapPolicy.SKIP, catchupWindow: parseDurationMs(sched.catchupWindow) },
+    state: { paused: sched.paused, note: MANAGED_NOTE },
+  };
+}
+
 export interface KeptSchedule {
   scheduleId: string;
   /** The queue it stays on (config says `home`). */
@@ -110,7 +130,10 @@ export const keptMessage = (scheduleId: string, taskQueue: string, region: strin
 export function scheduleRegion(config: Config, scheduleId: string): string | undefined {
   for (const r of config.regions)
     if (scheduleId === ingestScheduleId(r.name) || scheduleId === egressScheduleId(r.name)) return r.name;
-  return config.replicate.find((e) => scheduleIds.replicate(e.name) === scheduleId)?.region;
+  return (
+    config.replicate.find((e) => scheduleIds.replicate(e.name) === scheduleId)?.region ??
+    maintainEntriesOf(config).find((e) => scheduleIds.maintain(e.target.name) === scheduleId)?.region
+  );
 }
 
 /** What apply says of a schedule it leaves on a promoted replica. */
@@ -125,6 +148,7 @@ export async function applySchedules(client: Client, config: Config): Promise<Ap
       ...(config.central ? [egressScheduleOptions(config, r)] : []),
     ]),
     ...config.replicate.map((e) => replicateScheduleOptions(config, e)),
+    ...maintainEntriesOf(config).map((e) => maintainScheduleOptions(config, e)),
   ];
   const kept: KeptSchedule[] = [];
   const promoted: KeptPromotion[] = [];

@@ -6,3 +6,4 @@ export * from './failover';
 export * from './replicate';
 export * from './promote';
 export * from './fork';
+export * from './maintain';

@@ -38,25 +38,64 @@ export async function writeCheckpoint(
   return { version, actions: actions.length, sizeInBytes };
 }
 
+export interface LogCleanupOptions {
+  /**
+   * The first version a reader still has to read commit by commit (an incremental reader that is behind):
+   * no commit from it on is deleted, and the checkpoint that bounds the cleanup is at or before it.
+   */
+  keepFrom?: number;
+  /** List what would be deleted, delete nothing. */
+  dryRun?: boolean;
+  now?: number;
+}
+
+export interface LogCleanupResult {
+  /** Log files deleted (or, in a dry run, that would be). */
+  deleted: string[];
+  /** Files below this version were candidates (the newest usable checkpoint); undefined: none. */
+  checkpointVersion: number | undefined;
+  retentionHours: number;
+  /** Whether `keepFrom` moved the bound lower than `checkpointVersion` asked for. */
+  held: boolean;
+}
+
 /**
  * Deletes commit and checkpoint files that are older than `delta.logRetentionDuration` (default 30 days)
- * and strictly before the newest checkpoint at or before `checkpointVersion`, so every retained version
- * stays reconstructable (PROTOCOL.md "Metadata Cleanup").
+ * and strictly before the newest checkpoint at or before `checkpointVersion` (and at or before
+ * `keepFrom`), so every retained version stays reconstructable (PROTOCOL.md "Metadata Cleanup").
+ * An explicit cleanup (table maintenance, like delta-rs's `cleanup_metadata`); the one a commit runs after
+ * its checkpoint is skipped when `delta.enableExpiredLogCleanup` is false (maybeCheckpoint).
  */
 export async function cleanupExpiredLogs(
   store: ObjectStore,
   snap: Snapshot,
   checkpointVersion: number,
-  now = Date.now(),
-): Promise<number> {
+  opts: LogCleanupOptions = {},
+): Promise<LogCleanupResult> {
   const retention = durationMs(snap.config['delta.logRetentionDuration'], 30 * 86_400_000);
-  const cutoff = now - retention;
-  const doomed: string[] = [];
+  const result: LogCleanupResult = {
+    deleted: [],
+    checkpointVersion: undefined,
+    retentionHours: retention / 3_600_000,
+    held: false,
+  };
+  const cutoff = (opts.now ?? Date.now()) - retention;
+  const bound = Math.min(checkpointVersion, opts.keepFrom ?? Infinity);
+  const files: { version: number; key: string; old: boolean }[] = [];
+  let floor: number | undefined;
   for await (const m of store.list(`${LOG_DIR}/`)) {
     const f = parseLogKey(m.key, store.url);
-    if (!f || f.version >= checkpointVersion) continue;
-    if (m.lastModified.getTime() < cutoff) doomed.push(m.key);
+    if (!f) continue;
+    // A complete classic or v2 checkpoint bounds the cleanup; a multi-part one only with all its parts,
+    // which is not checked here: such a checkpoint is not taken as the bound.
+    if (f.kind === 'checkpoint' && f.parts === undefined && f.version <= bound)
+      floor = Math.max(floor ?? -1, f.version);
+    files.push({ version: f.version, key: m.key, old: m.lastModified.getTime() < cutoff });
   }
-  await store.deleteMany(doomed);
-  return doomed.length;
+  if (floor === undefined) return result;
+  result.checkpointVersion = floor;
+  result.held = opts.keepFrom !== undefined && opts.keepFrom < checkpointVersion;
+  result.deleted = files.filter((f) => f.version < floor! && f.old).map((f) => f.key);
+  if (!opts.dryRun) await store.deleteMany(result.deleted);
+  return result;
 }

@@ -171,7 +171,10 @@ export async function maybeCheckpoint(
   try {
     const snap = await Snapshot.load(store, engine, { version });
     await writeCheckpoint(store, engine, version);
-    await cleanupExpiredLogs(store, snap, version);
+    // Delta's switch for the cleanup that follows a checkpoint; maintenance cleans up explicitly instead,
+    // holding back for readers that are behind (lake/table/maintain.ts).
+    if (String(snap.config['delta.enableExpiredLogCleanup'] ?? 'true').toLowerCase() !== 'false')
+      await cleanupExpiredLogs(store, snap, version);
     return true;
   } catch (e) {
     engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', {

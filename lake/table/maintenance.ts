@@ -72,6 +72,8 @@ export interface VacuumResult {
   retentionHours: number;
   deleted: string[];
   bytes: number;
+  /** Files past retention kept only because `keep` named them (a reader behind still opens them). */
+  held: number;
 }
 
 /**
@@ -82,7 +84,13 @@ export interface VacuumResult {
  */
 export async function vacuum(
   store: ObjectStore,
-  opts: { retainHours?: number; dryRun?: boolean; enforceRetention?: boolean } = {},
+  opts: {
+    retainHours?: number;
+    dryRun?: boolean;
+    enforceRetention?: boolean;
+    /** Table-relative keys kept whatever their age (files an incremental reader behind still opens). */
+    keep?: Iterable<string>;
+  } = {},
   engine: DeltaEngine = defaultEngine,
   now = Date.now(),
 ): Promise<VacuumResult> {
@@ -104,6 +112,8 @@ export async function vacuum(
   };
   snap.files.forEach(keepFile);
   for (const t of snap.tombstones) if ((t.deletionTimestamp ?? now) > cutoff) keepFile(t);
+  const held = new Set(opts.keep ?? []);
+  let heldBack = 0;
   const doomed: string[] = [];
   let bytes = 0;
   for await (const m of store.list('')) {
@@ -118,9 +128,19 @@ export async function vacuum(
     )
       continue;
     if (keep.has(m.key) || m.lastModified.getTime() >= cutoff) continue;
+    if (held.has(m.key)) {
+      heldBack++;
+      continue;
+    }
     doomed.push(m.key);
     bytes += m.size;
   }
   if (!opts.dryRun) await store.deleteMany(doomed);
-  return { dryRun: opts.dryRun === true, retentionHours: retentionMs / 3_600_000, deleted: doomed, bytes };
+  return {
+    dryRun: opts.dryRun === true,
+    retentionHours: retentionMs / 3_600_000,
+    deleted: doomed,
+    bytes,
+    held: heldBack,
+  };
 }
