@@ -47,6 +47,8 @@ export interface WriteRequest {
   txn?: { appId: string; version: number };
   operation?: string;
   operationParameters?: Record<string, unknown>;
+  /** Metrics beside Delta's own (numFiles, numOutputRows, numOutputBytes), e.g. where the bytes came from. */
+  operationMetrics?: Record<string, string>;
   /** Extra commitInfo fields of the commit (e.g. the egress routing version it applied). */
   commitInfo?: Record<string, unknown>;
   /** Table properties when the table is created. */
@@ -79,7 +81,13 @@ export interface WriteRequest {
   engine?: DeltaEngine;
 }
 
-export type WriteResult = CommitResult & { addedFiles: number; addedRows: number; schemaChanged: boolean };
+export type WriteResult = CommitResult & {
+  addedFiles: number;
+  addedRows: number;
+  /** Bytes of the data files the commit added (0 when the txn had already landed). */
+  addedBytes: number;
+  schemaChanged: boolean;
+};
 
 /**
  * DuckDB's JSON reader widens a column mixing non-negative and negative integers to HUGEINT (and may
@@ -180,13 +188,18 @@ function writeActions(
   snap: Snapshot | undefined,
   shape: WriteShape,
   adds: readonly AddFile[],
-  req: Pick<WriteRequest, 'mode' | 'configuration' | 'operation' | 'operationParameters' | 'commitInfo'>,
-): { actions: FileActions; addedRows: number } {
+  req: Pick<
+    WriteRequest,
+    'mode' | 'configuration' | 'operation' | 'operationParameters' | 'operationMetrics' | 'commitInfo'
+  >,
+): { actions: FileActions; addedRows: number; addedBytes: number } {
   const mode = req.mode ?? 'append';
   const now = Date.now();
   const addedRows = adds.reduce((n, a) => n + (JSON.parse(a.stats ?? '{}').numRecords ?? 0), 0);
+  const addedBytes = adds.reduce((n, a) => n + a.size, 0);
   return {
     addedRows,
+    addedBytes,
     actions: {
       ...(shape.creating ? { protocol: { minReaderVersion: 1, minWriterVersion: 2 } } : {}),
       ...(shape.schemaChanged
@@ -211,7 +224,12 @@ function writeActions(
         partitionBy: JSON.stringify(shape.partitionBy),
         ...req.operationParameters,
       },
-      operationMetrics: { numFiles: String(adds.length), numOutputRows: String(addedRows) },
+      operationMetrics: {
+        numFiles: String(adds.length),
+        numOutputRows: String(addedRows),
+        numOutputBytes: String(addedBytes),
+        ...req.operationMetrics,
+      },
       isBlindAppend: mode === 'append' && !shape.creating,
       readFiles: 'all',
       ...(req.commitInfo ? { commitInfo: req.commitInfo } : {}),
@@ -220,7 +238,7 @@ function writeActions(
 }
 
 const writeResultOf = (
-  r: CommitFilesResult<{ addedFiles: number; addedRows: number; schemaChanged: boolean }>,
+  r: CommitFilesResult<{ addedFiles: number; addedRows: number; addedBytes: number; schemaChanged: boolean }>,
 ): WriteResult => {
   if (r.kind === 'alreadyCommitted')
     return {
@@ -231,6 +249,7 @@ const writeResultOf = (
       recordedVersion: r.recordedVersion,
       addedFiles: 0,
       addedRows: 0,
+      addedBytes: 0,
       schemaChanged: false,
     };
   if (r.kind === 'nothing') throw new Error('a write always plans a commit');
@@ -257,6 +276,7 @@ export async function commitWrittenFiles(
     | 'txn'
     | 'operation'
     | 'operationParameters'
+    | 'operationMetrics'
     | 'configuration'
     | 'engine'
   > & { adds: readonly AddFile[]; schema: StructType },
@@ -270,7 +290,12 @@ export async function commitWrittenFiles(
         const w = writeActions(snap, shape, req.adds, req);
         return {
           actions: w.actions,
-          result: { addedFiles: req.adds.length, addedRows: w.addedRows, schemaChanged: shape.schemaChanged },
+          result: {
+            addedFiles: req.adds.length,
+            addedRows: w.addedRows,
+            addedBytes: w.addedBytes,
+            schemaChanged: shape.schemaChanged,
+          },
         };
       },
     }),
@@ -341,7 +366,12 @@ export async function writeTable(store: ObjectStore, req: WriteRequest): Promise
         const w = writeActions(snap, shape, adds, req);
         return {
           actions: w.actions,
-          result: { addedFiles: adds.length, addedRows: w.addedRows, schemaChanged: shape.schemaChanged },
+          result: {
+            addedFiles: adds.length,
+            addedRows: w.addedRows,
+            addedBytes: w.addedBytes,
+            schemaChanged: shape.schemaChanged,
+          },
         };
       },
     });
