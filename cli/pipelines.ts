@@ -64,13 +64,13 @@ export function registerPipelineCommands(program: Command): void {
         metricsPort?: string;
         metricsHost: string;
       }) => {
-        const config = loadCliConfig(o.config);
-        const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
-        if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
         const endpoint =
           o.metricsPort === undefined
             ? undefined
             : { host: o.metricsHost, port: portOption(o.metricsPort, '--metrics-port') };
+        const config = loadCliConfig(o.config);
+        const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
+        if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
         // Before any connection: the SDK's Runtime is made once per process, with its exporter.
         const metrics = endpoint ? meterMetrics(installMetricsRuntime(endpoint).metricMeter) : undefined;
         const settings = temporalSettingsOfConfig(config);

@@ -298,6 +298,17 @@ export async function startTemporal(
   });
 }
 
+/** Where scripts/install-services.sh unpacks Prometheus and promtool (Debian's package, pinned). */
+export const PROMETHEUS_DIR = path.join(PROJECT_ROOT, '.services', 'prometheus');
+export const PROMETHEUS_VERSION = '2.42.0+ds-5+deb12u1';
+
+/** The installed Prometheus and promtool binaries, or undefined when either is missing. */
+export function prometheusBinaries(): { prometheus: string; promtool: string } | undefined {
+  const bin = path.join(PROMETHEUS_DIR, 'usr', 'bin');
+  const b = { prometheus: path.join(bin, 'prometheus'), promtool: path.join(bin, 'promtool') };
+  return existsSync(b.prometheus) && existsSync(b.promtool) ? b : undefined;
+}
+
 const STARTERS: Record<ServiceName, (logDir: string, opts: StartOptions) => Promise<RunningService>> = {
   s3: startMoto,
   azure: startAzurite,

@@ -5,6 +5,7 @@
  * Tributary's metrics come out beside `temporal_*` with the same exporter settings.
  */
 import { Runtime } from '@temporalio/worker';
+import { TributaryError } from '../lake/errors';
 import type { EgressLag, PipelineMetrics, ReplicaLag, TableLabels } from '../activities/metrics';
 
 type MetricMeter = Runtime['metricMeter'];
@@ -66,7 +67,20 @@ export const bindAddressOf = ({ host, port }: MetricsEndpoint): string =>
  * Runtime already exists (a connection was made first), so the mistake cannot go unnoticed.
  */
 export function installMetricsRuntime(endpoint: MetricsEndpoint): Runtime {
-  return Runtime.install({
+  try {
+    return installRuntime(endpoint);
+  } catch (e) {
+    // "Address already in use", an address that is not this host's: the operator's option, said so.
+    throw new TributaryError(
+      'BAD_INPUT',
+      `cannot serve metrics on ${bindAddressOf(endpoint)}: ${(e as Error).message}; choose another --metrics-port or --metrics-host`,
+      { cause: e },
+    );
+  }
+}
+
+const installRuntime = (endpoint: MetricsEndpoint): Runtime =>
+  Runtime.install({
     telemetryOptions: {
       metrics: {
         prometheus: {
@@ -83,7 +97,6 @@ export function installMetricsRuntime(endpoint: MetricsEndpoint): Runtime {
       },
     },
   });
-}
 
 const tagsOf = (l: TableLabels): Tags => ({
   ...(l.region !== undefined ? { region: l.region } : {}),
