@@ -1,8 +1,8 @@
 /**
  * Worker metrics end to end: a real `tributary worker --metrics-port` process ingests and egresses a region
- * on the dev server; its /metrics exposition passes `promtool check metrics`, and a real Prometheus
- * scraping it every second answers queries with the counts the test wrote (Tributary's metrics and the
- * SDK's own on one endpoint).
+ * on the dev server and clones its table; its /metrics exposition passes `promtool check metrics`, and a
+ * real Prometheus scraping it every second answers queries with the counts the test wrote (Tributary's
+ * metrics and the SDK's own on one endpoint).
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -10,6 +10,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { CloneActivityResult } from '../../activities/clone';
 import { egressTargetOf, ingestTargetOf, regionOf } from '../../config/targets';
 import { openStore } from '../../lake/storage/open';
 import { workflowIds } from '../../shapes/queues';
@@ -117,6 +118,12 @@ test('worker --metrics-port: promtool-clean /metrics, scraped by Prometheus with
     const approved = (await tableRows(await openStore(`${loc.url}/central`))).length;
     expect(approved).toBeGreaterThan(0);
     expect(egress.rows).toBe(approved);
+    const clone = (await t.client.workflow.execute('replicateTable', {
+      taskQueue: region,
+      workflowId: workflowIds.replicate(`dr-${id}`),
+      args: [{ target: { name: 'dr', source: r.table, target: `${loc.url}/replica` } }],
+    })) as CloneActivityResult;
+    expect(clone.bytesTransferred).toBeGreaterThan(0);
 
     // (a) The exposition as the worker serves it: the counts, and promtool finds nothing to say.
     const text = await scrape();
@@ -143,6 +150,13 @@ test('worker --metrics-port: promtool-clean /metrics, scraped by Prometheus with
     expect(sample(text, 'tributary_egress_lag_seconds', central)).toBe(0);
     expect(sample(text, 'tributary_egress_batches_total', central)).toBe(egress.batches);
     expect(sample(text, 'tributary_egress_commit_attempts_count', central)).toBe(egress.batches);
+    const replica = { table: 'dr' };
+    expect(sample(text, 'tributary_clones_total', replica)).toBe(1);
+    expect(sample(text, 'tributary_clone_copied_bytes_total', replica)).toBe(clone.bytesTransferred);
+    expect(sample(text, 'tributary_clone_copied_files_total', replica)).toBe(clone.metrics.numCopiedFiles);
+    expect(sample(text, 'tributary_clone_duration_seconds_count', replica)).toBe(1);
+    expect(sample(text, 'tributary_replica_lag_versions', replica)).toBe(0);
+    expect(sample(text, 'tributary_replica_lag_seconds', replica)).toBe(0);
     expect(text).toMatch(/^temporal_workflow_completed_total\{.*workflow_type="ingestRegionWorkflow"/m);
     const lint = await promtoolCheckMetrics(text);
     expect(lint).toEqual({ code: 0, output: '' });
