@@ -14,7 +14,7 @@ export function requirePrometheus(): { prometheus: string; promtool: string } {
   const b = prometheusBinaries();
   if (!b)
     throw new Error(
-      `prometheus ${PROMETHEUS_VERSION} is not installed (${path.join(PROMETHEUS_DIR, 'usr/bin')}/{prometheus,promtool} missing). ` +
+      `prometheus ${PROMETHEUS_VERSION} is not installed (${path.join(PROMETHEUS_DIR, 'usr/bin')}/{prometheus,promtool} missing, or another version). ` +
         'Run: npm run services:install (it needs apt-get and dpkg-deb)',
     );
   return b;
