@@ -8,6 +8,17 @@ export function intOption(v: string, name: string): number {
   return Number(v);
 }
 
+/** A TCP port to listen on: 1 to 65535. */
+export function portOption(v: string, name: string): number {
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!(n >= 1 && n <= 65535))
+    throw new TributaryError(
+      'BAD_INPUT',
+      `${name} must be a port number from 1 to 65535, got ${JSON.stringify(v)}`,
+    );
+  return n;
+}
+
 /**
  * An ISO-8601 instant: `YYYY-MM-DD`, optionally `THH:MM[:SS[.fraction]]`, optionally `Z` or `±HH:MM`;
  * without an offset the time is UTC. Anything else (`12`, `May 1`, 2024-02-30) is refused, never guessed.

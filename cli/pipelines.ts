@@ -20,10 +20,11 @@ import type { Config } from '../config/schema';
 import { type Route, sameRoutes } from '../shapes/routing';
 import { applySchedules } from '../workers/schedules';
 import { loadCliConfig } from './config-file';
-import { intOption } from './options';
+import { intOption, portOption } from './options';
 import { describeTemporal } from '../config/temporal';
 import { temporalClient, temporalSettingsOfConfig } from './temporal';
 import { connectNative } from '../workers/connection';
+import { bindAddressOf, installMetricsRuntime, meterMetrics } from '../workers/metrics';
 import type { IngestRunSummary } from '../workflows/ingest';
 
 /** Starts a workflow under its business-key id, or follows the run already in progress. */
@@ -53,30 +54,49 @@ export function registerPipelineCommands(program: Command): void {
     .option('--config <file>', 'deployment config (default $TRIBUTARY_CONFIG or tributary.yaml)')
     .option('--region <name>', "poll this region's task queue")
     .option('--task-queue <queue>', 'poll this task queue')
-    .action(async (o: { config?: string; region?: string; taskQueue?: string }) => {
-      const config = loadCliConfig(o.config);
-      const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
-      if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
-      const settings = temporalSettingsOfConfig(config);
-      const connection = await connectNative(settings);
-      try {
-        const w = await createRegionWorker({
-          connection,
-          namespace: settings.namespace,
-          taskQueue,
-          storeOptions: storeOptionsOf(config),
-        });
-        process.stderr.write(`worker polling ${taskQueue} on ${describeTemporal(settings)}\n`);
-        for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port at /metrics (default: off)')
+    .option('--metrics-host <host>', 'address the metrics endpoint listens on', '127.0.0.1')
+    .action(
+      async (o: {
+        config?: string;
+        region?: string;
+        taskQueue?: string;
+        metricsPort?: string;
+        metricsHost: string;
+      }) => {
+        const endpoint =
+          o.metricsPort === undefined
+            ? undefined
+            : { host: o.metricsHost, port: portOption(o.metricsPort, '--metrics-port') };
+        const config = loadCliConfig(o.config);
+        const taskQueue = o.taskQueue ?? (o.region ? taskQueueOf(regionOf(config, o.region)) : undefined);
+        if (!taskQueue) throw new TributaryError('BAD_INPUT', 'give --region or --task-queue');
+        // Before any connection: the SDK's Runtime is made once per process, with its exporter.
+        const metrics = endpoint ? meterMetrics(installMetricsRuntime(endpoint).metricMeter) : undefined;
+        const settings = temporalSettingsOfConfig(config);
+        const connection = await connectNative(settings);
         try {
-          await w.worker.run();
+          const w = await createRegionWorker({
+            connection,
+            namespace: settings.namespace,
+            taskQueue,
+            storeOptions: storeOptionsOf(config),
+            ...(metrics ? { metrics } : {}),
+          });
+          process.stderr.write(`worker polling ${taskQueue} on ${describeTemporal(settings)}\n`);
+          if (endpoint) process.stderr.write(`metrics at http://${bindAddressOf(endpoint)}/metrics\n`);
+          for (const sig of ['SIGINT', 'SIGTERM'] as const) process.once(sig, () => w.worker.shutdown());
+          try {
+            await w.worker.run();
+          } finally {
+            await w.close();
+          }
         } finally {
-          await w.close();
+          metrics?.close();
+          await connection.close();
         }
-      } finally {
-        await connection.close();
-      }
-    });
+      },
+    );
 
   program
     .command('schedules')

@@ -4,7 +4,7 @@
  * Binaries come from the project's own installs (scripts/install-services.sh, npm ci); nothing global.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, openSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync } from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -296,6 +296,20 @@ export async function startTemporal(
     endpoint,
     uiEndpoint: opts.headless === false ? `http://127.0.0.1:${uiPort}` : undefined,
   });
+}
+
+/** Where scripts/install-services.sh unpacks Prometheus and promtool (Debian's package, pinned). */
+export const PROMETHEUS_DIR = path.join(PROJECT_ROOT, '.services', 'prometheus');
+/** The same pin as PROM_DEB_VERSION in scripts/install-services.sh, which stamps it on install. */
+export const PROMETHEUS_VERSION = '2.42.0+ds-5+deb12u1';
+
+/** The installed Prometheus and promtool binaries of the pinned version, or undefined. */
+export function prometheusBinaries(): { prometheus: string; promtool: string } | undefined {
+  const bin = path.join(PROMETHEUS_DIR, 'usr', 'bin');
+  const b = { prometheus: path.join(bin, 'prometheus'), promtool: path.join(bin, 'promtool') };
+  const stamp = path.join(PROMETHEUS_DIR, '.tributary-installed');
+  const pinned = existsSync(stamp) && readFileSync(stamp, 'utf8') === PROMETHEUS_VERSION;
+  return pinned && existsSync(b.prometheus) && existsSync(b.promtool) ? b : undefined;
 }
 
 const STARTERS: Record<ServiceName, (logDir: string, opts: StartOptions) => Promise<RunningService>> = {

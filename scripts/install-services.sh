@@ -20,6 +20,37 @@ REQS=(
   "pyspark==3.5.8"
   "delta-spark==3.3.2"
 )
+# Prometheus and promtool for the metrics test (test/metrics), from Debian's package, unpacked into
+# .services/prometheus: project-local, no system install, no root. Pinned; skipped with --core (the demo
+# does not need it). A missing apt-get or a failed download is reported, and the metrics test then fails
+# saying so.
+PROM_DEB_VERSION="2.42.0+ds-5+deb12u1"
+PROM_DIR=.services/prometheus
+install_prometheus() {
+  local stamp="$PROM_DIR/.tributary-installed"
+  if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$PROM_DEB_VERSION" ] && [ -x "$PROM_DIR/usr/bin/prometheus" ]; then
+    return 0
+  fi
+  if ! command -v apt-get >/dev/null 2>&1 || ! command -v dpkg-deb >/dev/null 2>&1; then
+    echo "install-services: warning: no apt-get/dpkg-deb; cannot install prometheus $PROM_DEB_VERSION" >&2
+    return 0
+  fi
+  echo "install-services: installing prometheus $PROM_DEB_VERSION into $PROM_DIR (one-time)" >&2
+  local tmp
+  tmp="$(mktemp -d)"
+  chmod 755 "$tmp" # apt-get download drops privileges to _apt, which must be able to write here
+  if (cd "$tmp" && apt-get download -q "prometheus=$PROM_DEB_VERSION" >&2); then
+    rm -rf "$PROM_DIR"
+    mkdir -p "$PROM_DIR"
+    dpkg-deb -x "$tmp"/prometheus_*.deb "$PROM_DIR"
+    printf '%s' "$PROM_DEB_VERSION" > "$stamp"
+  else
+    echo "install-services: warning: could not download prometheus=$PROM_DEB_VERSION (apt-get update first?)" >&2
+  fi
+  rm -rf "$tmp"
+}
+[ "$CORE" = 1 ] || install_prometheus
+
 STAMP="$VENV/.tributary-installed"
 WANT="$(printf '%s\n' "${REQS[@]}")"
 CORE_STAMP="$VENV/.tributary-core-installed"

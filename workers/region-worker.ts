@@ -12,6 +12,7 @@ import { createForkActivities } from '../activities/fork';
 import { createIngestActivities } from '../activities/ingest';
 import { createMaintainActivities } from '../activities/maintain';
 import { createPromoteActivities } from '../activities/promote';
+import { type PipelineMetrics, countRetries, noMetrics } from '../activities/metrics';
 import type { ObjectStore } from '../lake/storage/object-store';
 import type { TemporalSettings } from '../config/temporal';
 import { type StoreOptions, openStore } from '../lake/storage/open';
@@ -34,23 +35,32 @@ export function storeOpener(options: StoreOptions): (url: string) => Promise<Obj
 /**
  * Every activity a Tributary worker runs. `open` overrides how stores are opened (default storeOpener);
  * `temporal` gives the compute-failover and promotion activities their Temporal Client (they move, pause
- * and rewrite Schedules and runs); without it those activities refuse to run, the others work.
+ * and rewrite Schedules and runs); without it those activities refuse to run, the others work. `metrics`
+ * receives the pipeline steps' results and every retried attempt (default: nowhere).
  */
 export function tributaryActivities(
   options: StoreOptions,
-  deps: { temporal?: () => Client; open?: (url: string) => Promise<ObjectStore> } = {},
+  deps: {
+    temporal?: () => Client;
+    open?: (url: string) => Promise<ObjectStore>;
+    metrics?: PipelineMetrics;
+  } = {},
 ) {
   const open = deps.open ?? storeOpener(options);
-  return {
-    ...createHealthActivities({}),
-    ...createIngestActivities({ open }),
-    ...createEgressActivities({ open }),
-    ...createFailoverActivities(deps.temporal ? { temporal: deps.temporal } : {}),
-    ...createCloneActivities({ open }),
-    ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
-    ...createForkActivities({ open }),
-    ...createMaintainActivities({ open }),
-  };
+  const metrics = deps.metrics ?? noMetrics;
+  return countRetries(
+    {
+      ...createHealthActivities({}),
+      ...createIngestActivities({ open, metrics }),
+      ...createEgressActivities({ open, metrics }),
+      ...createFailoverActivities(deps.temporal ? { temporal: deps.temporal } : {}),
+      ...createCloneActivities({ open, metrics }),
+      ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
+      ...createForkActivities({ open }),
+      ...createMaintainActivities({ open }),
+    },
+    metrics,
+  );
 }
 
 export async function createRegionWorker(opts: {
@@ -62,6 +72,8 @@ export async function createRegionWorker(opts: {
   storeOptions: StoreOptions;
   /** How the worker's activities open stores (default: storeOpener(storeOptions)). */
   open?: (url: string) => Promise<ObjectStore>;
+  /** Where the activities report pipeline metrics (default: nowhere; see workers/metrics.ts). */
+  metrics?: PipelineMetrics;
   workflowBundle?: { code: string };
 }): Promise<CreatedWorker> {
   const namespace = opts.namespace ?? 'default';
@@ -76,6 +88,7 @@ export async function createRegionWorker(opts: {
     activities: tributaryActivities(opts.storeOptions, {
       temporal,
       ...(opts.open ? { open: opts.open } : {}),
+      ...(opts.metrics ? { metrics: opts.metrics } : {}),
     }),
     ...(opts.workflowBundle
       ? { workflowBundle: opts.workflowBundle }

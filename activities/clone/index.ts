@@ -19,12 +19,21 @@ import {
 import { type ReplicaStatus, replicaStatus as statusOf } from '../../lake/table/clone-status';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
 import type { ReplicaTarget } from '../../shapes/targets';
+import { type PipelineMetrics, type ReplicaLag, noMetrics } from '../metrics';
 
 export interface CloneDeps {
   open: (url: string) => Promise<ObjectStore>;
   /** Least time between two progress heartbeats (default 1 s). */
   heartbeatEveryMs?: number;
+  /** Where clone results and replica lag are reported (default: nowhere). */
+  metrics?: PipelineMetrics;
 }
+
+/** The replica's lag as metrics take it: the versions it lacks and when the oldest of them was made. */
+const lagOf = (s: ReplicaStatus, now: number): ReplicaLag => ({
+  versions: s.lagVersions,
+  ...(s.lagSeconds > 0 ? { oldestMissingCommitAt: now - s.lagSeconds * 1000 } : {}),
+});
 
 export interface CloneActivityOptions {
   /** Source version to clone (default: the latest). */
@@ -53,6 +62,8 @@ export const createCloneActivities = (deps: CloneDeps) => ({
     opts: CloneActivityOptions = {},
   ): Promise<CloneActivityResult> {
     const ctx = Context.current();
+    const metrics = deps.metrics ?? noMetrics;
+    const t0 = Date.now();
     const every = deps.heartbeatEveryMs ?? 1000;
     let last = 0;
     const beat = (d: CloneHeartbeat, force = false) => {
@@ -89,6 +100,20 @@ export const createCloneActivities = (deps: CloneDeps) => ({
       targetVersion: r.targetVersion,
       bytes: r.bytesTransferred,
     });
+    if (metrics !== noMetrics) {
+      const labels = { table: target.name };
+      metrics.clone(
+        { bytesTransferred: r.bytesTransferred, copiedFiles: r.metrics.numCopiedFiles },
+        Date.now() - t0,
+        labels,
+      );
+      // The clone is committed: a status that cannot be read is logged, never a failure of the clone.
+      const now = Date.now();
+      await statusOf(source, dest, { now }).then(
+        (s) => metrics.replicaLag(lagOf(s, now), labels),
+        (e: unknown) => ctx.log.warn('replica lag not read', { replica: target.name, error: String(e) }),
+      );
+    }
     return {
       ...r,
       name: target.name,
@@ -107,7 +132,10 @@ export const createCloneActivities = (deps: CloneDeps) => ({
   async replicaStatus(target: ReplicaTarget): Promise<ReplicaStatus> {
     Context.current().heartbeat({ name: target.name });
     const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
-    return statusOf(source, dest);
+    const now = Date.now();
+    const s = await statusOf(source, dest, { now });
+    deps.metrics?.replicaLag(lagOf(s, now), { table: target.name });
+    return s;
   },
 });
 

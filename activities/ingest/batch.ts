@@ -24,6 +24,7 @@ import {
   type IngestBatchRequest,
   type IngestBatchResult,
   PARTITION_COLUMNS,
+  type SourceFile,
   filePrefixFor,
 } from './types';
 import { type IngestTarget, appIdFor } from '../../shapes/targets';
@@ -123,6 +124,16 @@ async function committedTotals(
   return undefined;
 }
 
+/** The newest lastModified of the files, when every one records it (older manifests do not). */
+function newestModified(files: readonly SourceFile[]): { newestSourceModified?: number } {
+  let newest: number | undefined;
+  for (const f of files) {
+    if (f.lastModified === undefined) return {};
+    newest = Math.max(newest ?? f.lastModified, f.lastModified);
+  }
+  return newest === undefined ? {} : { newestSourceModified: newest };
+}
+
 export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Promise<IngestBatchResult> {
   const t = req.target;
   const appId = appIdFor(t.region);
@@ -149,6 +160,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     files: manifest.files.length,
     bytes: manifest.files.reduce((n, f) => n + f.size, 0),
     addedColumns: [] as string[],
+    ...newestModified(manifest.files),
   };
   if (snap && done !== undefined && done >= req.seq && !deps.probe)
     return {

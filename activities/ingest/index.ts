@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { asUnexpected } from '../failures';
+import { type PipelineMetrics, type TableLabels, noMetrics } from '../metrics';
 import { ingestBatch as runBatch } from './batch';
 import { isolateBatch } from './isolate';
 import { planBatches as runPlan } from './plan';
@@ -20,27 +21,37 @@ import type {
 
 export interface IngestDeps {
   open(url: string): Promise<ObjectStore>;
+  /** Where batch results and backlogs are reported (default: nowhere). */
+  metrics?: PipelineMetrics;
 }
 
-export const createIngestActivities = (deps: IngestDeps) => ({
+const labelsOf = (req: { target: { region: string } }): TableLabels => ({
+  region: req.target.region,
+  table: 'regional',
+});
+
+export const createIngestActivities = ({ metrics = noMetrics, ...deps }: IngestDeps) => ({
   async planIngestBatches(req: PlanRequest): Promise<PlanResult> {
     Context.current().heartbeat({ stage: 'listing' });
     // An unexpected error is INTERNAL and not retried by Temporal (a bug in planning would loop for ever):
     // the workflow fails with it, visibly, and the next scheduled run tries again.
-    return runPlan(deps, req).catch((e: unknown) => {
+    const plan = await runPlan(deps, req).catch((e: unknown) => {
       throw asUnexpected(e);
     });
+    metrics.ingestPlan(plan, labelsOf(req));
+    return plan;
   },
 
   async ingestBatch(req: IngestBatchRequest): Promise<IngestBatchResult> {
     const ctx = Context.current();
+    const t0 = Date.now();
     // A retry resumes from the last heartbeat of the failed attempt: once that attempt had its files written
     // and quarantine committed, only the commit is left to do.
     const prior = ctx.info.heartbeatDetails as { resume?: BatchResumePoint } | undefined;
     const resume = prior?.resume?.seq === req.seq ? prior.resume : undefined;
     ctx.heartbeat({ seq: req.seq, filesDone: 0, ...(resume ? { resume } : {}) });
     try {
-      return await runBatch(
+      const r = await runBatch(
         {
           ...deps,
           resume,
@@ -49,6 +60,8 @@ export const createIngestActivities = (deps: IngestDeps) => ({
         },
         req,
       );
+      metrics.ingestBatch(r, Date.now() - t0, labelsOf(req));
+      return r;
     } catch (e) {
       // An unexpected error goes to the workflow (not retried here): it retries a bounded number of times,
       // then isolates the lines that cause it.

@@ -30,7 +30,7 @@ export async function planBatches(
   for await (const m of raw.list('')) {
     if (m.size === 0 && m.key.endsWith('/')) continue;
     if (isHidden(m.key) || known.files.has(m.key)) continue;
-    fresh.push({ key: m.key, size: m.size, etag: m.etag });
+    fresh.push({ key: m.key, size: m.size, etag: m.etag, lastModified: m.lastModified.getTime() });
   }
   let next = Math.max(known.maxSeq, committedSeq) + 1;
   let i = 0;

@@ -6,6 +6,8 @@ export interface SourceFile {
   key: string;
   size: number;
   etag: string;
+  /** The store's modification time when planned (ms since epoch); manifests written before it lack it. */
+  lastModified?: number;
 }
 
 export interface PlanRequest {
@@ -101,6 +103,11 @@ export interface IngestBatchResult extends IngestCounts {
   version: number;
   alreadyCommitted: boolean;
   addedColumns: string[];
+  /**
+   * The newest modification time among the batch's source files (ms since epoch), when its manifest
+   * records them: once the batch is committed, data up to that file is queryable (ingest freshness).
+   */
+  newestSourceModified?: number;
 }
 
 /** Regional tables are partitioned by event date. */

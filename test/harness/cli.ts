@@ -1,5 +1,6 @@
 /** Runs the `tributary` command as an operator does: a real process, its exit code and output. */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { PROJECT_ROOT } from './services';
@@ -30,9 +31,18 @@ export async function cliWith(
   }
 }
 
-/** `tributary worker --config <file> --region <region>` as a child process (for kill tests). */
-export const spawnWorker = (configFile: string, region: string): ChildProcess =>
-  spawn(process.execPath, [BIN, 'worker', '--config', configFile, '--region', region], { stdio: 'ignore' });
+/**
+ * `tributary worker --config <file> --region <region> [args…]` as a child process (for kill and metrics
+ * tests); its output goes to `log` when given.
+ */
+export const spawnWorker = (
+  configFile: string,
+  region: string,
+  opts: { args?: string[]; log?: string } = {},
+): ChildProcess =>
+  spawn(process.execPath, [BIN, 'worker', '--config', configFile, '--region', region, ...(opts.args ?? [])], {
+    stdio: opts.log ? ['ignore', openSync(opts.log, 'a'), openSync(opts.log, 'a')] : 'ignore',
+  });
 
 /** The command's stdout as bytes (binary formats such as Arrow IPC); rejects on a non-zero exit. */
 export async function cliBytes(...args: string[]): Promise<Buffer> {

@@ -1,6 +1,13 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from './services';
+import {
+  PROJECT_ROOT,
+  PROMETHEUS_VERSION,
+  type RunningService,
+  type ServiceName,
+  prometheusBinaries,
+  startServices,
+} from './services';
 import { ENDPOINTS_ENV } from './env';
 
 declare global {
@@ -35,6 +42,13 @@ export default async function globalSetup(): Promise<void> {
     s.error
       ? `  ${s.name.padEnd(8)} ${s.product}: NOT RUNNING: ${s.error}`
       : `  ${s.name.padEnd(8)} ${s.product} at ${s.endpoint} (ready in ${s.startupMs} ms)`,
+  );
+  // Prometheus is started by the metrics tests themselves (their scrape config names their worker).
+  const prom = prometheusBinaries();
+  lines.push(
+    prom
+      ? `  ${'prom'.padEnd(8)} prometheus ${PROMETHEUS_VERSION} installed (${path.dirname(prom.prometheus)})`
+      : `  ${'prom'.padEnd(8)} prometheus ${PROMETHEUS_VERSION}: NOT INSTALLED (run npm run services:install)`,
   );
   process.stdout.write(
     `\ntest services (started in ${Date.now() - t0} ms, logs in ${dir}):\n${lines.join('\n')}\n`,
