@@ -9,6 +9,7 @@ import { registerFailoverTableCommand } from './failover-table';
 import { registerForkCommands } from './fork';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
+import { registerStatusCommand } from './status';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
 import { registerTableCommands } from './table';
 
@@ -27,6 +28,7 @@ export function buildProgram(): Command {
   registerQueryCommand(program);
   registerCloneCommands(program);
   registerForkCommands(program);
+  registerStatusCommand(program);
   return program;
 }
 
