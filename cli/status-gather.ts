@@ -340,9 +340,16 @@ async function regionStatus(
   };
 }
 
-/** One Temporal outage fails every Schedule of a row the same way: said once. */
+const SECTION_ORDER = ['backlog', 'ingest', 'quarantine', 'egress', 'replica', 'schedules', 'workers'];
+
+/**
+ * A row's errors in section order, whichever failed first; one Temporal outage fails every Schedule of a
+ * row the same way: said once.
+ */
 const dedupe = (errors: StatusError[]): StatusError[] =>
-  errors.filter((e, i) => errors.findIndex((x) => x.section === e.section && x.message === e.message) === i);
+  errors
+    .filter((e, i) => errors.findIndex((x) => x.section === e.section && x.message === e.message) === i)
+    .sort((a, b) => SECTION_ORDER.indexOf(a.section) - SECTION_ORDER.indexOf(b.section));
 
 async function replicaRow(
   deps: StatusDeps,
@@ -373,7 +380,7 @@ async function replicaRow(
     lastCloneAt: s?.lastCloneAt ?? null,
     schedule: schedule ?? unknownSchedule(id),
     workers,
-    errors,
+    errors: dedupe(errors),
   };
 }
 
