@@ -67,6 +67,7 @@ export interface ScheduleState {
   /** unknown: Temporal did not answer (see errors). */
   state: 'active' | 'paused' | 'missing' | 'unknown';
   taskQueue: string | null;
+  /** The next time it starts a run (null: paused, missing, or none scheduled). */
   nextRunAt: string | null;
   /** When the Schedule last started a run (not whether that run succeeded). */
   lastRunAt: string | null;
@@ -211,7 +212,8 @@ class TemporalFacts {
         id,
         state: d.state.paused ? 'paused' : 'active',
         taskQueue: d.action.type === 'startWorkflow' ? d.action.taskQueue : null,
-        nextRunAt: iso(d.info.nextActionTimes[0]?.getTime()),
+        // A paused Schedule starts nothing (and Temporal keeps the times it had when paused).
+        nextRunAt: d.state.paused ? null : iso(d.info.nextActionTimes[0]?.getTime()),
         lastRunAt: iso(last?.takenAt.getTime()),
       };
     } catch (e) {

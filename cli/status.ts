@@ -59,12 +59,10 @@ const row = (label: string, text: string) => `  ${label.padEnd(12)} ${text}`;
 function scheduleText(s: ScheduleState, home: string, now: number): string {
   if (s.state === 'missing') return `${s.id}: MISSING (run 'tributary schedules apply')`;
   if (s.state === 'unknown') return `${s.id}: unknown (Temporal did not answer)`;
-  const next = !s.nextRunAt
-    ? 'no next run'
-    : `${s.state === 'paused' ? 'would next run' : 'next run'} ${when(s.nextRunAt, now)}`;
+  const next = s.nextRunAt ? `next run ${when(s.nextRunAt, now)}` : 'no next run';
   const last = s.lastRunAt ? `, last started ${when(s.lastRunAt, now)}` : '';
   const queue = s.taskQueue && s.taskQueue !== home ? `, on ${s.taskQueue} (not ${home})` : '';
-  return `${s.id}: ${s.state === 'paused' ? 'PAUSED' : 'active'}, ${next}${last}${queue}`;
+  return `${s.id}: ${s.state === 'paused' ? 'PAUSED' : `active, ${next}`}${last}${queue}`;
 }
 
 function workersText(q: QueueStatus, now: number): string {

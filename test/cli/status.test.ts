@@ -191,7 +191,7 @@ test('--json: backlog, last ingest, quarantine, egress lag, replica lag, Schedul
     workers: { taskQueue: `tributary-${B}`, polled: false, workflowPollers: 0, activityPollers: 0 },
     errors: [],
   });
-  expect(b.schedules[0]).toMatchObject({ id: scheduleIds.ingest(B), state: 'paused' });
+  expect(b.schedules[0]).toMatchObject({ id: scheduleIds.ingest(B), state: 'paused', nextRunAt: null });
 
   const c = regionOf(s, C);
   expect(c).toMatchObject({
