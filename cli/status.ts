@@ -47,11 +47,18 @@ export function durationText(ms: number): string {
   return `${Math.round(s / 86_400)} d`;
 }
 
-/** An instant with how long ago (or how soon) it is from the report's time. */
+/** A coming instant, with how soon it is from the report's time. */
 const when = (at: string, now: number): string => {
   const d = Date.parse(at) - now;
   return `${at} (${d > 0 ? `in ${durationText(d)}` : `${durationText(d)} ago`})`;
 };
+
+/**
+ * A past instant, with how long ago it was. The report's time is when gathering began, so what happened
+ * while it ran (a poll, say) is "0 s ago", not in the future.
+ */
+const ago = (at: string, now: number): string =>
+  `${at} (${durationText(Math.max(0, now - Date.parse(at)))} ago)`;
 
 const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? one : many}`;
 const row = (label: string, text: string) => `  ${label.padEnd(12)} ${text}`;
@@ -60,15 +67,15 @@ function scheduleText(s: ScheduleState, home: string, now: number): string {
   if (s.state === 'missing') return `${s.id}: MISSING (run 'tributary schedules apply')`;
   if (s.state === 'unknown') return `${s.id}: unknown (Temporal did not answer)`;
   const next = s.nextRunAt ? `next run ${when(s.nextRunAt, now)}` : 'no next run';
-  const last = s.lastRunAt ? `, last started ${when(s.lastRunAt, now)}` : '';
+  const last = s.lastRunAt ? `, last started ${ago(s.lastRunAt, now)}` : '';
   const queue = s.taskQueue && s.taskQueue !== home ? `, on ${s.taskQueue} (not ${home})` : '';
   return `${s.id}: ${s.state === 'paused' ? 'PAUSED' : `active, ${next}`}${last}${queue}`;
 }
 
 function workersText(q: QueueStatus, now: number): string {
   if (!q.polled)
-    return `${q.taskQueue}: NO worker polls it${q.lastPollAt ? ` (last poll ${when(q.lastPollAt, now)})` : ''}`;
-  return `${q.taskQueue}: ${plural(q.workflowPollers, 'workflow poller')}, ${plural(q.activityPollers, 'activity poller')}${q.lastPollAt ? ` (last poll ${when(q.lastPollAt, now)})` : ''}`;
+    return `${q.taskQueue}: NO worker polls it${q.lastPollAt ? ` (last poll ${ago(q.lastPollAt, now)})` : ''}`;
+  return `${q.taskQueue}: ${plural(q.workflowPollers, 'workflow poller')}, ${plural(q.activityPollers, 'activity poller')}${q.lastPollAt ? ` (last poll ${ago(q.lastPollAt, now)})` : ''}`;
 }
 
 /** A row's errors; Temporal's own connection error is printed once, in the header. */
@@ -99,7 +106,7 @@ function regionText(r: RegionStatus, now: number, temporalError: string | null):
         'last ingest',
         !i
           ? 'none'
-          : `${i.version !== null ? `v${i.version}` : `batch ${i.batch}`} at ${when(i.at, now)}: batch ${i.batch}` +
+          : `${i.version !== null ? `v${i.version}` : `batch ${i.batch}`} at ${ago(i.at, now)}: batch ${i.batch}` +
               (i.rows !== null ? `, ${plural(i.rows, 'row')}` : '') +
               (i.quarantined !== null ? `, ${i.quarantined} quarantined` : ''),
       ),
@@ -115,7 +122,7 @@ function regionText(r: RegionStatus, now: number, temporalError: string | null):
         e.latestSourceVersion === null
           ? 'nothing to egress yet'
           : `${e.sourceVersion < 0 ? 'nothing egressed yet' : `v${e.sourceVersion}`} of v${e.latestSourceVersion} in central` +
-              `${e.at ? ` (at ${when(e.at, now)}${e.centralVersion !== null ? `, central v${e.centralVersion}` : ''})` : ''}` +
+              `${e.at ? ` (at ${ago(e.at, now)}${e.centralVersion !== null ? `, central v${e.centralVersion}` : ''})` : ''}` +
               `, lag ${plural(e.lagVersions, 'version')} / ${durationText(e.lagSeconds * 1000)}`,
       ),
     );
@@ -134,7 +141,7 @@ function replicaText(x: ReplicaRow, now: number, temporalError: string | null): 
         x.sourceVersion === null
           ? 'no source table yet'
           : `${x.recordedSourceVersion === null ? 'nothing cloned yet' : `v${x.recordedSourceVersion}`} of v${x.sourceVersion}, lag ${plural(x.lagVersions, 'version')} / ${durationText((x.lagSeconds ?? 0) * 1000)}` +
-              (x.lastCloneAt ? `, last clone ${when(x.lastCloneAt, now)}` : ''),
+              (x.lastCloneAt ? `, last clone ${ago(x.lastCloneAt, now)}` : ''),
       ),
     );
   lines.push(row('schedule', scheduleText(x.schedule, x.taskQueue, now)));
