@@ -47,7 +47,8 @@ describe('npm run demo', () => {
     expect(status.match(/^ {2}egress {7}v\d+ of v\d+ in central .*, lag 0 versions \/ 0 s$/gm)).toHaveLength(
       6,
     );
-    expect(status.match(/^ {2}workers {6}tributary-\S+: [1-9]\d* workflow pollers?/gm)).toHaveLength(6);
+    // Six regions and the replica (on the first region's queue).
+    expect(status.match(/^ {2}workers {6}tributary-\S+: [1-9]\d* workflow pollers?/gm)).toHaveLength(7);
     expect(status).toMatch(/^replica central: .*\n {2}lag {10}v\d+ of v\d+, lag 0 versions \/ 0 s/m);
     expect(status).not.toMatch(/ERROR|MISSING/);
     const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
