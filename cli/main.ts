@@ -10,6 +10,7 @@ import { registerForkCommands } from './fork';
 import { registerMaintainCommands } from './maintain';
 import { registerPipelineCommands } from './pipelines';
 import { registerQueryCommand } from './query';
+import { registerStatusCommand } from './status';
 import { EXIT_CLOSED_OUTPUT, handleClosedOutput } from './stdio';
 import { registerTableCommands } from './table';
 
@@ -29,6 +30,7 @@ export function buildProgram(): Command {
   registerCloneCommands(program);
   registerForkCommands(program);
   registerMaintainCommands(program);
+  registerStatusCommand(program);
   return program;
 }
 

@@ -3,14 +3,14 @@ import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/c
 import type { Command } from 'commander';
 import { egressTargetOf, ingestTargetOf, regionOf, storeOptionsOf, taskQueueOf } from '../config/targets';
 import { egressAppIdFor, egressQuarantineUrlOf } from '../shapes/targets';
-import { commitTimestamps } from '../lake/delta/snapshot';
 import type { EgressRunSummary } from '../workflows/egress';
 import { type IsolatedItem } from '../activities/ingest/types';
 import { appIdFor } from '../shapes/targets';
 import { loadKnownFiles } from '../activities/ingest/file-state';
-import { TributaryError, isTributaryError } from '../lake/errors';
+import { TributaryError } from '../lake/errors';
 import { openStore } from '../lake/storage/open';
 import { history } from '../lake/table/maintenance';
+import { consumerLag } from '../lake/table/progress';
 import { loadSnapshotOrUndefined, defaultEngine } from '../lake/table/operations';
 import { scanRows } from '../lake/engine/scan';
 import { workflowIds } from '../shapes/queues';
@@ -313,13 +313,11 @@ export function registerPipelineCommands(program: Command): void {
       );
       const out = [];
       for (const r of regions) {
-        const source = await openStore(r.table, opts);
-        // A missing bucket or container is a missing table too; any other error (auth, network) is shown.
-        const times = await commitTimestamps(source).catch((e: unknown) => {
-          if (isTributaryError(e, 'NOT_FOUND')) return [];
-          throw e;
-        });
-        if (!times.length) {
+        const lag = await consumerLag(
+          await openStore(r.table, opts),
+          centralSnap?.txnVersion(egressAppIdFor(r.name)),
+        );
+        if (lag.latestVersion === null) {
           // No commit: no table yet (nothing ingested), so nothing to egress, rather than "v-1 of v-1".
           // In JSON: null versions.
           out.push({
@@ -332,15 +330,12 @@ export function registerPipelineCommands(program: Command): void {
           });
           continue;
         }
-        const latest = times[times.length - 1]!.version;
-        const done = centralSnap?.txnVersion(egressAppIdFor(r.name)) ?? -1;
-        const firstPending = times.find((t) => t.version > done);
         out.push({
           region: r.name,
-          processedSourceVersion: done, // -1: nothing egressed yet
-          latestSourceVersion: latest,
-          lagVersions: latest - done,
-          lagSeconds: firstPending ? Math.round((Date.now() - firstPending.timestamp) / 1000) : 0,
+          processedSourceVersion: lag.recordedVersion, // -1: nothing egressed yet
+          latestSourceVersion: lag.latestVersion,
+          lagVersions: lag.lagVersions,
+          lagSeconds: lag.lagSeconds,
           quarantined: quarantined.filter((q) => q.region === r.name).map(({ region: _, ...q }) => q),
         });
       }

@@ -39,6 +39,8 @@ import { scheduleIds as scheduleIdsOf } from '../shapes/queues';
 import { replicaReconcile } from './demo-replica';
 import { FreshnessMonitor, type RunningFork, demoForkInput, lagLines, startDemoFork } from './demo-fork';
 import { stateText } from '../cli/fork';
+import { renderStatus } from '../cli/status';
+import { gatherStatus } from '../cli/status-gather';
 import { demoLogFile } from './demo-logs';
 import { AZURITE_ACCOUNT, type DemoEndpoints, type DemoLayout, demoLayout } from './demo-config';
 import { type DemoCounts, type RegionCounts, countTables, reconcile } from './demo-reconcile';
@@ -461,6 +463,16 @@ async function main(): Promise<number> {
       signal: stop.signal,
       say,
     });
+
+    // What `tributary status` shows now: the operator's one screen, over the same config and connection.
+    say('\n$ tributary status');
+    const status = await gatherStatus({
+      config,
+      open,
+      temporal: async () => ({ client, namespace: settings.namespace }),
+      temporalAt: { address: settings.address, namespace: settings.namespace },
+    });
+    say(renderStatus(status).trimEnd());
 
     // 6. Summary and reconciliation.
     const counts: DemoCounts = await countTables(config, open);

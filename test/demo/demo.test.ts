@@ -38,6 +38,19 @@ describe('npm run demo', () => {
       expect(quarantined).toBeGreaterThan(0);
       expect(egressed).toBe(approved);
     }
+    // `tributary status` at the end: every region caught up, its worker polling, nothing unreadable.
+    const status = out.slice(out.indexOf('$ tributary status'), out.indexOf('\nper region'));
+    expect(status.match(/^region \S+ \((aws|azure|gcp)\): table v\d+ /gm)).toHaveLength(6);
+    expect(status.match(/^ {2}backlog {6}0 files, 0 B not ingested \(0 batches pending\)$/gm)).toHaveLength(
+      6,
+    );
+    expect(status.match(/^ {2}egress {7}v\d+ of v\d+ in central .*, lag 0 versions \/ 0 s$/gm)).toHaveLength(
+      6,
+    );
+    // Six regions and the replica (on the first region's queue).
+    expect(status.match(/^ {2}workers {6}tributary-\S+: [1-9]\d* workflow pollers?/gm)).toHaveLength(7);
+    expect(status).toMatch(/^replica central: .*\n {2}lag {10}v\d+ of v\d+, lag 0 versions \/ 0 s/m);
+    expect(status).not.toMatch(/ERROR|MISSING/);
     const pids = JSON.parse(readFileSync(path.join(dir, 'pids.json'), 'utf8')) as { pid: number }[];
     expect(pids.length).toBe(4);
     for (const p of pids) expect(alive(p.pid)).toBe(false);

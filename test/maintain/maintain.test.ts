@@ -157,7 +157,8 @@ maintenance: { schedule: { every: 1h, paused: true } }
         keepFrom: 5,
         holds: [
           { reader: `egress eu → ${base}/central`, next: 5, behind: 15 },
-          { reader: `replica eu-dr (${base}/eu_dr)`, next: undefined, behind: 0 },
+          // Never cloned: its first clone copies a snapshot, it reads no commits (no `next`).
+          { reader: `replica eu-dr (${base}/eu_dr)`, behind: 0 },
         ],
         optimize: { bins: 2, files: 40 },
         checkpoint: { due: true, previous: 16 },
@@ -255,7 +256,7 @@ test('on S3: log cleanup and VACUUM keep what a reader at version 5 still reads'
     await optimize(s, {}); // v12 removes all 24 files
     const later = Date.now() + 3_600_000;
     const held = await filesAddedSince(s, 5, 12);
-    expect(held.keys.size).toBe(14); // v5..v11 add 2 files each; v12's 2 files are live
+    expect(held.keys.size).toBe(16); // v5..v11 add 2 files each, and v12 its 2 (live) ones
     // Held at 5: the cleanup stops at checkpoint v4; VACUUM keeps v5..v11's files.
     const logs = await cleanupLogs(s, { keepFrom: 5, now: later });
     expect(logs).toMatchObject({ checkpointVersion: 4, held: true });
