@@ -16,7 +16,7 @@ import { Snapshot } from '../../lake/delta/snapshot';
 import { scanRows } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { openStore } from '../../lake/storage/open';
-import { cleanupLogs, filesAddedSince, vacuumHeld } from '../../lake/table/maintain';
+import { checkpointLatest, cleanupLogs, filesAddedSince, vacuumHeld } from '../../lake/table/maintain';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
 import { optimize } from '../../lake/table/optimize';
 import { scheduleIds, workflowIds } from '../../shapes/queues';
@@ -42,8 +42,8 @@ const PROPS = {
 };
 
 /** `n` appends of 4 rows over two day partitions (2 files each); ids unique across the table. */
-async function appends(s: ObjectStore, n: number): Promise<void> {
-  for (let i = 0; i < n; i++)
+async function appends(s: ObjectStore, n: number, from = 0): Promise<void> {
+  for (let i = from; i < from + n; i++)
     await writeTable(s, {
       sourceSql: jsonlRelation(
         Array.from({ length: 4 }, (_, j) => ({
@@ -172,7 +172,8 @@ maintenance: { schedule: { every: 1h, paused: true } }
       // Run 1: compaction (v20), a checkpoint of v20, commits v0..v3 cleaned up, nothing the egress needs.
       const r1 = await run();
       expect(r1.optimize).toMatchObject({ version: 20, numRemovedFiles: 40, numAddedFiles: 2 });
-      expect(r1.checkpoint).toMatchObject({ version: 20, written: true });
+      // (v20 is a multiple of the checkpoint interval: the OPTIMIZE commit wrote its checkpoint itself.)
+      expect(r1.checkpoint).toMatchObject({ version: 20, previous: 20, written: false });
       expect(r1.logCleanup).toMatchObject({ deleted: 4, checkpointVersion: 4, held: true });
       for (let v = 0; v < 4; v++) expect(await exists(eu, commitKey(v))).toBe(false);
       for (let v = 4; v <= 20; v++) expect(await exists(eu, commitKey(v))).toBe(true);
@@ -211,15 +212,13 @@ maintenance: { schedule: { every: 1h, paused: true } }
       expect(d.action).toMatchObject({ workflowType: 'maintainTable', taskQueue: queue });
       expect(d.state.paused).toBe(true);
       // A triggered run of a table that does not exist yet says so and does nothing.
-      await t.client.schedule.getHandle(scheduleIds.maintain('eu-quarantine')).trigger();
-      let report: MaintenanceReport | undefined;
-      for (let i = 0; i < 100 && !report; i++) {
-        report = (await t.client.workflow
-          .getHandle(workflowIds.maintain('eu-quarantine'))
-          .result()
-          .catch(() => undefined)) as MaintenanceReport | undefined;
-        if (!report) await sleep(200);
-      }
+      const qs = t.client.schedule.getHandle(scheduleIds.maintain('eu-quarantine'));
+      await qs.trigger();
+      for (let i = 0; i < 100 && !(await qs.describe()).info.recentActions.length; i++) await sleep(100);
+      // A Schedule's run id is the workflow id with its start time appended.
+      const started = (await qs.describe()).info.recentActions[0]!.action.workflow.workflowId;
+      expect(started.startsWith(workflowIds.maintain('eu-quarantine'))).toBe(true);
+      const report = (await t.client.workflow.getHandle(started).result()) as MaintenanceReport;
       expect(report).toMatchObject({ name: 'eu-quarantine', noTable: true });
 
       // The CLI: the list, and a dry run through Temporal printing the plan.
@@ -270,6 +269,11 @@ test('on S3: log cleanup and VACUUM keep what a reader at version 5 still reads'
     expect(free).toMatchObject({ held: 0 });
     expect(free.deleted.length).toBe(14);
     expect((await cleanupLogs(s, { now: later, dryRun: true })).checkpointVersion).toBe(12);
+    // A version between checkpoints gets one; the next run finds it has one.
+    await appends(s, 1, 100);
+    expect(await checkpointLatest(s)).toMatchObject({ version: 13, previous: 12, written: true });
+    expect(await checkpointLatest(s)).toMatchObject({ version: 13, previous: 13, written: false });
+    expect((await cleanupLogs(s, { now: later, dryRun: true })).checkpointVersion).toBe(13);
   } finally {
     await loc.cleanup();
   }
