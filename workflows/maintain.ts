@@ -18,13 +18,13 @@ import type {
 } from '../activities/maintain';
 import type { CheckpointResult } from '../lake/table/maintain';
 import type { MaintainTarget } from '../shapes/targets';
-import { NON_RETRYABLE } from './activity-options';
+import { pipelineIo } from './activity-options';
 
 export interface MaintainTableInput {
   target: MaintainTarget;
   /** Plan only: report what each step would do. */
   dryRun?: boolean;
-  /** How soon a dead worker's step is retried elsewhere. Default 1 minute. */
+  /** How soon a dead worker's step is retried elsewhere. Default 2 minutes. */
   heartbeatTimeout?: string;
 }
 
@@ -51,16 +51,8 @@ export interface MaintenanceProgress {
 
 export const maintenanceProgressQuery = defineQuery<MaintenanceProgress>('maintenanceProgress');
 
-const stepIo = {
-  startToCloseTimeout: '6 hours',
-  heartbeatTimeout: '1 minute',
-  retry: {
-    initialInterval: '1 second',
-    backoffCoefficient: 2,
-    maximumInterval: '1 minute',
-    nonRetryableErrorTypes: NON_RETRYABLE,
-  },
-} as const satisfies ActivityOptions;
+/** Each step is long I/O (OPTIMIZE rewrites data): it heartbeats; storage faults are retried with backoff. */
+const stepIo = pipelineIo('6 hours');
 
 export async function maintainTable(input: MaintainTableInput): Promise<MaintenanceReport> {
   const t = input.target;

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, openSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { PROMETHEUS_DIR, PROMETHEUS_VERSION, freePort, prometheusBinaries } from './services';
+import { PROMETHEUS_DIR, PROMETHEUS_VERSION, freePort, prometheusBinaries, stopChild } from './services';
 
 export function requirePrometheus(): { prometheus: string; promtool: string } {
   const b = prometheusBinaries();
@@ -80,24 +80,7 @@ export async function startPrometheus(
     { stdio: ['ignore', fd, fd], detached: true },
   );
   child.on('error', () => {});
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((r) => child.once('exit', () => r()));
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const done = await Promise.race([exited.then(() => true), sleep(5000, false, { ref: false })]);
-    if (!done) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        /* gone */
-      }
-      await exited;
-    }
-  };
+  const stop = () => stopChild(child);
   const get = async (p: string) =>
     fetch(`${url}${p}`, { signal: AbortSignal.timeout(2000), headers: { connection: 'close' } });
   const deadline = Date.now() + 30_000;
