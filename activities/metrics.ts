@@ -6,6 +6,7 @@
 import { Context } from '@temporalio/activity';
 import type { EgressBatchResult } from './egress/types';
 import type { IngestBatchResult, PlanResult } from './ingest/types';
+import type { CloudTransfer } from '../shapes/targets';
 
 /**
  * Labels of a table's metrics. `table` is a short name, never a URL (URLs may carry account names or
@@ -38,7 +39,7 @@ export interface PipelineMetrics {
   ingestBatch(result: IngestBatchResult, durationMs: number, labels: TableLabels): void;
   egressBatch(result: EgressBatchResult, lag: EgressLag, durationMs: number, labels: TableLabels): void;
   clone(
-    result: { bytesTransferred: number; copiedFiles: number },
+    result: { bytesTransferred: number; copiedFiles: number; transfer?: CloudTransfer },
     durationMs: number,
     labels: TableLabels,
   ): void;

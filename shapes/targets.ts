@@ -108,3 +108,39 @@ export interface MaintainTarget {
   /** Who reads this table incrementally: their positions hold log cleanup and VACUUM back. */
   readers: TableReader[];
 }
+
+/** A cloud, as config names a region's (`local`: a plain file system). */
+export type Cloud = 'aws' | 'azure' | 'gcp' | 'local';
+
+/**
+ * Bytes one run moved between two clouds: read from `from`, written to `to` (the same cloud when the two
+ * stores are in one). Cross-cloud egress is what a multi-cloud deployment pays for.
+ */
+export interface CloudTransfer {
+  from: Cloud;
+  to: Cloud;
+  bytesRead: number;
+  bytesWritten: number;
+}
+
+/** Transfers summed per (from, to) pair, in first-seen order. */
+export function addTransfers(
+  into: CloudTransfer[],
+  more: readonly CloudTransfer[] | undefined,
+): CloudTransfer[] {
+  for (const t of more ?? []) {
+    const same = into.find((x) => x.from === t.from && x.to === t.to);
+    if (same) {
+      same.bytesRead += t.bytesRead;
+      same.bytesWritten += t.bytesWritten;
+    } else into.push({ ...t });
+  }
+  return into;
+}
+
+/** The commit's operationMetrics for a transfer (Delta's metrics are strings). */
+export const transferMetrics = (t: CloudTransfer): Record<string, string> => ({
+  sourceCloud: t.from,
+  targetCloud: t.to,
+  numSourceBytesRead: String(t.bytesRead),
+});

@@ -7,6 +7,7 @@
 import { Runtime } from '@temporalio/worker';
 import { TributaryError } from '../lake/errors';
 import type { EgressLag, PipelineMetrics, ReplicaLag, TableLabels } from '../activities/metrics';
+import type { CloudTransfer } from '../shapes/targets';
 
 type MetricMeter = Runtime['metricMeter'];
 type Tags = Record<string, string>;
@@ -43,6 +44,7 @@ export const METRICS = {
   replicaLagVersions: 'tributary_replica_lag_versions',
   replicaLagSeconds: 'tributary_replica_lag_seconds',
   activityRetries: 'tributary_activity_retries',
+  transferBytes: 'tributary_transfer_bytes',
 } as const;
 
 /** Batches take from under a second to an hour (a backfill); Prometheus' defaults stop at 10 s. */
@@ -137,6 +139,17 @@ export function meterMetrics(
     cloneBytes: counter(METRICS.cloneBytes, 'bytes', 'Bytes copied by clones'),
     cloneFiles: counter(METRICS.cloneFiles, 'files', 'Data files copied by clones'),
     activityRetries: counter(METRICS.activityRetries, 'attempts', 'Activity attempts after the first'),
+    transferBytes: counter(
+      METRICS.transferBytes,
+      'bytes',
+      'Bytes read from a source cloud and written to a target cloud, by pipeline',
+    ),
+  };
+  const transfer = (pipeline: string, t: CloudTransfer | undefined) => {
+    if (!t) return;
+    const tags = { pipeline, source_cloud: t.from, target_cloud: t.to };
+    c.transferBytes.add(t.bytesRead, { ...tags, direction: 'read' });
+    c.transferBytes.add(t.bytesWritten, { ...tags, direction: 'written' });
   };
   const seconds = (name: string, description: string) =>
     meter.createHistogram(name, 'float', 'seconds', description);
@@ -237,6 +250,7 @@ export function meterMetrics(
       c.ingestQuarantined.add(r.quarantined, tags);
       c.ingestRescued.add(r.rescued, tags);
       h.ingestDuration.record(durationMs / 1000, tags);
+      transfer('ingest', r.transfer);
       if (r.newestSourceModified === undefined) return;
       const key = JSON.stringify(tags);
       const at = Math.max(newest.get(key) ?? r.newestSourceModified, r.newestSourceModified);
@@ -256,6 +270,7 @@ export function meterMetrics(
       c.egressQuarantined.add(r.quarantined?.length ?? 0, tags);
       if (r.commitAttempts > 0) h.egressCommitAttempts.record(r.commitAttempts, tags);
       h.egressDuration.record(durationMs / 1000, tags);
+      for (const t of r.transfers ?? []) transfer('egress', t);
     },
     clone(r, durationMs, labels) {
       const tags = tagsOf(labels);
@@ -263,6 +278,7 @@ export function meterMetrics(
       c.cloneBytes.add(r.bytesTransferred, tags);
       c.cloneFiles.add(r.copiedFiles, tags);
       h.cloneDuration.record(durationMs / 1000, tags);
+      transfer('clone', r.transfer);
     },
     replicaLag(lag: ReplicaLag, labels) {
       const tags = tagsOf(labels);

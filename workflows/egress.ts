@@ -11,7 +11,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { EgressActivities, EgressBatchResult, PoisonedFile } from '../activities/egress';
-import type { EgressTarget } from '../shapes/targets';
+import { type CloudTransfer, type EgressTarget, addTransfers } from '../shapes/targets';
 import { deterministicFailure, pipelineIo } from './activity-options';
 
 const io = pipelineIo('1 hour');
@@ -42,6 +42,8 @@ export interface EgressRunSummary {
   routingVersion?: number;
   /** The batch failing right now, if one is: its tries so far and its last error. */
   failing?: { tries: number; error: string; isolating: boolean };
+  /** Bytes read and written per (source cloud, target cloud) pair, summed over the run's batches. */
+  transfers?: CloudTransfer[];
 }
 
 /** Tries of a deterministically failing batch before isolation, unless the target says otherwise. */
@@ -132,6 +134,7 @@ export async function egressRegionWorkflow(input: EgressRegionInput): Promise<Eg
     }
     if (r.filesRead > 0 || r.sourceVersion > s.sourceVersion) s.batches++;
     s.rows += r.rowsEgressed;
+    if (r.transfers?.length) s.transfers = addTransfers(s.transfers ?? [], r.transfers);
     s.sourceVersion = r.sourceVersion;
     s.latestSourceVersion = r.latestSourceVersion;
     s.skippedChangeCommits.push(...r.skippedChangeCommits);

@@ -19,7 +19,7 @@ import type {
   IsolatedItem,
   PoisonReport,
 } from '../activities/ingest';
-import type { IngestTarget } from '../shapes/targets';
+import { type CloudTransfer, type IngestTarget, addTransfers } from '../shapes/targets';
 import { deterministicFailure as unexpected, pipelineIo } from './activity-options';
 
 const shortIo = pipelineIo('10 minutes');
@@ -44,6 +44,8 @@ export interface IngestRunSummary extends IngestCounts {
   poisoned?: PoisonReport[];
   /** The batch failing right now, if one is: its tries so far and its last error. */
   failing?: { seq: number; tries: number; error: string; isolating: boolean };
+  /** Bytes read and written per (source cloud, target cloud) pair, summed over the run's batches. */
+  transfers?: CloudTransfer[];
 }
 
 /**
@@ -82,6 +84,7 @@ function add(s: IngestRunSummary, r: IngestBatchResult): void {
   s.rescued += r.rescued;
   s.lastSeq = r.seq;
   s.lastVersion = r.version;
+  if (r.transfer) s.transfers = addTransfers(s.transfers ?? [], [r.transfer]);
 }
 
 export async function ingestRegionWorkflow(input: IngestRegionInput): Promise<IngestRunSummary> {

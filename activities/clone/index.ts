@@ -18,7 +18,8 @@ import {
 } from '../../lake/table/clone';
 import { type ReplicaStatus, replicaStatus as statusOf } from '../../lake/table/clone-status';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
-import type { ReplicaTarget } from '../../shapes/targets';
+import type { CloudTransfer, ReplicaTarget } from '../../shapes/targets';
+import { cloudOfUrl } from '../../lake/storage/url';
 import { type PipelineMetrics, type ReplicaLag, noMetrics } from '../metrics';
 
 export interface CloneDeps {
@@ -45,6 +46,8 @@ export interface CloneActivityOptions {
 /** What one clone did: CloneResult without the carried txns themselves (their count instead). */
 export type CloneActivityResult = Omit<CloneResult, 'carriedTxns'> & {
   name: string;
+  /** Bytes this run copied, by cloud pair (read from the source's cloud, written to the replica's). */
+  transfer?: CloudTransfer;
   carriedTxns: number;
   plan?: ClonePlanSummary;
   /** Objects an earlier, interrupted attempt had already brought over (found, not copied). */
@@ -100,10 +103,16 @@ export const createCloneActivities = (deps: CloneDeps) => ({
       targetVersion: r.targetVersion,
       bytes: r.bytesTransferred,
     });
+    const transfer: CloudTransfer = {
+      from: cloudOfUrl(target.source),
+      to: cloudOfUrl(target.target),
+      bytesRead: r.bytesTransferred,
+      bytesWritten: r.bytesTransferred,
+    };
     if (metrics !== noMetrics) {
       const labels = { table: target.name };
       metrics.clone(
-        { bytesTransferred: r.bytesTransferred, copiedFiles: r.metrics.numCopiedFiles },
+        { bytesTransferred: r.bytesTransferred, copiedFiles: r.metrics.numCopiedFiles, transfer },
         Date.now() - t0,
         labels,
       );
@@ -117,6 +126,7 @@ export const createCloneActivities = (deps: CloneDeps) => ({
     return {
       ...r,
       name: target.name,
+      transfer,
       carriedTxns: r.carriedTxns.length,
       ...(plan ? { plan } : {}),
       objectsAlreadyPresent: progress?.objectsAlreadyPresent ?? 0,

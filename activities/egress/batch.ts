@@ -37,7 +37,15 @@ import {
 } from './types';
 import { readRouting, readRoutingBatch, routesOf, writeRoutingAck, writeRoutingBatch } from './routing-store';
 import { ROUTING_VERSION_FIELD, type Route, type RoutingAck } from '../../shapes/routing';
-import { type EgressTarget, egressAppIdFor, egressQuarantineUrlOf } from '../../shapes/targets';
+import {
+  type CloudTransfer,
+  type EgressTarget,
+  addTransfers,
+  egressAppIdFor,
+  egressQuarantineUrlOf,
+  transferMetrics,
+} from '../../shapes/targets';
+import { cloudOfUrl } from '../../lake/storage/url';
 
 export interface EgressDeps {
   open(url: string): Promise<ObjectStore>;
@@ -419,6 +427,8 @@ export async function egressBatch(
         at: new Date().toISOString(),
       });
     const routed: RoutedWrite[] = [];
+    const transfers: CloudTransfer[] = [];
+    const bytesRead = files.reduce((n, f) => n + f.add.size, 0);
     let centralWrite: WriteResult | undefined;
     for (const target of targets) {
       const store = target.isDefault ? (probe ? probe.central : realCentral) : await deps.open(target.url);
@@ -463,9 +473,24 @@ export async function egressBatch(
               }
             : {}),
         },
+        // The source bytes are read once, for the batch: counted on central's commit.
+        operationMetrics: transferMetrics({
+          from: cloudOfUrl(t.source),
+          to: cloudOfUrl(target.url),
+          bytesRead: target.isDefault ? bytesRead : 0,
+          bytesWritten: 0,
+        }),
         commitInfo: { [ROUTING_VERSION_FIELD]: routing.version },
         namePrefix: `part-${t.region}-v${to}`,
       });
+      addTransfers(transfers, [
+        {
+          from: cloudOfUrl(t.source),
+          to: cloudOfUrl(target.url),
+          bytesRead: target.isDefault ? bytesRead : 0,
+          bytesWritten: w.addedBytes,
+        },
+      ]);
       routed.push({
         table: target.url,
         rows: w.addedRows,
@@ -485,6 +510,7 @@ export async function egressBatch(
       skippedChangeCommits: pick.skipped,
       caughtUp: to >= latest,
       commitAttempts: w.kind === 'committed' ? w.attempts : 0,
+      transfers,
       ...(targets.length > 1 ? { routed } : {}),
       // Recorded by this call or, when its commit had already landed, by the attempt that made it.
       ...(poison.length ? { quarantined: poison } : {}),

@@ -1,5 +1,5 @@
 /** Plain, serialisable inputs and outputs of egress (regional table → central table). */
-import type { EgressTarget } from '../../shapes/targets';
+import type { CloudTransfer, EgressTarget } from '../../shapes/targets';
 
 /** A source data file egress cannot carry (it fails the batch on every try), and why. */
 export interface PoisonedFile {
@@ -65,6 +65,8 @@ export interface EgressBatchResult {
   routingVersion?: number;
   /** Each table the batch wrote, route tables first, central last (only when the routing has routes). */
   routed?: RoutedWrite[];
+  /** Bytes read from the source and written to each target, by cloud pair (this call's commits only). */
+  transfers?: CloudTransfer[];
 }
 
 /** One target table's commit of an egress batch. */

@@ -27,7 +27,8 @@ import {
   type SourceFile,
   filePrefixFor,
 } from './types';
-import { type IngestTarget, appIdFor } from '../../shapes/targets';
+import { type CloudTransfer, type IngestTarget, appIdFor, transferMetrics } from '../../shapes/targets';
+import { cloudOfUrl } from '../../lake/storage/url';
 
 /** Columns Tributary adds to every row; source fields with these names are rescued, never overwritten. */
 export const METADATA_COLUMNS = [
@@ -99,14 +100,22 @@ async function committedTotals(
   appId: string,
   seq: number,
   latest: number,
-): Promise<Pick<IngestBatchResult, 'version' | 'lines' | 'rows' | 'quarantined' | 'rescued'> | undefined> {
+): Promise<
+  | (Pick<IngestBatchResult, 'version' | 'lines' | 'rows' | 'quarantined' | 'rescued'> & { written: number })
+  | undefined
+> {
   try {
     for await (const c of readCommitRange(table, Math.max(0, latest - COMMIT_LOOKBACK + 1), latest)) {
       if (!c.actions.some((a) => 'txn' in a && a.txn.appId === appId && a.txn.version === seq)) continue;
       const info = c.actions.find((a) => 'commitInfo' in a);
-      const p = info && 'commitInfo' in info ? (info.commitInfo.operationParameters ?? {}) : {};
-      const count = (k: string) => {
-        const n = Number(p[k]);
+      const p: Record<string, unknown> =
+        info && 'commitInfo' in info ? (info.commitInfo.operationParameters ?? {}) : {};
+      const m: Record<string, unknown> =
+        info && 'commitInfo' in info
+          ? ((info.commitInfo.operationMetrics as Record<string, unknown> | undefined) ?? {})
+          : {};
+      const count = (k: string, from: Record<string, unknown> = p) => {
+        const n = Number(from[k]);
         return Number.isSafeInteger(n) && n >= 0 ? n : 0;
       };
       return {
@@ -115,6 +124,7 @@ async function committedTotals(
         rows: count('rows'),
         quarantined: count('quarantined'),
         rescued: count('rescued'),
+        written: count('numOutputBytes', m),
       };
     }
   } catch (e) {
@@ -162,7 +172,16 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
     addedColumns: [] as string[],
     ...newestModified(manifest.files),
   };
-  if (snap && done !== undefined && done >= req.seq && !deps.probe)
+  // What the batch moves between clouds: its raw bytes read, its data files written.
+  const transferOf = (bytesWritten: number): CloudTransfer => ({
+    from: cloudOfUrl(t.raw),
+    to: cloudOfUrl(t.table),
+    bytesRead: base.bytes,
+    bytesWritten,
+  });
+  if (snap && done !== undefined && done >= req.seq && !deps.probe) {
+    const found = await committedTotals(realTable, appId, req.seq, snap.version);
+    const { written, ...totals } = found ?? { written: 0 };
     return {
       ...base,
       version: snap.version,
@@ -171,17 +190,21 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       rows: 0,
       quarantined: 0,
       rescued: 0,
-      ...(await committedTotals(realTable, appId, req.seq, snap.version)),
+      ...totals,
+      // Read and written by the attempt that committed (its result was lost): this run's cost all the same.
+      ...(found ? { transfer: transferOf(written) } : {}),
     };
+  }
 
   if (!deps.probe && deps.resume?.seq === req.seq && (await filesStillThere(table, deps.resume))) {
-    const w = await commitResumed(table, appId, deps.resume);
+    const w = await commitResumed(table, appId, deps.resume, transferMetrics(transferOf(0)));
     return {
       ...base,
       ...deps.resume.totals,
       version: w.version,
       alreadyCommitted: w.kind === 'alreadyCommitted',
       addedColumns: deps.resume.addedColumns,
+      transfer: transferOf(deps.resume.adds.reduce((n, a) => n + a.size, 0)),
     };
   }
 
@@ -309,6 +332,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
         ...(isolated.length ? { isolated: JSON.stringify(isolated) } : {}),
         ...(st.conformer.refused.size ? { columnsOverLimit: [...st.conformer.refused].join(',') } : {}),
       },
+      operationMetrics: transferMetrics(transferOf(0)),
       namePrefix: filePrefixFor(req.seq),
       beforeCommit: writeQuarantine,
       onReady: (r) =>
@@ -327,6 +351,7 @@ export async function ingestBatch(deps: BatchDeps, req: IngestBatchRequest): Pro
       version: w.version,
       alreadyCommitted: w.kind === 'alreadyCommitted',
       addedColumns: st.conformer.added,
+      transfer: transferOf(w.addedBytes),
     };
   } finally {
     await chunks.abandon(); // files of a failed attempt are never committed; vacuum removes them

@@ -23,7 +23,12 @@ export async function filesStillThere(table: ObjectStore, p: BatchResumePoint): 
 }
 
 /** Commits the files of a resume point; the caller has checked they exist and the batch is not committed. */
-export function commitResumed(table: ObjectStore, appId: string, p: BatchResumePoint) {
+export function commitResumed(
+  table: ObjectStore,
+  appId: string,
+  p: BatchResumePoint,
+  operationMetrics?: Record<string, string>,
+) {
   return commitWrittenFiles(table, {
     adds: p.adds,
     schema: parseSchema(p.schemaString),
@@ -32,5 +37,6 @@ export function commitResumed(table: ObjectStore, appId: string, p: BatchResumeP
     txn: { appId, version: p.seq },
     operation: 'STREAMING UPDATE',
     operationParameters: { appId, batch: p.seq, files: JSON.stringify(p.files), ...p.totals, resumed: true },
+    ...(operationMetrics ? { operationMetrics } : {}),
   });
 }

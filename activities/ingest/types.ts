@@ -1,5 +1,5 @@
 /** Plain, serialisable inputs and outputs of the ingestion activities and workflow. */
-import type { IngestTarget } from '../../shapes/targets';
+import type { CloudTransfer, IngestTarget } from '../../shapes/targets';
 import type { AddFile } from '../../lake/delta/actions';
 
 export interface SourceFile {
@@ -108,6 +108,8 @@ export interface IngestBatchResult extends IngestCounts {
    * records them: once the batch is committed, data up to that file is queryable (ingest freshness).
    */
   newestSourceModified?: number;
+  /** Bytes the batch read (raw files) and wrote (data files), by cloud pair. */
+  transfer?: CloudTransfer;
 }
 
 /** Regional tables are partitioned by event date. */

@@ -185,3 +185,9 @@ export function checkEndpoint(value: string, setting: string): string {
   if (value.includes('#')) throw bad("a fragment ('#…') is not allowed");
   return value;
 }
+
+/** The cloud a store URL lives in: `aws` (s3), `azure`, `gcp` (gs) or `local` (file). */
+export function cloudOfUrl(url: string): 'aws' | 'azure' | 'gcp' | 'local' {
+  const k = parseStoreUrl(url).kind;
+  return k === 's3' ? 'aws' : k === 'gcs' ? 'gcp' : k;
+}

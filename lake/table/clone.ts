@@ -31,6 +31,7 @@ import { dataFileKey } from '../delta/paths';
 import { fileKey } from '../delta/replay';
 import { Snapshot } from '../delta/snapshot';
 import { copyObject } from '../storage/copy';
+import { cloudOfUrl } from '../storage/url';
 import type { ObjectStore } from '../storage/object-store';
 import { commitFiles } from './commit-files';
 import { defaultEngine, loadSnapshotOrUndefined } from './latest';
@@ -520,7 +521,12 @@ async function cloneSnapshot(
             isShallow: false,
             ...(opts.replace ? { replace: true } : {}),
           },
-          operationMetrics: Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)])),
+          operationMetrics: {
+            ...Object.fromEntries(Object.entries(metrics).map(([k, v]) => [k, String(v)])),
+            // Where the copied bytes came from and went (cross-cloud copies are what replication costs).
+            sourceCloud: cloudOfUrl(source.url),
+            targetCloud: cloudOfUrl(target.url),
+          },
           isBlindAppend: false,
           // The clone read the files it removes, and no target data otherwise: concurrent appends by the
           // target's own writers do not conflict with it.

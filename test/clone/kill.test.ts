@@ -26,7 +26,7 @@ import { temporal, workflowBundle } from '../ingest/helpers';
 const KILLS = 10;
 const FILES = 600;
 const ROWS_PER_FILE = 750;
-jest.setTimeout(360_000);
+jest.setTimeout(600_000);
 
 test(`SIGKILL the worker ${KILLS} times mid-clone: the replica equals the source, bytes copied ≤ 1.05 × source`, async () => {
   const src = await createTestLocation('local');

@@ -20,7 +20,7 @@ import { approvedKeys, regionalCommitSql, rowKey } from './load-rows';
 const KILLS = 20;
 const SOURCE_COMMITS = 200;
 const ROWS = 6;
-jest.setTimeout(600_000);
+jest.setTimeout(900_000);
 
 test(`SIGKILL the worker ${KILLS} times mid-egress: central = the approved rows, exactly once`, async () => {
   const loc = await createTestLocation('local');

@@ -15,7 +15,7 @@ import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/operati
 import { sourceKeys, tableRows, temporal, writeLocalRegionConfig, writeRawFiles } from './helpers';
 
 const KILLS = 20;
-jest.setTimeout(600_000);
+jest.setTimeout(900_000);
 
 test(`SIGKILL the worker ${KILLS} times mid-ingestion: every line exactly once`, async () => {
   const loc = await createTestLocation('local');

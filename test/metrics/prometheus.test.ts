@@ -21,7 +21,8 @@ import { ENDPOINTS_ENV } from '../harness/env';
 import { promtoolCheckMetrics, requirePrometheus, startPrometheus } from '../harness/prometheus';
 import { freePort } from '../harness/services';
 import { createTestLocation } from '../harness/stores';
-import { tableRows, temporal, writeLocalRegionConfig, writeRawFiles } from '../ingest/helpers';
+import { snapshot, tableRows, temporal, writeLocalRegionConfig, writeRawFiles } from '../ingest/helpers';
+import { history } from '../../lake/table/maintenance';
 
 jest.setTimeout(90_000);
 
@@ -125,8 +126,47 @@ test('worker --metrics-port: promtool-clean /metrics, scraped by Prometheus with
     })) as CloneActivityResult;
     expect(clone.bytesTransferred).toBeGreaterThan(0);
 
+    // Cross-cloud accounting (local → local here): in each run's result, and in the commits.
+    const regionalStore = await openStore(r.table);
+    const centralStore = await openStore(`${loc.url}/central`);
+    const sizeOf = async (s: typeof regionalStore) =>
+      (await snapshot(s)).files.reduce((n, f) => n + f.size, 0);
+    expect(ingest.transfers).toEqual([
+      { from: 'local', to: 'local', bytesRead: ingest.bytes, bytesWritten: await sizeOf(regionalStore) },
+    ]);
+    expect(egress.transfers).toEqual([
+      {
+        from: 'local',
+        to: 'local',
+        bytesRead: await sizeOf(regionalStore),
+        bytesWritten: await sizeOf(centralStore),
+      },
+    ]);
+    expect(clone.transfer).toEqual({
+      from: 'local',
+      to: 'local',
+      bytesRead: clone.bytesTransferred,
+      bytesWritten: clone.bytesTransferred,
+    });
+    const [lastIngest] = await history(regionalStore, { limit: 1 });
+    const m = lastIngest!.operationMetrics as Record<string, string>;
+    expect(m).toMatchObject({ sourceCloud: 'local', targetCloud: 'local' });
+    expect(Number(m.numSourceBytesRead)).toBeGreaterThan(0);
+    expect(Number(m.numOutputBytes)).toBeGreaterThan(0);
+
     // (a) The exposition as the worker serves it: the counts, and promtool finds nothing to say.
     const text = await scrape();
+    const moved = (pipeline: string, direction: string) =>
+      sample(text, 'tributary_transfer_bytes_total', {
+        direction,
+        pipeline,
+        source_cloud: 'local',
+        target_cloud: 'local',
+      });
+    expect(moved('ingest', 'read')).toBe(ingest.bytes);
+    expect(moved('ingest', 'written')).toBe(ingest.transfers![0]!.bytesWritten);
+    expect(moved('egress', 'read')).toBe(egress.transfers![0]!.bytesRead);
+    expect(moved('clone', 'written')).toBe(clone.bytesTransferred);
     const regional = { region, table: 'regional' };
     const central = { region, table: 'central' };
     expect(sample(text, 'tributary_ingest_lines_total', regional)).toBe(lines);
