@@ -29,7 +29,20 @@ const METRIC_NAMES = [
   'removedFilesSize',
   'sourceNumOfFiles',
   'sourceTableSize',
-];
+  // Beside Delta's CLONE metrics: the clouds the copied bytes left and reached.
+  'sourceCloud',
+  'targetCloud',
+].sort();
+
+/** The cloud a test store lives in, from its URL scheme. */
+const cloudOf = (url: string): string =>
+  url.startsWith('s3://')
+    ? 'aws'
+    : url.startsWith('az://')
+      ? 'azure'
+      : url.startsWith('gs://')
+        ? 'gcp'
+        : 'local';
 
 /** Appends `count` small batches to the source (txn app `w-conc`), starting at `from`. */
 async function appendWhile(src: ObjectStore, from: number, count: number, extra?: boolean) {
@@ -67,6 +80,7 @@ async function expectCloneOf(src: ObjectStore, dst: ObjectStore, dstKind: Backen
   expect(info.operationParameters).toMatchObject({ source: src.url, sourceVersion: String(r.sourceVersion) });
   expect(Object.keys((info.operationMetrics ?? {}) as object).sort()).toEqual(METRIC_NAMES);
   const m = info.operationMetrics as Record<string, string>;
+  expect([m.sourceCloud, m.targetCloud]).toEqual([cloudOf(src.url), cloudOf(dst.url)]);
   expect(m.sourceNumOfFiles).toBe(String(srcAt.files.length));
   expect(m.sourceTableSize).toBe(String(srcAt.files.reduce((a, f) => a + f.size, 0)));
   expect(m.numCopiedFiles).toBe(String(r.metrics.numCopiedFiles));
