@@ -32,6 +32,21 @@ export interface EgressLag {
   oldestMissingCommitAt?: number;
 }
 
+/**
+ * What one maintenance step changed. OPTIMIZE removes and adds files (dataChange false); log cleanup and
+ * VACUUM delete objects; a checkpoint writes one (files added 1 when it wrote one).
+ */
+export interface MaintenanceStepMetrics {
+  step: 'optimize' | 'checkpoint' | 'logCleanup' | 'vacuum';
+  filesRemoved?: number;
+  bytesRemoved?: number;
+  filesAdded?: number;
+  bytesAdded?: number;
+  /** Objects deleted from storage (log cleanup: log files; VACUUM: data files). */
+  filesDeleted?: number;
+  bytesDeleted?: number;
+}
+
 export interface PipelineMetrics {
   /** An ingest plan: the files found and not yet planned into a batch. */
   ingestPlan(plan: PlanResult, labels: TableLabels): void;
@@ -44,6 +59,8 @@ export interface PipelineMetrics {
     labels: TableLabels,
   ): void;
   replicaLag(lag: ReplicaLag, labels: TableLabels): void;
+  /** A finished maintenance step (a step that found nothing to do included: it ran). */
+  maintenanceStep(step: MaintenanceStepMetrics, durationMs: number, labels: TableLabels): void;
   /** An activity started on attempt > 1 (a retry). */
   activityRetry(activityType: string, taskQueue: string): void;
 }
@@ -54,6 +71,7 @@ export const noMetrics: PipelineMetrics = {
   egressBatch() {},
   clone() {},
   replicaLag() {},
+  maintenanceStep() {},
   activityRetry() {},
 };
 

@@ -6,6 +6,7 @@
  *   npx tsx bench/delta.ts              (npm run bench:delta)
  *   BENCH_COMMITS=2000 BENCH_ROWS=500000 BENCH_REPS=3 npx tsx bench/delta.ts
  *   BENCH_PARTS=load | append           (run one part only)
+ *   BENCH_DELTA_KEEP=1                  keep the part-a log (bench/out/delta-log-N) for profiling
  *
  * a. Snapshot load of a log with BENCH_COMMITS commits and a checkpoint every 10 versions: latest, and
  *    time travel to the middle (BENCH_TT_VERSION, default half).
@@ -278,7 +279,8 @@ async function benchLoad(rs: DeltaRs): Promise<void> {
     );
   }
   await store.close();
-  await fs.rm(dir, { recursive: true, force: true });
+  if (process.env.BENCH_DELTA_KEEP) console.log(`    kept ${dir} (BENCH_DELTA_KEEP)`);
+  else await fs.rm(dir, { recursive: true, force: true });
 }
 
 // ---------------------------------------------------------------------------------------------------------

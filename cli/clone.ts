@@ -16,6 +16,7 @@ import { intOption } from './options';
 import { startOrFollow } from './pipelines';
 import { storeOptionsFromEnv } from './store-options';
 import { temporalClient } from './temporal';
+import { bytesText } from './units';
 
 interface ReplicaSelection {
   config?: string;
@@ -76,12 +77,10 @@ function selected(
   };
 }
 
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
-
 function planLine(p: ClonePlanSummary): string {
   return (
     `plan: ${p.mode}, source v${p.sourceVersion} (last cloned ${p.previousSourceVersion ?? 'never'}), ` +
-    `${p.adds} files to add, ${p.removes} to remove, ${p.objectsToCopy} objects (${mb(p.bytesToCopy)}) to copy` +
+    `${p.adds} files to add, ${p.removes} to remove, ${p.objectsToCopy} objects (${bytesText(p.bytesToCopy)}) to copy` +
     (p.fallbackReason ? ` [snapshot diff: ${p.fallbackReason}]` : '')
   );
 }

@@ -13,8 +13,7 @@ import {
 import { loadCliConfig } from './config-file';
 import { startOrFollow } from './pipelines';
 import { temporalClient } from './temporal';
-
-const mb = (n: number) => `${(n / 1e6).toFixed(1)} MB`;
+import { bytesText } from './units';
 
 /** The plan, one line per step: what the run is about to do. */
 export function planLines(p: MaintenancePlan): string[] {
@@ -26,7 +25,7 @@ export function planLines(p: MaintenancePlan): string[] {
     );
   if (p.optimize)
     out.push(
-      `  optimize: ${p.optimize.bins} bins, ${p.optimize.files} files (${mb(p.optimize.bytes)}) to rewrite toward ${mb(p.optimize.targetFileSize)}`,
+      `  optimize: ${p.optimize.bins} bins, ${p.optimize.files} files (${bytesText(p.optimize.bytes)}) to rewrite toward ${bytesText(p.optimize.targetFileSize)}`,
     );
   if (p.checkpoint)
     out.push(`  checkpoint: ${p.checkpoint.due ? `write v${p.version}` : `v${p.version} has one`}`);
@@ -40,7 +39,7 @@ export function planLines(p: MaintenancePlan): string[] {
     );
   if (p.vacuum)
     out.push(
-      `  vacuum: ${p.vacuum.files} files (${mb(p.vacuum.bytes)}) past ${p.vacuum.retentionHours} h` +
+      `  vacuum: ${p.vacuum.files} files (${bytesText(p.vacuum.bytes)}) past ${p.vacuum.retentionHours} h` +
         (p.vacuum.held ? `, ${p.vacuum.held} kept for a reader behind` : '') +
         (p.vacuum.sample.length
           ? `: ${p.vacuum.sample.slice(0, 5).join(', ')}${p.vacuum.files > 5 ? ', …' : ''}`
@@ -59,7 +58,7 @@ export function doneLines(r: MaintenanceReport): string[] {
     out.push(
       r.optimize.version === undefined
         ? `${r.name}: optimize: nothing to compact`
-        : `${r.name}: optimize: v${r.optimize.version}, ${r.optimize.numRemovedFiles} files (${mb(r.optimize.numRemovedBytes)}) → ${r.optimize.numAddedFiles} (${mb(r.optimize.numAddedBytes)})`,
+        : `${r.name}: optimize: v${r.optimize.version}, ${r.optimize.numRemovedFiles} files (${bytesText(r.optimize.numRemovedBytes)}) → ${r.optimize.numAddedFiles} (${bytesText(r.optimize.numAddedBytes)})`,
     );
   if (r.checkpoint)
     out.push(
@@ -72,7 +71,7 @@ export function doneLines(r: MaintenanceReport): string[] {
     );
   if (r.vacuum)
     out.push(
-      `${r.name}: vacuum: deleted ${r.vacuum.deleted} files (${mb(r.vacuum.bytes)})` +
+      `${r.name}: vacuum: deleted ${r.vacuum.deleted} files (${bytesText(r.vacuum.bytes)})` +
         (r.vacuum.held ? `, kept ${r.vacuum.held} for a reader behind` : ''),
     );
   return out;

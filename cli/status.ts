@@ -22,21 +22,9 @@ import {
   gatherStatus,
 } from './status-gather';
 import { clientOf, temporalSettingsOfConfig } from './temporal';
+import { bytesText } from './units';
 
 export const DEFAULT_WATCH_SECONDS = 5;
-
-/** 1234567 → "1.2 MB" (decimal units, as `ingest run` prints MB). */
-export function bytesText(n: number): string {
-  if (n < 1000) return `${n} B`;
-  const units = ['kB', 'MB', 'GB', 'TB', 'PB'];
-  let v = n;
-  let u = -1;
-  while (v >= 1000 && u < units.length - 1) {
-    v /= 1000;
-    u++;
-  }
-  return `${v.toFixed(1)} ${units[u]}`;
-}
 
 /** A duration in the largest unit that keeps it readable: "42 s", "3 min", "5 h", "2 d". */
 export function durationText(ms: number): string {

@@ -109,6 +109,12 @@ export function demoLayout(opts: {
         schedule: { every: opts.every, catchupWindow: '1m' },
       },
     ],
+    // Every table gets maintenance (OPTIMIZE, checkpoint, log cleanup, VACUUM) on an hourly Schedule; the
+    // demo runs central's once at the end. On the last region's queue: with --failover the first's is gone.
+    maintenance: {
+      schedule: { every: '1h', catchupWindow: '1m' },
+      taskQueue: `tributary-${regions.at(-1)!.name}`,
+    },
     // central.all_logs, regional.<region> and quarantine.<region> are default catalog names
     // (config/catalog.ts); other tables would be listed here.
     catalog: { 'central.all_logs': central, ...(fork ? { 'central.fork': fork } : {}) },

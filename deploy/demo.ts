@@ -28,14 +28,16 @@ import { plainSettings, temporalSettingsOf } from '../config/temporal';
 import { connectClient, connectNative } from '../workers/connection';
 import { egressAppIdFor } from '../shapes/targets';
 import { parseDurationMs } from '../config/schema';
-import { quarantineUrlOf, storeOptionsOf, taskQueueOf } from '../config/targets';
+import { maintainEntriesOf, quarantineUrlOf, storeOptionsOf, taskQueueOf } from '../config/targets';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { openStore } from '../lake/storage/open';
 import { defaultEngine, loadSnapshotOrUndefined } from '../lake/table/operations';
 import { createRegionWorker } from '../workers/region-worker';
 import type { CreatedWorker } from '../workers/worker';
 import { applySchedules, egressScheduleId, ingestScheduleId } from '../workers/schedules';
-import { scheduleIds as scheduleIdsOf } from '../shapes/queues';
+import { scheduleIds as scheduleIdsOf, workflowIds } from '../shapes/queues';
+import { doneLines, planLines } from '../cli/maintain';
+import type { MaintenanceReport } from '../workflows/maintain';
 import { replicaReconcile } from './demo-replica';
 import { FreshnessMonitor, type RunningFork, demoForkInput, lagLines, startDemoFork } from './demo-fork';
 import { stateText } from '../cli/fork';
@@ -322,6 +324,7 @@ async function main(): Promise<number> {
     const scheduleIds = [
       ...config.regions.flatMap((r) => [ingestScheduleId(r.name), egressScheduleId(r.name)]),
       ...config.replicate.map((x) => scheduleIdsOf.replicate(x.name)),
+      ...maintainEntriesOf(config).map((e) => scheduleIdsOf.maintain(e.target.name)),
     ];
     cleanup.add('delete schedules', async () => {
       for (const id of scheduleIds)
@@ -456,6 +459,21 @@ async function main(): Promise<number> {
         .getHandle(id)
         .pause('demo finished')
         .catch(() => {});
+
+    // Maintenance of central now, as its hourly Schedule would run it (`tributary maintain run --table
+    // central`): the plan (readers holding cleanup back, what each step would do), then what it did. The
+    // many small files the egress batches wrote become few; the replica clones that OPTIMIZE commit next.
+    const centralMaintenance = maintainEntriesOf(config).find((e) => e.target.name === 'central');
+    if (centralMaintenance && !stop.signal.aborted) {
+      say('\n$ tributary maintain run --table central');
+      const report = (await client.workflow.execute('maintainTable', {
+        taskQueue: centralMaintenance.taskQueue,
+        workflowId: workflowIds.maintain('central'),
+        workflowExecutionTimeout: '10m',
+        args: [{ target: centralMaintenance.target }],
+      })) as MaintenanceReport;
+      for (const line of [...planLines(report.plan), ...doneLines(report)]) say(`  ${line}`);
+    }
 
     // The replicas catch up with the paused central: their Schedule is triggered until they hold its version.
     const replicas = await replicaReconcile(client, config, open, {

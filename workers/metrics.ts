@@ -6,7 +6,13 @@
  */
 import { Runtime } from '@temporalio/worker';
 import { TributaryError } from '../lake/errors';
-import type { EgressLag, PipelineMetrics, ReplicaLag, TableLabels } from '../activities/metrics';
+import type {
+  EgressLag,
+  MaintenanceStepMetrics,
+  PipelineMetrics,
+  ReplicaLag,
+  TableLabels,
+} from '../activities/metrics';
 import type { CloudTransfer } from '../shapes/targets';
 
 type MetricMeter = Runtime['metricMeter'];
@@ -43,6 +49,10 @@ export const METRICS = {
   cloneDuration: 'tributary_clone_duration_seconds',
   replicaLagVersions: 'tributary_replica_lag_versions',
   replicaLagSeconds: 'tributary_replica_lag_seconds',
+  maintenanceSteps: 'tributary_maintenance_steps',
+  maintenanceFiles: 'tributary_maintenance_files',
+  maintenanceBytes: 'tributary_maintenance_bytes',
+  maintenanceDuration: 'tributary_maintenance_step_duration_seconds',
   activityRetries: 'tributary_activity_retries',
   transferBytes: 'tributary_transfer_bytes',
 } as const;
@@ -93,6 +103,7 @@ const installRuntime = (endpoint: MetricsEndpoint): Runtime =>
             [METRICS.ingestDuration]: DURATION_BUCKETS,
             [METRICS.egressDuration]: DURATION_BUCKETS,
             [METRICS.cloneDuration]: DURATION_BUCKETS,
+            [METRICS.maintenanceDuration]: DURATION_BUCKETS,
             [METRICS.egressCommitAttempts]: ATTEMPT_BUCKETS,
           },
         },
@@ -138,6 +149,17 @@ export function meterMetrics(
     clones: counter(METRICS.clones, 'clones', 'Clone runs finished (committed or up to date)'),
     cloneBytes: counter(METRICS.cloneBytes, 'bytes', 'Bytes copied by clones'),
     cloneFiles: counter(METRICS.cloneFiles, 'files', 'Data files copied by clones'),
+    maintenanceSteps: counter(METRICS.maintenanceSteps, 'steps', 'Maintenance steps finished, by step'),
+    maintenanceFiles: counter(
+      METRICS.maintenanceFiles,
+      'files',
+      'Files a maintenance step removed from or added to the table, or deleted from storage',
+    ),
+    maintenanceBytes: counter(
+      METRICS.maintenanceBytes,
+      'bytes',
+      'Bytes of the files a maintenance step removed, added or deleted',
+    ),
     activityRetries: counter(METRICS.activityRetries, 'attempts', 'Activity attempts after the first'),
     transferBytes: counter(
       METRICS.transferBytes,
@@ -157,6 +179,7 @@ export function meterMetrics(
     ingestDuration: seconds(METRICS.ingestDuration, 'Duration of a successful ingest batch'),
     egressDuration: seconds(METRICS.egressDuration, 'Duration of a successful egress batch'),
     cloneDuration: seconds(METRICS.cloneDuration, 'Duration of a successful clone'),
+    maintenanceDuration: seconds(METRICS.maintenanceDuration, 'Duration of a successful maintenance step'),
     egressCommitAttempts: meter.createHistogram(
       METRICS.egressCommitAttempts,
       'int',
@@ -284,6 +307,18 @@ export function meterMetrics(
       const tags = tagsOf(labels);
       g.replicaLagVersions.set(lag.versions, tags);
       setAge(g.replicaLagSeconds, tags, lag.oldestMissingCommitAt);
+    },
+    maintenanceStep(m: MaintenanceStepMetrics, durationMs, labels) {
+      const tags = { ...tagsOf(labels), step: m.step };
+      c.maintenanceSteps.add(1, tags);
+      h.maintenanceDuration.record(durationMs / 1000, tags);
+      const files = (action: string, n: number | undefined, bytes: number | undefined) => {
+        if (n) c.maintenanceFiles.add(n, { ...tags, action });
+        if (bytes) c.maintenanceBytes.add(bytes, { ...tags, action });
+      };
+      files('removed', m.filesRemoved, m.bytesRemoved);
+      files('added', m.filesAdded, m.bytesAdded);
+      files('deleted', m.filesDeleted, m.bytesDeleted);
     },
     activityRetry(activityType, taskQueue) {
       c.activityRetries.add(1, { activity_type: activityType, task_queue: taskQueue });

@@ -57,7 +57,7 @@ export function tributaryActivities(
       ...createCloneActivities({ open, metrics }),
       ...createPromoteActivities({ open, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
       ...createForkActivities({ open }),
-      ...createMaintainActivities({ open }),
+      ...createMaintainActivities({ open, metrics }),
     },
     metrics,
   );

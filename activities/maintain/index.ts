@@ -13,10 +13,12 @@ import { cloneAppId } from '../../lake/table/clone';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
 import { checkpointLatest, cleanupLogs, filesAddedSince, vacuumHeld } from '../../lake/table/maintain';
 import { optimize } from '../../lake/table/optimize';
+import { type MaintenanceStepMetrics, type PipelineMetrics, noMetrics } from '../metrics';
 import { type MaintainTarget, type TableReader, egressAppIdFor } from '../../shapes/targets';
 
 export interface MaintainDeps {
   open: (url: string) => Promise<ObjectStore>;
+  metrics?: PipelineMetrics;
 }
 
 /** Where one incremental reader of the table stands. */
@@ -86,6 +88,18 @@ const describeReader = (r: TableReader): string =>
   r.kind === 'egress' ? `egress ${r.region} → ${r.central}` : `replica ${r.name} (${r.target})`;
 
 export const createMaintainActivities = (deps: MaintainDeps) => {
+  const metrics = deps.metrics ?? noMetrics;
+  /** Runs a step and reports what it changed, labelled with the table's short name (never its URL). */
+  async function measured<R>(
+    target: MaintainTarget,
+    run: () => Promise<R>,
+    what: (r: R) => MaintenanceStepMetrics,
+  ): Promise<R> {
+    const t0 = Date.now();
+    const r = await run();
+    metrics.maintenanceStep(what(r), Date.now() - t0, { table: target.name });
+    return r;
+  }
   /** Where each reader stands: the txn it records on the table it writes. */
   async function holdsOf(target: MaintainTarget, latest: number): Promise<ReaderHold[]> {
     const table = await deps.open(target.table);
@@ -135,13 +149,13 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
           `${h.reader} is ${h.behind} version(s) behind: log cleanup and VACUUM keep what it reads from version ${h.next}`,
         );
       const keep = plan.keepFrom !== undefined ? { keepFrom: plan.keepFrom } : {};
-      if (plan.keepFrom !== undefined) {
-        const held = await filesAddedSince(store, plan.keepFrom, snap.version);
-        if (held.missing)
-          plan.warnings.push(
-            `a reader at version ${plan.keepFrom} cannot resume incrementally: ${held.missing}`,
-          );
-      }
+      // The commits the readers behind still read, read once: for the warning here and the VACUUM plan.
+      const held =
+        plan.keepFrom !== undefined ? await filesAddedSince(store, plan.keepFrom, snap.version) : undefined;
+      if (held?.missing)
+        plan.warnings.push(
+          `a reader at version ${plan.keepFrom} cannot resume incrementally: ${held.missing}`,
+        );
       if (target.optimize) {
         const o = await optimize(store, {
           dryRun: true,
@@ -168,7 +182,7 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
         };
       }
       if (target.vacuum) {
-        const v = await vacuumHeld(store, { ...keep, dryRun: true });
+        const v = await vacuumHeld(store, { ...keep, ...(held ? { held } : {}), dryRun: true });
         plan.vacuum = {
           files: v.deleted.length,
           bytes: v.bytes,
@@ -184,10 +198,21 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
     async optimizeMaintained(target: MaintainTarget): Promise<OptimizeStepResult> {
       const ctx = Context.current();
       ctx.heartbeat({ table: target.name, stage: 'optimize' });
-      const r = await optimize(await deps.open(target.table), {
-        ...(target.targetFileSize !== undefined ? { targetFileSize: target.targetFileSize } : {}),
-        onProgress: (p) => ctx.heartbeat({ table: target.name, stage: 'optimize', ...p }),
-      });
+      const r = await measured(
+        target,
+        async () =>
+          optimize(await deps.open(target.table), {
+            ...(target.targetFileSize !== undefined ? { targetFileSize: target.targetFileSize } : {}),
+            onProgress: (p) => ctx.heartbeat({ table: target.name, stage: 'optimize', ...p }),
+          }),
+        (o) => ({
+          step: 'optimize',
+          filesRemoved: o.numRemovedFiles,
+          bytesRemoved: o.numRemovedBytes,
+          filesAdded: o.numAddedFiles,
+          bytesAdded: o.numAddedBytes,
+        }),
+      );
       ctx.log.info('optimize done', { table: target.name, version: r.version, removed: r.numRemovedFiles });
       return {
         version: r.version,
@@ -203,13 +228,21 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
 
     async checkpointMaintained(target: MaintainTarget) {
       Context.current().heartbeat({ table: target.name, stage: 'checkpoint' });
-      return checkpointLatest(await deps.open(target.table));
+      return measured(
+        target,
+        async () => checkpointLatest(await deps.open(target.table)),
+        (c) => ({ step: 'checkpoint', filesAdded: c.written ? 1 : 0 }),
+      );
     },
 
     async cleanupLogsMaintained(target: MaintainTarget, keepFrom?: number): Promise<LogCleanupStepResult> {
       const ctx = Context.current();
       ctx.heartbeat({ table: target.name, stage: 'logCleanup' });
-      const r = await cleanupLogs(await deps.open(target.table), keepFrom !== undefined ? { keepFrom } : {});
+      const r = await measured(
+        target,
+        async () => cleanupLogs(await deps.open(target.table), keepFrom !== undefined ? { keepFrom } : {}),
+        (l) => ({ step: 'logCleanup', filesDeleted: l.deleted.length }),
+      );
       if (r.deleted.length) ctx.log.info('log files deleted', { table: target.name, files: r.deleted });
       return {
         deleted: r.deleted.length,
@@ -222,7 +255,11 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
     async vacuumMaintained(target: MaintainTarget, keepFrom?: number): Promise<VacuumStepResult> {
       const ctx = Context.current();
       ctx.heartbeat({ table: target.name, stage: 'vacuum' });
-      const r = await vacuumHeld(await deps.open(target.table), keepFrom !== undefined ? { keepFrom } : {});
+      const r = await measured(
+        target,
+        async () => vacuumHeld(await deps.open(target.table), keepFrom !== undefined ? { keepFrom } : {}),
+        (v) => ({ step: 'vacuum', filesDeleted: v.deleted.length, bytesDeleted: v.bytes }),
+      );
       if (r.deleted.length) ctx.log.info('vacuum deleted', { table: target.name, files: r.deleted });
       return {
         deleted: r.deleted.length,

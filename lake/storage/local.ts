@@ -292,41 +292,35 @@ export class LocalStore implements ObjectStore {
         throw mapFsError(e, `${url}/${dirKey}`);
       }
       const keyOf = (name: string) => (dirKey === '' ? name : `${dirKey}/${name}`);
-      const linked = await Promise.all(
-        entries.map((d) =>
-          d.isSymbolicLink() && !d.name.startsWith(TMP_MARK) ? follow(keyOf(d.name)) : null,
-        ),
-      );
-      const items = entries
+      /** Whether an entry can hold keys of the listing: subtrees outside the prefix or before startAfter are skipped. */
+      const wanted = (key: string, dir: boolean) => {
+        if (dir) {
+          const sub = `${key}/`;
+          if (!(sub.startsWith(prefix) || prefix.startsWith(sub))) return false;
+          return startAfter === undefined || compareKeys(sub, startAfter) >= 0 || startAfter.startsWith(sub);
+        }
+        return key.startsWith(prefix) && (startAfter === undefined || compareKeys(key, startAfter) > 0);
+      };
+      // Names first (a log directory holds every commit: a listing from a version keeps a few of
+      // thousands), then links followed and entries described only for what is left.
+      const kept = entries.filter((d) => {
+        if (d.name.startsWith(TMP_MARK)) return false;
+        const key = keyOf(d.name);
+        // A link may lead to a file or a directory: kept if either could be wanted, decided once followed.
+        if (d.isSymbolicLink()) return wanted(key, true) || wanted(key, false);
+        return (d.isDirectory() || d.isFile()) && wanted(key, d.isDirectory());
+      });
+      const linked = await Promise.all(kept.map((d) => (d.isSymbolicLink() ? follow(keyOf(d.name)) : null)));
+      const items = kept
         .map((d, i) => {
           const key = keyOf(d.name);
           const link = linked[i];
           const dir = link ? link.st.isDirectory() : d.isDirectory();
           const file = link ? link.st.isFile() : d.isFile();
           const real = link ? link.real : path.join(dirReal, d.name);
-          return {
-            key,
-            dir,
-            file,
-            real,
-            sortKey: dir ? `${d.name}/` : d.name,
-            tmp: d.name.startsWith(TMP_MARK),
-          };
+          return { key, dir, file, real, sortKey: dir ? `${d.name}/` : d.name };
         })
-        .filter((it) => !it.tmp && (it.dir || it.file))
-        .filter((it) => {
-          if (it.dir) {
-            // Skip subtrees entirely outside the prefix or before startAfter.
-            const sub = `${it.key}/`;
-            if (!(sub.startsWith(prefix) || prefix.startsWith(sub))) return false;
-            return (
-              startAfter === undefined || compareKeys(sub, startAfter) >= 0 || startAfter.startsWith(sub)
-            );
-          }
-          return (
-            it.key.startsWith(prefix) && (startAfter === undefined || compareKeys(it.key, startAfter) > 0)
-          );
-        })
+        .filter((it) => (it.dir || it.file) && wanted(it.key, it.dir))
         .sort((a, b) => compareKeys(a.sortKey, b.sortKey));
       // stat the files of this directory ahead of the one yielded, in blocks of STAT_AHEAD (libuv's pool), in
       // order: a caller that stops early (a log listed from a version up to another) stats only what it read.

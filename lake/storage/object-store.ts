@@ -1,6 +1,7 @@
 import { open } from 'node:fs/promises';
 import { PassThrough, type Readable } from 'node:stream';
 import { stallDeadline } from './abort';
+import { compareCodePoints } from '../strings';
 
 /** Metadata of one stored object. Keys are relative to the store's root and use '/' separators. */
 export interface ObjectMeta {
@@ -179,5 +180,7 @@ export const toBytes = (body: Body): Uint8Array =>
 
 /** Compare keys as UTF-8 byte strings, the order object stores list in. */
 export function compareKeys(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  // Code-point order is UTF-8 byte order, without the two Buffers per call Buffer.compare needs (a sort
+  // of 11,000 log entries made 300,000 of them).
+  return compareCodePoints(a, b);
 }

@@ -110,13 +110,21 @@ export interface HeldVacuumResult extends VacuumResult {
 /** VACUUM within the table's retention, keeping the files a reader behind (at `keepFrom`) will open. */
 export async function vacuumHeld(
   store: ObjectStore,
-  opts: { keepFrom?: number; dryRun?: boolean; engine?: DeltaEngine; now?: number } = {},
+  opts: {
+    keepFrom?: number;
+    /** filesAddedSince(keepFrom) as the caller already read it (a plan reads the range once). */
+    held?: HeldFiles;
+    dryRun?: boolean;
+    engine?: DeltaEngine;
+    now?: number;
+  } = {},
 ): Promise<HeldVacuumResult> {
   const engine = opts.engine ?? defaultEngine;
   const held =
     opts.keepFrom === undefined
       ? { keys: new Set<string>(), commits: 0 }
-      : await filesAddedSince(store, opts.keepFrom, (await latestSnapshot(store, engine)).version);
+      : (opts.held ??
+        (await filesAddedSince(store, opts.keepFrom, (await latestSnapshot(store, engine)).version)));
   const r = await vacuum(
     store,
     { keep: held.keys, ...(opts.dryRun ? { dryRun: true } : {}) },

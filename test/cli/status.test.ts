@@ -18,7 +18,7 @@ import { scheduleIds } from '../../shapes/queues';
 import { createRegionWorker } from '../../workers/region-worker';
 import type { CreatedWorker } from '../../workers/worker';
 import type { StatusReport } from '../../cli/status-gather';
-import { bytesText } from '../../cli/status';
+import { bytesText } from '../../cli/units';
 import { BIN, cliEnv } from '../harness/cli';
 import { requireService } from '../harness/env';
 import { freePort } from '../harness/services';

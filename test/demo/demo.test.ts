@@ -38,6 +38,16 @@ describe('npm run demo', () => {
       expect(quarantined).toBeGreaterThan(0);
       expect(egressed).toBe(approved);
     }
+    // Central's maintenance run before the status: its plan (the replica reading it), then what it did.
+    const maintained = out.slice(
+      out.indexOf('$ tributary maintain run --table central'),
+      out.indexOf('$ tributary status'),
+    );
+    expect(maintained).toMatch(/^ {2}central: s3:\/\/lake-central\/central\/all_logs v\d+$/m);
+    expect(maintained).toMatch(/^ {4}reader replica central \(.*\): reads from v\d+, \d+ behind$/m);
+    expect(maintained).toMatch(/^ {2}central: optimize: v\d+, \d+ files \(.*\) → \d+ \(.*\)$/m);
+    expect(maintained).toMatch(/^ {2}central: checkpoint: (wrote v\d+|v\d+ already had one)$/m);
+    expect(maintained).toMatch(/^ {2}central: vacuum: deleted 0 files \(0 B\)$/m);
     // `tributary status` at the end: every region caught up, its worker polling, nothing unreadable.
     const status = out.slice(out.indexOf('$ tributary status'), out.indexOf('\nper region'));
     expect(status.match(/^region \S+ \((aws|azure|gcp)\): table v\d+ /gm)).toHaveLength(6);

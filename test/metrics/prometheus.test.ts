@@ -16,6 +16,7 @@ import { openStore } from '../../lake/storage/open';
 import { workflowIds } from '../../shapes/queues';
 import type { EgressRunSummary } from '../../workflows/egress';
 import type { IngestRunSummary } from '../../workflows/ingest';
+import type { MaintenanceReport } from '../../workflows/maintain';
 import { cli, spawnWorker } from '../harness/cli';
 import { ENDPOINTS_ENV } from '../harness/env';
 import { promtoolCheckMetrics, requirePrometheus, startPrometheus } from '../harness/prometheus';
@@ -154,6 +155,29 @@ test('worker --metrics-port: promtool-clean /metrics, scraped by Prometheus with
     expect(Number(m.numSourceBytesRead)).toBeGreaterThan(0);
     expect(Number(m.numOutputBytes)).toBeGreaterThan(0);
 
+    // Maintenance of the regional table (after the checks of its files above): the three ingest batches
+    // wrote three small files to compact.
+    const maintained = (await t.client.workflow.execute('maintainTable', {
+      taskQueue: region,
+      workflowId: workflowIds.maintain(`${region}-regional`),
+      args: [
+        {
+          target: {
+            name: `${region}-regional`,
+            table: r.table,
+            optimize: true,
+            checkpoint: true,
+            logCleanup: true,
+            vacuum: true,
+            readers: [],
+          },
+        },
+      ],
+    })) as MaintenanceReport;
+    expect(maintained.optimize!.numRemovedFiles).toBeGreaterThanOrEqual(3);
+    expect(maintained.optimize!.numAddedFiles).toBeGreaterThanOrEqual(1);
+    expect(maintained.checkpoint!.written).toBe(true);
+
     // (a) The exposition as the worker serves it: the counts, and promtool finds nothing to say.
     const text = await scrape();
     const moved = (pipeline: string, direction: string) =>
@@ -197,6 +221,22 @@ test('worker --metrics-port: promtool-clean /metrics, scraped by Prometheus with
     expect(sample(text, 'tributary_clone_duration_seconds_count', replica)).toBe(1);
     expect(sample(text, 'tributary_replica_lag_versions', replica)).toBe(0);
     expect(sample(text, 'tributary_replica_lag_seconds', replica)).toBe(0);
+    const maintainedTable = { table: `${region}-regional` };
+    const step = (name: string) => ({ ...maintainedTable, step: name });
+    for (const name of ['optimize', 'checkpoint', 'logCleanup', 'vacuum']) {
+      expect(sample(text, 'tributary_maintenance_steps_total', step(name))).toBe(1);
+      expect(sample(text, 'tributary_maintenance_step_duration_seconds_count', step(name))).toBe(1);
+    }
+    const o = maintained.optimize!;
+    const changed = (name: string, metric: string, action: string) =>
+      sample(text, `tributary_maintenance_${metric}_total`, { ...step(name), action });
+    expect(changed('optimize', 'files', 'removed')).toBe(o.numRemovedFiles);
+    expect(changed('optimize', 'bytes', 'removed')).toBe(o.numRemovedBytes);
+    expect(changed('optimize', 'files', 'added')).toBe(o.numAddedFiles);
+    expect(changed('optimize', 'bytes', 'added')).toBe(o.numAddedBytes);
+    expect(changed('checkpoint', 'files', 'added')).toBe(1);
+    // Nothing past retention yet: no deletions, so no series for them.
+    expect(changed('vacuum', 'files', 'deleted')).toBeUndefined();
     expect(text).toMatch(/^temporal_workflow_completed_total\{.*workflow_type="ingestRegionWorkflow"/m);
     const lint = await promtoolCheckMetrics(text);
     expect(lint).toEqual({ code: 0, output: '' });
