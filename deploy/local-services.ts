@@ -331,16 +331,27 @@ export async function startServices(
   logDir: string,
   opts: StartOptions = {},
 ): Promise<RunningService[]> {
+  const once = (n: ServiceName) =>
+    STARTERS[n](logDir, opts).catch(
+      (e): RunningService => ({
+        name: n,
+        product: n,
+        error: String((e as Error).message ?? e),
+        stop: async () => {},
+      }),
+    );
   return Promise.all(
-    names.map((n) =>
-      STARTERS[n](logDir, opts).catch(
-        (e): RunningService => ({
-          name: n,
-          product: n,
-          error: String((e as Error).message ?? e),
-          stop: async () => {},
-        }),
-      ),
-    ),
+    names.map(async (n) => {
+      // A free port is free when it is picked, not when the service binds it: another process (a test
+      // starting its own service) can take it in between, and the service exits at once. Then again, on
+      // another port; a service that keeps failing is reported with its last error.
+      let s = await once(n);
+      for (let retry = 1; retry < START_ATTEMPTS && s.error?.includes('exited during startup'); retry++)
+        s = await once(n);
+      return s;
+    }),
   );
 }
+
+/** Starts of one service before it is reported not available (see startServices). */
+const START_ATTEMPTS = 3;

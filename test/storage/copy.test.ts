@@ -408,9 +408,9 @@ test('200 MiB streamed from S3 to Azure and from GCS to S3 with bounded memory',
       // (Azure: 4 of 8 MiB plus the one filling, in reused buffers; S3: lib-storage's queue of 4 parts of
       // 8 MiB, concatenated fresh) and the SDKs' own buffers.
       expect(heldMiB).toBeLessThan(120);
-      // RSS with the sampler's GCs running: no garbage piles up either. (Without them the peak depends on
-      // when V8 gets to collect the dropped socket chunks: see copy-rss-child.ts.)
-      expect(growthMiB).toBeLessThan(180);
+      // RSS is printed, not bounded: even with the sampler's GCs, when freed memory goes back to the OS is
+      // the allocator's business (CI measured +190 MiB with +21 MiB held; without the GCs, +66..+362 MiB).
+      // What the code holds is the property, above; see copy-rss-child.ts.
       const copied = await openStore(dstUrl, emulatorOptions());
       expect(await digestOf(copied, 'big/200mb.bin')).toEqual({ hash: sha256(chunks(size, 5)), size });
       await copied.close();
