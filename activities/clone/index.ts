@@ -20,6 +20,7 @@ import { type ReplicaStatus, replicaStatus as statusOf } from '../../lake/table/
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
 import type { CloudTransfer, ReplicaTarget } from '../../shapes/targets';
 import { cloudOfUrl } from '../../lake/storage/url';
+import { beating } from '../heartbeat';
 import { type PipelineMetrics, type ReplicaLag, noMetrics } from '../metrics';
 
 export interface CloneDeps {
@@ -68,69 +69,77 @@ export const createCloneActivities = (deps: CloneDeps) => ({
     const metrics = deps.metrics ?? noMetrics;
     const t0 = Date.now();
     const every = deps.heartbeatEveryMs ?? 1000;
-    let last = 0;
-    const beat = (d: CloneHeartbeat, force = false) => {
-      const now = Date.now();
-      if (!force && now - last < every) return;
-      last = now;
-      ctx.heartbeat(d);
-    };
-    beat({ name: target.name, stage: 'planning' }, true);
-    const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
-    let plan: ClonePlanSummary | undefined;
-    let progress: CloneProgress | undefined;
-    const r = await cloneTable(source, dest, {
-      ...(opts.version !== undefined ? { version: opts.version } : {}),
-      ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
-      signal: ctx.cancellationSignal,
-      onPlan: (p) => {
-        plan = p;
-        ctx.log.info('clone planned', { replica: target.name, ...p });
-        beat(
-          { name: target.name, stage: 'copying', objectsToCopy: p.objectsToCopy, bytesToCopy: p.bytesToCopy },
-          true,
+    return beating(async (heartbeat) => {
+      let last = 0;
+      // Progress is sent at most every `every` ms; between progress, beating repeats the last details.
+      const beat = (d: CloneHeartbeat, force = false) => {
+        const now = Date.now();
+        if (!force && now - last < every) return;
+        last = now;
+        heartbeat(d);
+      };
+      beat({ name: target.name, stage: 'planning' }, true);
+      const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
+      let plan: ClonePlanSummary | undefined;
+      let progress: CloneProgress | undefined;
+      const r = await cloneTable(source, dest, {
+        ...(opts.version !== undefined ? { version: opts.version } : {}),
+        ...(opts.concurrency !== undefined ? { concurrency: opts.concurrency } : {}),
+        signal: ctx.cancellationSignal,
+        onPlan: (p) => {
+          plan = p;
+          ctx.log.info('clone planned', { replica: target.name, ...p });
+          beat(
+            {
+              name: target.name,
+              stage: 'copying',
+              objectsToCopy: p.objectsToCopy,
+              bytesToCopy: p.bytesToCopy,
+            },
+            true,
+          );
+        },
+        onProgress: (p) => {
+          progress = p;
+          beat({ name: target.name, stage: 'copying', ...p });
+        },
+      });
+      ctx.log.info('clone done', {
+        replica: target.name,
+        kind: r.kind,
+        sourceVersion: r.sourceVersion,
+        targetVersion: r.targetVersion,
+        bytes: r.bytesTransferred,
+      });
+      const transfer: CloudTransfer = {
+        from: cloudOfUrl(target.source),
+        to: cloudOfUrl(target.target),
+        bytesRead: r.bytesTransferred,
+        bytesWritten: r.bytesTransferred,
+      };
+      if (metrics !== noMetrics) {
+        const labels = { table: target.name };
+        metrics.clone(
+          { bytesTransferred: r.bytesTransferred, copiedFiles: r.metrics.numCopiedFiles, transfer },
+          Date.now() - t0,
+          labels,
         );
-      },
-      onProgress: (p) => {
-        progress = p;
-        beat({ name: target.name, stage: 'copying', ...p });
-      },
+        // The clone is committed: a status that cannot be read is logged, never a failure of the clone.
+        const now = Date.now();
+        await statusOf(source, dest, { now }).then(
+          (s) => metrics.replicaLag(lagOf(s, now), labels),
+          (e: unknown) => ctx.log.warn('replica lag not read', { replica: target.name, error: String(e) }),
+        );
+      }
+      return {
+        ...r,
+        name: target.name,
+        transfer,
+        carriedTxns: r.carriedTxns.length,
+        ...(plan ? { plan } : {}),
+        objectsAlreadyPresent: progress?.objectsAlreadyPresent ?? 0,
+      };
     });
-    ctx.log.info('clone done', {
-      replica: target.name,
-      kind: r.kind,
-      sourceVersion: r.sourceVersion,
-      targetVersion: r.targetVersion,
-      bytes: r.bytesTransferred,
-    });
-    const transfer: CloudTransfer = {
-      from: cloudOfUrl(target.source),
-      to: cloudOfUrl(target.target),
-      bytesRead: r.bytesTransferred,
-      bytesWritten: r.bytesTransferred,
-    };
-    if (metrics !== noMetrics) {
-      const labels = { table: target.name };
-      metrics.clone(
-        { bytesTransferred: r.bytesTransferred, copiedFiles: r.metrics.numCopiedFiles, transfer },
-        Date.now() - t0,
-        labels,
-      );
-      // The clone is committed: a status that cannot be read is logged, never a failure of the clone.
-      const now = Date.now();
-      await statusOf(source, dest, { now }).then(
-        (s) => metrics.replicaLag(lagOf(s, now), labels),
-        (e: unknown) => ctx.log.warn('replica lag not read', { replica: target.name, error: String(e) }),
-      );
-    }
-    return {
-      ...r,
-      name: target.name,
-      transfer,
-      carriedTxns: r.carriedTxns.length,
-      ...(plan ? { plan } : {}),
-      objectsAlreadyPresent: progress?.objectsAlreadyPresent ?? 0,
-    };
   },
 
   /** The source's latest version, or null when it has no Delta table yet (nothing to replicate). */
@@ -140,12 +149,13 @@ export const createCloneActivities = (deps: CloneDeps) => ({
   },
 
   async replicaStatus(target: ReplicaTarget): Promise<ReplicaStatus> {
-    Context.current().heartbeat({ name: target.name });
-    const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
-    const now = Date.now();
-    const s = await statusOf(source, dest, { now });
-    deps.metrics?.replicaLag(lagOf(s, now), { table: target.name });
-    return s;
+    return beating(async () => {
+      const [source, dest] = await Promise.all([deps.open(target.source), deps.open(target.target)]);
+      const now = Date.now();
+      const s = await statusOf(source, dest, { now });
+      deps.metrics?.replicaLag(lagOf(s, now), { table: target.name });
+      return s;
+    });
   },
 });
 

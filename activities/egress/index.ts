@@ -2,6 +2,7 @@
 import { Context } from '@temporalio/activity';
 import { commitTimestamps } from '../../lake/delta/snapshot';
 import { asUnexpected } from '../failures';
+import { beating } from '../heartbeat';
 import { type EgressLag, type PipelineMetrics, noMetrics } from '../metrics';
 import { type EgressDeps, egressBatch as runBatch } from './batch';
 import { isolateEgressBatch as isolate } from './isolate';
@@ -34,23 +35,25 @@ export const createEgressActivities = ({ metrics = noMetrics, ...deps }: EgressA
   async egressBatch(target: EgressTarget, opts?: EgressBatchOptions): Promise<EgressBatchResult> {
     const ctx = Context.current();
     const t0 = Date.now();
-    ctx.heartbeat({ region: target.region, stage: 'start' });
     try {
-      const r = await runBatch(
-        { ...deps, progress: (p) => ctx.heartbeat({ region: target.region, ...p }) },
-        target,
-        opts ?? {},
-      );
-      if (metrics !== noMetrics) {
-        const duration = Date.now() - t0;
-        // The batch is committed: a lag that cannot be read is logged, never a failure of the batch.
-        const lag = await lagOf(deps, target, r).catch((e: unknown) => {
-          ctx.log.warn('egress lag not read', { region: target.region, error: String(e) });
-          return { versions: Math.max(0, r.latestSourceVersion - r.sourceVersion) };
-        });
-        metrics.egressBatch(r, lag, duration, { region: target.region, table: 'central' });
-      }
-      return r;
+      return await beating(async (beat) => {
+        beat({ region: target.region, stage: 'start' });
+        const r = await runBatch(
+          { ...deps, progress: (p) => beat({ region: target.region, ...p }) },
+          target,
+          opts ?? {},
+        );
+        if (metrics !== noMetrics) {
+          const duration = Date.now() - t0;
+          // The batch is committed: a lag that cannot be read is logged, never a failure of the batch.
+          const lag = await lagOf(deps, target, r).catch((e: unknown) => {
+            ctx.log.warn('egress lag not read', { region: target.region, error: String(e) });
+            return { versions: Math.max(0, r.latestSourceVersion - r.sourceVersion) };
+          });
+          metrics.egressBatch(r, lag, duration, { region: target.region, table: 'central' });
+        }
+        return r;
+      });
     } catch (e) {
       // An unexpected error (a file DuckDB cannot read, a bug) goes to the workflow, not retried here: it
       // retries a bounded number of times, then isolates the source files that cause it.
@@ -60,13 +63,14 @@ export const createEgressActivities = ({ metrics = noMetrics, ...deps }: EgressA
 
   /** Finds the source files of a batch that make it fail on every try; see isolate.ts. */
   async isolateEgressBatch(req: IsolateEgressRequest): Promise<IsolateEgressResult> {
-    const ctx = Context.current();
-    ctx.heartbeat({ region: req.target.region, stage: 'isolating' });
     try {
-      return await isolate(
-        { ...deps, progress: (p) => ctx.heartbeat({ region: req.target.region, stage: 'isolating', ...p }) },
-        req,
-      );
+      return await beating((beat) => {
+        beat({ region: req.target.region, stage: 'isolating' });
+        return isolate(
+          { ...deps, progress: (p) => beat({ region: req.target.region, stage: 'isolating', ...p }) },
+          req,
+        );
+      });
     } catch (e) {
       throw asUnexpected(e);
     }

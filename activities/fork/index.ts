@@ -27,6 +27,7 @@ import { forkRoute } from '../../shapes/fork';
 import { type Route, sameRoutes } from '../../shapes/routing';
 import { egressAppIdFor } from '../../shapes/targets';
 import { publishRouting, readRouting, readRoutingAcks } from '../egress/routing-store';
+import { allBeating } from '../heartbeat';
 
 export interface ForkDeps {
   open: (url: string) => Promise<ObjectStore>;
@@ -41,21 +42,6 @@ export interface ForkRoutingPlan {
   routes: Route[];
   /** The live routing already routes the subset to the fork (an earlier run published it): its version. */
   publishedVersion?: number;
-}
-
-/**
- * Runs `fn`, heartbeating every second meanwhile: a delete or a check does not report progress, yet a
- * killed worker's attempt must be retried after the heartbeat timeout, not the start-to-close timeout.
- */
-async function beating<T>(fn: () => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  ctx.heartbeat();
-  const t = setInterval(() => ctx.heartbeat(), 1000);
-  try {
-    return await fn();
-  } finally {
-    clearInterval(t);
-  }
 }
 
 /**
@@ -98,12 +84,9 @@ function sidePlan(
   };
 }
 
-/** Every fork activity heartbeats while it runs (see beating): its heartbeat timeout can be short. */
-const heartbeating = <T extends Record<string, (req: never) => Promise<unknown>>>(fns: T): T =>
-  Object.fromEntries(Object.entries(fns).map(([k, fn]) => [k, (req: never) => beating(() => fn(req))])) as T;
-
+/** Every fork activity heartbeats while it runs: a delete or a check reports no progress. */
 export const createForkActivities = (deps: ForkDeps) =>
-  heartbeating({
+  allBeating({
     /**
      * Checks the input against main (the subset binds to its schema, the lineage keys exist) and plans
      * step 2's routing. `baseRoutes`: the routes from config, used when no routing was ever published.

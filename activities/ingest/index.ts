@@ -5,6 +5,7 @@
 import { Context } from '@temporalio/activity';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { asUnexpected } from '../failures';
+import { beating } from '../heartbeat';
 import { type PipelineMetrics, type TableLabels, noMetrics } from '../metrics';
 import { ingestBatch as runBatch } from './batch';
 import { isolateBatch } from './isolate';
@@ -32,10 +33,12 @@ const labelsOf = (req: { target: { region: string } }): TableLabels => ({
 
 export const createIngestActivities = ({ metrics = noMetrics, ...deps }: IngestDeps) => ({
   async planIngestBatches(req: PlanRequest): Promise<PlanResult> {
-    Context.current().heartbeat({ stage: 'listing' });
     // An unexpected error is INTERNAL and not retried by Temporal (a bug in planning would loop for ever):
     // the workflow fails with it, visibly, and the next scheduled run tries again.
-    const plan = await runPlan(deps, req).catch((e: unknown) => {
+    const plan = await beating((beat) => {
+      beat({ stage: 'listing' });
+      return runPlan(deps, req);
+    }).catch((e: unknown) => {
       throw asUnexpected(e);
     });
     metrics.ingestPlan(plan, labelsOf(req));
@@ -49,17 +52,19 @@ export const createIngestActivities = ({ metrics = noMetrics, ...deps }: IngestD
     // and quarantine committed, only the commit is left to do.
     const prior = ctx.info.heartbeatDetails as { resume?: BatchResumePoint } | undefined;
     const resume = prior?.resume?.seq === req.seq ? prior.resume : undefined;
-    ctx.heartbeat({ seq: req.seq, filesDone: 0, ...(resume ? { resume } : {}) });
     try {
-      const r = await runBatch(
-        {
-          ...deps,
-          resume,
-          progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }),
-          ready: (p) => ctx.heartbeat({ seq: req.seq, stage: 'ready', resume: p }),
-        },
-        req,
-      );
+      const r = await beating((beat) => {
+        beat({ seq: req.seq, filesDone: 0, ...(resume ? { resume } : {}) });
+        return runBatch(
+          {
+            ...deps,
+            resume,
+            progress: (p) => beat({ seq: req.seq, ...p }),
+            ready: (p) => beat({ seq: req.seq, stage: 'ready', resume: p }),
+          },
+          req,
+        );
+      });
       metrics.ingestBatch(r, Date.now() - t0, labelsOf(req));
       return r;
     } catch (e) {
@@ -71,13 +76,12 @@ export const createIngestActivities = ({ metrics = noMetrics, ...deps }: IngestD
 
   /** Finds the lines (or files) of a batch that make it fail on every try; see isolate.ts. */
   async isolateIngestBatch(req: IsolateBatchRequest): Promise<IsolateBatchResult> {
-    const ctx = Context.current();
-    ctx.heartbeat({ seq: req.seq, stage: 'isolating' });
-    return isolateBatch({ ...deps, progress: (p) => ctx.heartbeat({ seq: req.seq, ...p }) }, req).catch(
-      (e: unknown) => {
-        throw asUnexpected(e);
-      },
-    );
+    return beating((beat) => {
+      beat({ seq: req.seq, stage: 'isolating' });
+      return isolateBatch({ ...deps, progress: (p) => beat({ seq: req.seq, ...p }) }, req);
+    }).catch((e: unknown) => {
+      throw asUnexpected(e);
+    });
   },
 });
 

@@ -13,6 +13,7 @@ import { cloneAppId } from '../../lake/table/clone';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
 import { checkpointLatest, cleanupLogs, filesAddedSince, vacuumHeld } from '../../lake/table/maintain';
 import { optimize } from '../../lake/table/optimize';
+import { type Beat, beating } from '../heartbeat';
 import { type MaintenanceStepMetrics, type PipelineMetrics, noMetrics } from '../metrics';
 import { type MaintainTarget, type TableReader, egressAppIdFor } from '../../shapes/targets';
 
@@ -90,13 +91,18 @@ const describeReader = (r: TableReader): string =>
 export const createMaintainActivities = (deps: MaintainDeps) => {
   const metrics = deps.metrics ?? noMetrics;
   /** Runs a step and reports what it changed, labelled with the table's short name (never its URL). */
+  /** Runs one step heartbeating (details: the table and the step, then its progress) and records it. */
   async function measured<R>(
     target: MaintainTarget,
-    run: () => Promise<R>,
+    stage: MaintenanceStepMetrics['step'],
+    run: (beat: Beat) => Promise<R>,
     what: (r: R) => MaintenanceStepMetrics,
   ): Promise<R> {
     const t0 = Date.now();
-    const r = await run();
+    const r = await beating((beat) => {
+      beat({ table: target.name, stage });
+      return run(beat);
+    });
     metrics.maintenanceStep(what(r), Date.now() - t0, { table: target.name });
     return r;
   }
@@ -127,83 +133,87 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
     );
   }
 
+  /** The dry runs of every step the target enables, and the readers that hold log entries and files. */
+  async function planOf(target: MaintainTarget): Promise<MaintenancePlan> {
+    const store = await deps.open(target.table);
+    const snap = await loadSnapshotOrUndefined(store, defaultEngine);
+    const plan: MaintenancePlan = {
+      name: target.name,
+      table: target.table,
+      version: snap?.version,
+      holds: [],
+      warnings: [],
+    };
+    if (!snap) return plan;
+    plan.holds = await holdsOf(target, snap.version);
+    const behind = plan.holds.filter((h) => h.next !== undefined && h.next <= snap.version);
+    if (behind.length) plan.keepFrom = Math.min(...behind.map((h) => h.next!));
+    for (const h of behind)
+      plan.warnings.push(
+        `${h.reader} is ${h.behind} version(s) behind: log cleanup and VACUUM keep what it reads from version ${h.next}`,
+      );
+    const keep = plan.keepFrom !== undefined ? { keepFrom: plan.keepFrom } : {};
+    // The commits the readers behind still read, read once: for the warning here and the VACUUM plan.
+    const held =
+      plan.keepFrom !== undefined ? await filesAddedSince(store, plan.keepFrom, snap.version) : undefined;
+    if (held?.missing)
+      plan.warnings.push(`a reader at version ${plan.keepFrom} cannot resume incrementally: ${held.missing}`);
+    if (target.optimize) {
+      const o = await optimize(store, {
+        dryRun: true,
+        ...(target.targetFileSize !== undefined ? { targetFileSize: target.targetFileSize } : {}),
+      });
+      plan.optimize = {
+        bins: o.bins.length,
+        files: o.bins.reduce((n, b) => n + b.files, 0),
+        bytes: o.bins.reduce((n, b) => n + b.bytes, 0),
+        targetFileSize: o.targetFileSize,
+      };
+    }
+    if (target.checkpoint) {
+      const c = await checkpointLatest(store, { dryRun: true });
+      plan.checkpoint = { due: c.version !== c.previous, previous: c.previous };
+    }
+    if (target.logCleanup) {
+      const l = await cleanupLogs(store, { ...keep, dryRun: true });
+      plan.logCleanup = {
+        files: l.deleted.length,
+        checkpointVersion: l.checkpointVersion,
+        retentionHours: l.retentionHours,
+        held: l.held,
+      };
+    }
+    if (target.vacuum) {
+      const v = await vacuumHeld(store, { ...keep, ...(held ? { held } : {}), dryRun: true });
+      plan.vacuum = {
+        files: v.deleted.length,
+        bytes: v.bytes,
+        held: v.held,
+        retentionHours: v.retentionHours,
+        sample: v.deleted.slice(0, SAMPLE),
+      };
+    }
+    Context.current().log.info('maintenance planned', { ...plan });
+    return plan;
+  }
+
   return {
     async planMaintenance(target: MaintainTarget): Promise<MaintenancePlan> {
-      const ctx = Context.current();
-      ctx.heartbeat({ table: target.name, stage: 'planning' });
-      const store = await deps.open(target.table);
-      const snap = await loadSnapshotOrUndefined(store, defaultEngine);
-      const plan: MaintenancePlan = {
-        name: target.name,
-        table: target.table,
-        version: snap?.version,
-        holds: [],
-        warnings: [],
-      };
-      if (!snap) return plan;
-      plan.holds = await holdsOf(target, snap.version);
-      const behind = plan.holds.filter((h) => h.next !== undefined && h.next <= snap.version);
-      if (behind.length) plan.keepFrom = Math.min(...behind.map((h) => h.next!));
-      for (const h of behind)
-        plan.warnings.push(
-          `${h.reader} is ${h.behind} version(s) behind: log cleanup and VACUUM keep what it reads from version ${h.next}`,
-        );
-      const keep = plan.keepFrom !== undefined ? { keepFrom: plan.keepFrom } : {};
-      // The commits the readers behind still read, read once: for the warning here and the VACUUM plan.
-      const held =
-        plan.keepFrom !== undefined ? await filesAddedSince(store, plan.keepFrom, snap.version) : undefined;
-      if (held?.missing)
-        plan.warnings.push(
-          `a reader at version ${plan.keepFrom} cannot resume incrementally: ${held.missing}`,
-        );
-      if (target.optimize) {
-        const o = await optimize(store, {
-          dryRun: true,
-          ...(target.targetFileSize !== undefined ? { targetFileSize: target.targetFileSize } : {}),
-        });
-        plan.optimize = {
-          bins: o.bins.length,
-          files: o.bins.reduce((n, b) => n + b.files, 0),
-          bytes: o.bins.reduce((n, b) => n + b.bytes, 0),
-          targetFileSize: o.targetFileSize,
-        };
-      }
-      if (target.checkpoint) {
-        const c = await checkpointLatest(store, { dryRun: true });
-        plan.checkpoint = { due: c.version !== c.previous, previous: c.previous };
-      }
-      if (target.logCleanup) {
-        const l = await cleanupLogs(store, { ...keep, dryRun: true });
-        plan.logCleanup = {
-          files: l.deleted.length,
-          checkpointVersion: l.checkpointVersion,
-          retentionHours: l.retentionHours,
-          held: l.held,
-        };
-      }
-      if (target.vacuum) {
-        const v = await vacuumHeld(store, { ...keep, ...(held ? { held } : {}), dryRun: true });
-        plan.vacuum = {
-          files: v.deleted.length,
-          bytes: v.bytes,
-          held: v.held,
-          retentionHours: v.retentionHours,
-          sample: v.deleted.slice(0, SAMPLE),
-        };
-      }
-      ctx.log.info('maintenance planned', { ...plan });
-      return plan;
+      return beating((beat) => {
+        beat({ table: target.name, stage: 'planning' });
+        return planOf(target);
+      });
     },
 
     async optimizeMaintained(target: MaintainTarget): Promise<OptimizeStepResult> {
       const ctx = Context.current();
-      ctx.heartbeat({ table: target.name, stage: 'optimize' });
       const r = await measured(
         target,
-        async () =>
+        'optimize',
+        async (beat) =>
           optimize(await deps.open(target.table), {
             ...(target.targetFileSize !== undefined ? { targetFileSize: target.targetFileSize } : {}),
-            onProgress: (p) => ctx.heartbeat({ table: target.name, stage: 'optimize', ...p }),
+            onProgress: (p) => beat({ table: target.name, stage: 'optimize', ...p }),
           }),
         (o) => ({
           step: 'optimize',
@@ -227,9 +237,9 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
     },
 
     async checkpointMaintained(target: MaintainTarget) {
-      Context.current().heartbeat({ table: target.name, stage: 'checkpoint' });
       return measured(
         target,
+        'checkpoint',
         async () => checkpointLatest(await deps.open(target.table)),
         (c) => ({ step: 'checkpoint', filesAdded: c.written ? 1 : 0 }),
       );
@@ -237,9 +247,9 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
 
     async cleanupLogsMaintained(target: MaintainTarget, keepFrom?: number): Promise<LogCleanupStepResult> {
       const ctx = Context.current();
-      ctx.heartbeat({ table: target.name, stage: 'logCleanup' });
       const r = await measured(
         target,
+        'logCleanup',
         async () => cleanupLogs(await deps.open(target.table), keepFrom !== undefined ? { keepFrom } : {}),
         (l) => ({ step: 'logCleanup', filesDeleted: l.deleted.length }),
       );
@@ -254,9 +264,9 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
 
     async vacuumMaintained(target: MaintainTarget, keepFrom?: number): Promise<VacuumStepResult> {
       const ctx = Context.current();
-      ctx.heartbeat({ table: target.name, stage: 'vacuum' });
       const r = await measured(
         target,
+        'vacuum',
         async () => vacuumHeld(await deps.open(target.table), keepFrom !== undefined ? { keepFrom } : {}),
         (v) => ({ step: 'vacuum', filesDeleted: v.deleted.length, bytesDeleted: v.bytes }),
       );

@@ -13,6 +13,7 @@ import type {
   StoppedRun,
   SwitchedSchedule,
 } from '../../shapes/promote';
+import { beating } from '../heartbeat';
 import { finalClone as runFinalClone } from './final-clone';
 import { type Open, planPromotion as plan } from './plan';
 import {
@@ -30,26 +31,6 @@ export interface PromoteDeps {
   temporal?: () => Client;
   /** How long a read of the table being left may take before it counts as down (ms). Default 15 s. */
   readTimeoutMs?: number;
-}
-
-/**
- * Runs `fn` heartbeating every 5 s (with the last details given), so reads that wait on a store that does
- * not answer, or a clone still planning, do not look like a dead worker.
- */
-async function beating<T>(fn: (beat: (details?: unknown) => void) => Promise<T>): Promise<T> {
-  const ctx = Context.current();
-  let last: unknown;
-  const beat = (d?: unknown) => {
-    if (d !== undefined) last = d;
-    ctx.heartbeat(last);
-  };
-  const timer = setInterval(() => beat(), 5000);
-  try {
-    beat();
-    return await fn(beat);
-  } finally {
-    clearInterval(timer);
-  }
 }
 
 export const createPromoteActivities = (deps: PromoteDeps) => {

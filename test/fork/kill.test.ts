@@ -92,6 +92,7 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
     if (c.exitCode === null && c.signalCode === null) await new Promise((r) => c.once('exit', r));
   };
   const killedIn: ForkStep[] = [];
+  const watchdogs = new Set<ReturnType<typeof setInterval>>();
   try {
     // Enough history that the first clone takes a moment: 3 regions × 8 batches (× 24 for runs that kill
     // the first clone, which is otherwise often over before the worker answers the first query).
@@ -106,7 +107,9 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
       regions: REGIONS,
       approval: 'auto',
       barrierPollSeconds: 0.5,
-      heartbeatTimeoutSeconds: 2,
+      // A killed attempt is retried after this. 2 s was too short for a starved CI machine: the SDK sends a
+      // heartbeat at most every 0.8 × the timeout, so a live attempt lost its heartbeat and started over.
+      heartbeatTimeoutSeconds: 5,
       concurrency: 2,
     };
     const handle = await client.workflow.start('forkTable', {
@@ -126,6 +129,25 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
     );
     let finished = false;
     void done.then(() => (finished = true));
+    // A run that takes long says where it is every minute (its pending activities and their attempts), so
+    // a run that never ends shows why.
+    const watchdog = setInterval(() => {
+      void handle.describe().then(
+        (d) => {
+          const pending = (d.raw.pendingActivities ?? []).map(
+            (a) =>
+              `${a.activityType?.name} attempt ${a.attempt}` +
+              (a.lastFailure?.message ? ` (last failure: ${a.lastFailure.message.slice(0, 120)})` : ''),
+          );
+          process.stdout.write(
+            `fork kill run ${run}: still running after ${((Date.now() - started) / 1000).toFixed(0)} s; ` +
+              `killed in ${killedIn.join(',') || '(not yet)'}; pending: ${pending.join('; ') || 'none'}\n`,
+          );
+        },
+        () => {},
+      );
+    }, 60_000);
+    watchdogs.add(watchdog);
     // Wait for the target step, then kill at a random moment inside it. Step 4's runs aim in turn at its
     // plan, its deletes and its verification.
     const aim = target === 3 ? [GROUPS[3]![Math.floor(run / GROUPS.length) % 3]!] : GROUPS[target]!;
@@ -163,6 +185,7 @@ async function oneRun(client: Client, bundleFile: string, run: number): Promise<
       rows: written.length,
     };
   } finally {
+    for (const w of watchdogs) clearInterval(w);
     live.delete(stopRun);
     await stopRun();
     await a.cleanup();
