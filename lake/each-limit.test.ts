@@ -31,3 +31,19 @@ test('after a failure no item starts, the started ones finish, then the first fa
   expect(started).toEqual([0, 1]);
   expect(finished).toEqual([0]); // item 0 was running when item 1 failed: waited for, not abandoned
 });
+
+test('each lane runs one item at a time, and there are as many lanes as the limit (or items)', async () => {
+  const busy = new Set<number>();
+  const lanes = new Set<number>();
+  await eachLimit([5, 1, 3, 2, 4, 1, 2], 3, async (ms, _i, lane) => {
+    expect(busy.has(lane)).toBe(false); // a lane's resource (a connection) is never shared
+    busy.add(lane);
+    lanes.add(lane);
+    await sleep(ms * 5);
+    busy.delete(lane);
+  });
+  expect([...lanes].sort()).toEqual([0, 1, 2]);
+  const few = new Set<number>();
+  await eachLimit([1, 2], 8, async (_, __, lane) => void few.add(lane));
+  expect([...few].sort()).toEqual([0, 1]);
+});

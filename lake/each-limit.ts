@@ -6,20 +6,24 @@
 export async function eachLimit<T>(
   items: readonly T[],
   limit: number,
-  fn: (item: T, index: number) => Promise<void>,
+  fn: (item: T, index: number, lane: number) => Promise<void>,
 ): Promise<void> {
   let next = 0;
   let failed: { e: unknown } | undefined;
-  const worker = async () => {
+  // `lane` (0 … limit - 1) says which of the concurrent runners took the item: a runner may hold a resource
+  // of its own (a connection), used by one item at a time.
+  const worker = async (lane: number) => {
     while (!failed && next < items.length) {
       const i = next++;
       try {
-        await fn(items[i]!, i);
+        await fn(items[i]!, i, lane);
       } catch (e) {
         failed ??= { e };
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, worker));
+  await Promise.all(
+    Array.from({ length: Math.max(1, Math.min(limit, items.length)) }, (_, lane) => worker(lane)),
+  );
   if (failed) throw failed.e;
 }

@@ -16,7 +16,7 @@ import type { ObjectStore } from '../storage/object-store';
 import type { AddFile } from '../delta/actions';
 import { encodeDataPath, partitionDir } from '../delta/paths';
 import type { DataType, StructType } from '../delta/schema';
-import { sqlIdent, sqlString } from './duckdb';
+import { sqlIdent, sqlString, withConnection } from './duckdb';
 import { stageDir, uploadFile } from './local-files';
 import { type CopyColumnStats, fileStats, statsFromCopy } from './stats';
 import { duckType, losslessExpr } from './types';
@@ -38,7 +38,9 @@ export interface WriteFilesRequest {
   expectRows?: number;
   /**
    * The source already split by partition value tuple (values in Delta serialization): one COPY each,
-   * without a partitioning writer. `source` is then unused for the data.
+   * without a partitioning writer, PARTITION_COPIES at a time. `source` is then unused for the data.
+   * Each source must stand on its own (no temp table of the caller's connection): all but one are run on
+   * connections of their own.
    */
   partitions?: { values: Record<string, string | null>; source: string }[];
 }
@@ -122,6 +124,19 @@ async function copyWithStats(
   return out;
 }
 
+/** COPYs of a pre-split source (WriteFilesRequest.partitions) run at a time. */
+const PARTITION_COPIES = 2;
+
+/** Runs `fn` with `c` and n - 1 further connections of the same database (closed after). */
+async function withConnections<T>(
+  c: DuckDBConnection,
+  n: number,
+  fn: (lanes: DuckDBConnection[]) => Promise<T>,
+): Promise<T> {
+  if (n <= 1) return fn([c]);
+  return withConnection((more) => withConnections(c, n - 1, (lanes) => fn([...lanes, more])));
+}
+
 /** Data files of one write uploaded at a time (each one a stream of its own). */
 const UPLOAD_CONCURRENCY = 4;
 
@@ -144,16 +159,23 @@ export async function writeDataFiles(
   try {
     const written: WrittenFile[] = [];
     if (req.partitions) {
-      for (const [i, p] of req.partitions.entries()) {
-        const files = await copyWithStats(
-          c,
-          `SELECT ${projection || '1 AS __empty'} FROM ${p.source}`,
-          `${dir.path}/part-${i}.parquet`,
-          [rowGroup],
-          dataSchema,
-        );
-        written.push(...files.map((f) => ({ ...f, partitionValues: p.values })));
-      }
+      const parts = req.partitions;
+      const byPartition: WrittenFile[][] = [];
+      // One COPY leaves threads idle at its start and end (a partition's files are few): COPYs of
+      // different partitions side by side keep them busy (bench:egress: 0.85x → 1.0x the bare COPY).
+      await withConnections(c, Math.min(PARTITION_COPIES, parts.length), (lanes) =>
+        eachLimit(parts, lanes.length, async (p, i, lane) => {
+          const files = await copyWithStats(
+            lanes[lane]!,
+            `SELECT ${projection || '1 AS __empty'} FROM ${p.source}`,
+            `${dir.path}/part-${i}.parquet`,
+            [rowGroup],
+            dataSchema,
+          );
+          byPartition[i] = files.map((f) => ({ ...f, partitionValues: p.values }));
+        }),
+      );
+      for (const files of byPartition) written.push(...files);
     } else if (partFields.every((f) => DIRECT_PARTITION_TYPES.has(f.type))) {
       const cols = [
         projection || '1 AS __empty',
