@@ -6,46 +6,38 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { activityInfo, heartbeat } from '@temporalio/activity';
-import { Client, Connection, TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
-import { DefaultLogger, NativeConnection, bundleWorkflowCode } from '@temporalio/worker';
+import { TimeoutFailure, WorkflowFailedError } from '@temporalio/client';
+import { DefaultLogger, bundleWorkflowCode } from '@temporalio/worker';
 import { beating } from '../../activities/heartbeat';
 import { taskQueueFor } from '../../shapes/queues';
 import { createWorker } from '../../workers/worker';
-import { requireService } from '../harness/env';
+import { temporal } from '../ingest/helpers';
 import type { QuietActivities } from './quiet-workflow';
 
-let clientConnection: Connection;
-let workerConnection: NativeConnection;
-let client: Client;
+let t: Awaited<ReturnType<typeof temporal>>;
 let workflowBundle: { code: string };
 
 beforeAll(async () => {
-  const { endpoint } = requireService('temporal');
-  clientConnection = await Connection.connect({ address: endpoint });
-  workerConnection = await NativeConnection.connect({ address: endpoint });
-  client = new Client({ connection: clientConnection });
+  t = await temporal();
   workflowBundle = await bundleWorkflowCode({
     workflowsPath: require.resolve('./quiet-workflow'),
     logger: new DefaultLogger('WARN'),
   });
 });
 
-afterAll(async () => {
-  await workerConnection?.close();
-  await clientConnection?.close();
-});
+afterAll(() => t?.close());
 
 async function run(quiet: QuietActivities['quiet'], ms: number): Promise<unknown> {
   const taskQueue = taskQueueFor(`test-heartbeat-${randomUUID()}`);
   const { worker } = await createWorker({
-    connection: workerConnection,
+    connection: t.native,
     taskQueue,
     workflowBundle,
     activities: { quiet },
   });
   return worker
     .runUntil(
-      client.workflow.execute('quietWorkflow', {
+      t.client.workflow.execute('quietWorkflow', {
         taskQueue,
         workflowId: `quiet-${randomUUID()}`,
         args: [ms],
