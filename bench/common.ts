@@ -7,6 +7,10 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { ingestBatch } from '../activities/ingest/batch';
+import { planBatches } from '../activities/ingest/plan';
+import { openStore } from '../lake/storage/open';
+import type { IngestTarget } from '../shapes/targets';
 import { ENDPOINTS_ENV } from '../test/harness/env';
 import { PROJECT_ROOT, type RunningService, type ServiceName, startServices } from '../deploy/local-services';
 
@@ -154,5 +158,28 @@ export class DeltaRs {
     const exited = new Promise((r) => this.child.once('exit', r));
     this.child.stdin.end();
     await exited;
+  }
+}
+
+/**
+ * A table built by real ingestion (untimed set-up of bench:egress and bench:optimize): every raw file of
+ * `raw` ingested as a batch (one commit) of its own, as scheduled ingestion of one file per run would.
+ */
+export async function ingestPerFile(raw: string, table: string): Promise<void> {
+  const target: IngestTarget = {
+    region: 'bench-1',
+    raw,
+    table,
+    quarantine: `${table}_quarantine`,
+    maxFilesPerBatch: 1,
+    maxBytesPerBatch: 1 << 30,
+    maxLineBytes: 1 << 20,
+    eventTimeColumn: 'ts',
+  };
+  const deps = { open: (url: string) => openStore(url) };
+  for (;;) {
+    const plan = await planBatches(deps, { target, maxBatches: 64 });
+    if (!plan.pending.length) break;
+    for (const seq of plan.pending) await ingestBatch(deps, { target, seq });
   }
 }

@@ -18,14 +18,11 @@ import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { egressBatch } from '../activities/egress/batch';
-import { ingestBatch } from '../activities/ingest/batch';
-import { planBatches } from '../activities/ingest/plan';
-import type { IngestTarget } from '../shapes/targets';
 import { dataFileKey } from '../lake/delta/paths';
 import { sqlString, withConnection } from '../lake/engine/duckdb';
 import { openStore } from '../lake/storage/open';
 import { defaultEngine, latestSnapshot } from '../lake/table/operations';
-import { BENCH_OUT, MiB, fmt, knob, median, ratio, rounds } from './common';
+import { BENCH_OUT, MiB, fmt, knob, median, ratio, rounds, ingestPerFile } from './common';
 import { corpusParams, ensureCorpus } from './generate-logs';
 
 const REPS = knob('BENCH_EGRESS_REPS', 3);
@@ -52,23 +49,9 @@ async function main(): Promise<void> {
 
   // The regional table, by real ingestion: one batch (one commit) per raw file.
   const regional = `file://${path.join(RUNS, 'regional')}`;
-  const target: IngestTarget = {
-    region: 'bench-1',
-    raw: `file://${corpus.raw}`,
-    table: regional,
-    quarantine: `${regional}_quarantine`,
-    maxFilesPerBatch: 1,
-    maxBytesPerBatch: 1 << 30,
-    maxLineBytes: 1 << 20,
-    eventTimeColumn: 'ts',
-  };
-  const deps = { open: (url: string) => openStore(url) };
   const ti = performance.now();
-  for (;;) {
-    const plan = await planBatches(deps, { target, maxBatches: 64 });
-    if (!plan.pending.length) break;
-    for (const seq of plan.pending) await ingestBatch(deps, { target, seq });
-  }
+  await ingestPerFile(`file://${corpus.raw}`, regional);
+  const deps = { open: (url: string) => openStore(url) };
   const source = await openStore(regional);
   const snap = await latestSnapshot(source, defaultEngine);
   const files = snap.files.map(

@@ -20,9 +20,6 @@
 import { promises as fs } from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { ingestBatch } from '../activities/ingest/batch';
-import { planBatches } from '../activities/ingest/plan';
-import type { IngestTarget } from '../shapes/targets';
 import { dataFileKey } from '../lake/delta/paths';
 import { Snapshot } from '../lake/delta/snapshot';
 import { sqlIdent, sqlString, withConnection } from '../lake/engine/duckdb';
@@ -31,7 +28,7 @@ import { queryWithStats } from '../lake/query';
 import { openStore } from '../lake/storage/open';
 import { defaultEngine, writeTable } from '../lake/table/operations';
 import { optimize } from '../lake/table/optimize';
-import { BENCH_OUT, DeltaRs, MiB, fmt, knob, median, ratio, rounds } from './common';
+import { BENCH_OUT, DeltaRs, MiB, fmt, knob, median, ratio, rounds, ingestPerFile } from './common';
 import { corpusParams, ensureCorpus } from './generate-logs';
 
 const REPS = knob('BENCH_OPTIMIZE_REPS', 3);
@@ -84,22 +81,7 @@ async function main(): Promise<void> {
 
   // 1. Real ingestion into a staging table (untimed).
   const staging = `file://${path.join(RUNS, 'staging')}`;
-  const target: IngestTarget = {
-    region: 'bench-1',
-    raw: `file://${corpus.raw}`,
-    table: staging,
-    quarantine: `${staging}_quarantine`,
-    maxFilesPerBatch: 1,
-    maxBytesPerBatch: 1 << 30,
-    maxLineBytes: 1 << 20,
-    eventTimeColumn: 'ts',
-  };
-  const deps = { open: (url: string) => openStore(url) };
-  for (;;) {
-    const plan = await planBatches(deps, { target, maxBatches: 64 });
-    if (!plan.pending.length) break;
-    for (const seq of plan.pending) await ingestBatch(deps, { target, seq });
-  }
+  await ingestPerFile(`file://${corpus.raw}`, staging);
   const stagingStore = await openStore(staging);
   const stagingSnap = await Snapshot.load(stagingStore, defaultEngine);
 

@@ -2,7 +2,7 @@
  * `tributary failover region` (move a region's compute to another task queue, or back) and
  * `tributary schedules status` (each Schedule's queue and failover record).
  */
-import { type Client, ScheduleNotFoundError, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { type Client, WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import type { Command } from 'commander';
 import { planRegionFailover } from '../activities/failover/plan';
 import { failoverInputOf } from '../config/failover';
@@ -14,6 +14,7 @@ import { scheduleIds, workflowIds } from '../shapes/queues';
 import { maintainEntriesOf, taskQueueOf } from '../config/targets';
 import { scheduleRegion } from '../workers/schedules';
 import { loadCliConfig } from './config-file';
+import { scheduleFacts } from './schedule-facts';
 import { temporalClient } from './temporal';
 
 /** The parent command, made here unless another module registered it first. */
@@ -108,34 +109,18 @@ export async function schedulesStatus(client: Client, config: Config): Promise<S
     wanted.push({ id: scheduleIds.maintain(e.target.name), home: e.taskQueue });
   const out: ScheduleStatus[] = [];
   for (const w of wanted) {
-    const region = scheduleRegion(config, w.id) ?? null;
-    try {
-      const d = await client.schedule.getHandle(w.id).describe();
-      out.push({
-        scheduleId: w.id,
-        region,
-        exists: true,
-        taskQueue: d.action.type === 'startWorkflow' ? d.action.taskQueue : null,
-        home: w.home || null,
-        paused: d.state.paused,
-        note: d.state.note ?? null,
-        failedOver: parseFailoverNote(d.state.note) ?? null,
-        running: d.info.runningActions.map((a) => a.workflow.workflowId),
-      });
-    } catch (e) {
-      if (!(e instanceof ScheduleNotFoundError)) throw e;
-      out.push({
-        scheduleId: w.id,
-        region,
-        exists: false,
-        taskQueue: null,
-        home: w.home || null,
-        paused: null,
-        note: null,
-        failedOver: null,
-        running: [],
-      });
-    }
+    const f = await scheduleFacts(client, w.id);
+    out.push({
+      scheduleId: w.id,
+      region: scheduleRegion(config, w.id) ?? null,
+      exists: f !== undefined,
+      taskQueue: f?.taskQueue ?? null,
+      home: w.home || null,
+      paused: f?.paused ?? null,
+      note: f?.note ?? null,
+      failedOver: parseFailoverNote(f?.note ?? undefined) ?? null,
+      running: f?.running ?? [],
+    });
   }
   return out;
 }

@@ -13,7 +13,7 @@
  *   central version of that commit from central's history.
  * - backlog: the ingest planner's own listing (activities/ingest/plan.ts `ingestBacklog`), read-only.
  */
-import { type Client, ScheduleNotFoundError } from '@temporalio/client';
+import type { Client } from '@temporalio/client';
 import { ingestBacklog, type IngestBacklog } from '../activities/ingest/plan';
 import type { Config, RegionConfig, ReplicaConfig } from '../config/schema';
 import { ingestTargetOf, quarantineUrlOf, replicaQueueOf, taskQueueOf } from '../config/targets';
@@ -26,6 +26,7 @@ import { defaultEngine, loadSnapshotOrUndefined } from '../lake/table/operations
 import { consumerLag, countRowsSince, historyOrEmpty, lastCommitBy } from '../lake/table/progress';
 import { scheduleIds } from '../shapes/queues';
 import { appIdFor, egressAppIdFor } from '../shapes/targets';
+import { scheduleFacts } from './schedule-facts';
 
 /** The version of the `--json` shape; bumped only when a field changes meaning or goes away. */
 export const STATUS_SHAPE_VERSION = 1;
@@ -204,22 +205,15 @@ class TemporalFacts {
   }
 
   private async describe(id: string): Promise<ScheduleState> {
-    const { client } = await this.conn;
-    try {
-      const d = await client.schedule.getHandle(id).describe();
-      const last = d.info.recentActions.at(-1);
-      return {
-        id,
-        state: d.state.paused ? 'paused' : 'active',
-        taskQueue: d.action.type === 'startWorkflow' ? d.action.taskQueue : null,
-        // A paused Schedule starts nothing (and Temporal keeps the times it had when paused).
-        nextRunAt: d.state.paused ? null : iso(d.info.nextActionTimes[0]?.getTime()),
-        lastRunAt: iso(last?.takenAt.getTime()),
-      };
-    } catch (e) {
-      if (!(e instanceof ScheduleNotFoundError)) throw e;
-      return { id, state: 'missing', taskQueue: null, nextRunAt: null, lastRunAt: null };
-    }
+    const f = await scheduleFacts((await this.conn).client, id);
+    if (!f) return { id, state: 'missing', taskQueue: null, nextRunAt: null, lastRunAt: null };
+    return {
+      id,
+      state: f.paused ? 'paused' : 'active',
+      taskQueue: f.taskQueue,
+      nextRunAt: iso(f.nextRunAt?.getTime()),
+      lastRunAt: iso(f.lastRunAt?.getTime()),
+    };
   }
 
   private async pollers(taskQueue: string): Promise<QueueStatus> {
