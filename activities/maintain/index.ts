@@ -11,7 +11,13 @@ import { Context } from '@temporalio/activity';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { cloneAppId } from '../../lake/table/clone';
 import { defaultEngine, loadSnapshotOrUndefined } from '../../lake/table/latest';
-import { checkpointLatest, cleanupLogs, filesAddedSince, vacuumHeld } from '../../lake/table/maintain';
+import {
+  checkpointLatest,
+  cleanupLogs,
+  commitCleanupWarning,
+  filesAddedSince,
+  vacuumHeld,
+} from '../../lake/table/maintain';
 import { optimize } from '../../lake/table/optimize';
 import { type Beat, beating } from '../heartbeat';
 import { type MaintenanceStepMetrics, type PipelineMetrics, noMetrics } from '../metrics';
@@ -158,6 +164,9 @@ export const createMaintainActivities = (deps: MaintainDeps) => {
       plan.keepFrom !== undefined ? await filesAddedSince(store, plan.keepFrom, snap.version) : undefined;
     if (held?.missing)
       plan.warnings.push(`a reader at version ${plan.keepFrom} cannot resume incrementally: ${held.missing}`);
+    const atRisk =
+      plan.keepFrom !== undefined ? await commitCleanupWarning(store, snap, plan.keepFrom) : undefined;
+    if (atRisk) plan.warnings.push(atRisk);
     if (target.optimize) {
       const o = await optimize(store, {
         dryRun: true,

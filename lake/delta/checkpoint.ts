@@ -4,7 +4,7 @@ import type { Action } from './actions';
 import type { DeltaEngine } from './engine';
 import { LAST_CHECKPOINT_KEY, LOG_DIR, checkpointKey, parseLogKey } from './log-path';
 import { Snapshot } from './snapshot';
-import { durationMs } from './table-config';
+import { durationMs, logRetentionMs } from './table-config';
 
 export const checkpointInterval = (s: Snapshot): number =>
   Math.max(1, Number(s.config['delta.checkpointInterval'] ?? 10) || 10);
@@ -72,7 +72,7 @@ export async function cleanupExpiredLogs(
   checkpointVersion: number,
   opts: LogCleanupOptions = {},
 ): Promise<LogCleanupResult> {
-  const retention = durationMs(snap.config['delta.logRetentionDuration'], 30 * 86_400_000);
+  const retention = logRetentionMs(snap.config);
   const result: LogCleanupResult = {
     deleted: [],
     checkpointVersion: undefined,

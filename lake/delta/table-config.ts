@@ -15,3 +15,11 @@ export function durationMs(v: string | undefined, fallback: number): number {
   };
   return Number(m[1]) * unit[m[2]!.toLowerCase()]!;
 }
+
+/** Whether a writer cleans up expired log entries after each checkpoint (`delta.enableExpiredLogCleanup`). */
+export const expiredLogCleanup = (config: Record<string, string | undefined>): boolean =>
+  String(config['delta.enableExpiredLogCleanup'] ?? 'true').toLowerCase() !== 'false';
+
+/** `delta.logRetentionDuration` in ms (Delta's default: 30 days). */
+export const logRetentionMs = (config: Record<string, string | undefined>): number =>
+  durationMs(config['delta.logRetentionDuration'], 30 * 86_400_000);

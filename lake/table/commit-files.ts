@@ -14,6 +14,7 @@ import type { Action, AddFile, Metadata, Protocol, RemoveFile, Txn } from '../de
 import { checkpointInterval, cleanupExpiredLogs, writeCheckpoint } from '../delta/checkpoint';
 import type { DeltaEngine } from '../delta/engine';
 import { Snapshot } from '../delta/snapshot';
+import { expiredLogCleanup } from '../delta/table-config';
 import { CommitConflictError, type CommitRequest, commit } from '../delta/transaction';
 import type { ObjectStore } from '../storage/object-store';
 import { redact } from '../redact';
@@ -173,8 +174,7 @@ export async function maybeCheckpoint(
     await writeCheckpoint(store, engine, version);
     // Delta's switch for the cleanup that follows a checkpoint; maintenance cleans up explicitly instead,
     // holding back for readers that are behind (lake/table/maintain.ts).
-    if (String(snap.config['delta.enableExpiredLogCleanup'] ?? 'true').toLowerCase() !== 'false')
-      await cleanupExpiredLogs(store, snap, version);
+    if (expiredLogCleanup(snap.config)) await cleanupExpiredLogs(store, snap, version);
     return true;
   } catch (e) {
     engine.logger?.warn?.('checkpoint failed; readers replay more commits until the next one', {

@@ -14,7 +14,9 @@ import { type LogCleanupResult, cleanupExpiredLogs, writeCheckpoint } from '../d
 import { readCommitRange } from '../delta/commits';
 import { dvStoreKey } from '../delta/deletion-vectors';
 import type { DeltaEngine } from '../delta/engine';
-import { LAST_CHECKPOINT_KEY } from '../delta/log-path';
+import { LAST_CHECKPOINT_KEY, commitKey } from '../delta/log-path';
+import type { Snapshot } from '../delta/snapshot';
+import { expiredLogCleanup, logRetentionMs } from '../delta/table-config';
 import { dataFileKey } from '../delta/paths';
 import type { ObjectStore } from '../storage/object-store';
 import { defaultEngine, latestSnapshot } from './latest';
@@ -66,6 +68,35 @@ export async function cleanupLogs(
     ...(opts.dryRun ? { dryRun: true } : {}),
     ...(opts.now !== undefined ? { now: opts.now } : {}),
   });
+}
+
+/**
+ * The one cleanup maintenance cannot hold: the one a writer runs after each checkpoint
+ * (`delta.enableExpiredLogCleanup`, on unless set false) deletes commits past `delta.logRetentionDuration`
+ * whoever has not read them. A warning when a reader's first unread commit (`keepFrom`) is past half that
+ * retention with it on: the next checkpoint may delete what the reader still has to read.
+ */
+export async function commitCleanupWarning(
+  store: ObjectStore,
+  snap: Snapshot,
+  keepFrom: number,
+  now = Date.now(),
+): Promise<string | undefined> {
+  if (!expiredLogCleanup(snap.config) || keepFrom > snap.version) return undefined;
+  const retention = logRetentionMs(snap.config);
+  const written = await store.head(commitKey(keepFrom)).then(
+    (m) => m.lastModified.getTime(),
+    () => undefined,
+  );
+  if (written === undefined || now - written < retention / 2) return undefined;
+  const hours = (ms: number) => `${(ms / 3_600_000).toFixed(ms < 36_000_000 ? 2 : 0)} h`;
+  return (
+    `commit ${keepFrom}, the first a reader behind has not read, was written ${hours(now - written)} ago, and ` +
+    `writers clean up log entries older than ${hours(retention)} after each checkpoint (delta.enableExpiredLogCleanup ` +
+    `is on), whoever has not read them: set delta.enableExpiredLogCleanup = false on ${store.url} (Spark: ALTER ` +
+    `TABLE … SET TBLPROPERTIES; delta-rs: alter.set_table_properties) to leave log cleanup to maintenance, which ` +
+    `holds for readers`
+  );
 }
 
 export interface HeldFiles {

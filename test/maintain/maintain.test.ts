@@ -16,7 +16,13 @@ import { Snapshot } from '../../lake/delta/snapshot';
 import { scanRows } from '../../lake/engine/scan';
 import type { ObjectStore } from '../../lake/storage/object-store';
 import { openStore } from '../../lake/storage/open';
-import { checkpointLatest, cleanupLogs, filesAddedSince, vacuumHeld } from '../../lake/table/maintain';
+import {
+  checkpointLatest,
+  cleanupLogs,
+  commitCleanupWarning,
+  filesAddedSince,
+  vacuumHeld,
+} from '../../lake/table/maintain';
 import { defaultEngine, writeTable } from '../../lake/table/operations';
 import { optimize } from '../../lake/table/optimize';
 import { scheduleIds, workflowIds } from '../../shapes/queues';
@@ -274,6 +280,49 @@ test('on S3: log cleanup and VACUUM keep what a reader at version 5 still reads'
     expect(await checkpointLatest(s)).toMatchObject({ version: 13, previous: 12, written: true });
     expect(await checkpointLatest(s)).toMatchObject({ version: 13, previous: 13, written: false });
     expect((await cleanupLogs(s, { now: later, dryRun: true })).checkpointVersion).toBe(13);
+  } finally {
+    await loc.cleanup();
+  }
+});
+
+test('commitCleanupWarning (a maintenance plan warning): commit-time log cleanup may delete commits a reader behind has not read', async () => {
+  const loc = await createTestLocation('local');
+  try {
+    const s = await openStore(`${loc.url}/t`);
+    const write = (configuration?: Record<string, string>) =>
+      writeTable(s, {
+        sourceSql: jsonlRelation([{ id: 1 }]),
+        ...(configuration ? { configuration } : {}),
+      });
+    // Delta's default: a writer cleans up the log after each checkpoint; retention 1 hour.
+    await write({ 'delta.logRetentionDuration': 'interval 1 hours' });
+    await write();
+    await write();
+    const snap = await Snapshot.load(s, defaultEngine);
+    const now = Date.now();
+    expect(await commitCleanupWarning(s, snap, 1, now)).toBeUndefined(); // written just now
+    const later = now + 40 * 60_000; // past half the retention
+    const w = await commitCleanupWarning(s, snap, 1, later);
+    expect(w).toMatch(/^commit 1, the first a reader behind has not read, was written 0\.6\d h ago/);
+    expect(w).toContain('delta.enableExpiredLogCleanup = false');
+    expect(await commitCleanupWarning(s, snap, 3, later)).toBeUndefined(); // nobody behind
+    // A table made with the commit-time cleanup off is cleaned up by maintenance alone (which holds).
+    const off = await openStore(`${loc.url}/off`);
+    for (let i = 0; i < 3; i++)
+      await writeTable(off, {
+        sourceSql: jsonlRelation([{ id: i }]),
+        ...(i === 0
+          ? {
+              configuration: {
+                'delta.logRetentionDuration': 'interval 1 hours',
+                'delta.enableExpiredLogCleanup': 'false',
+              },
+            }
+          : {}),
+      });
+    expect(
+      await commitCleanupWarning(off, await Snapshot.load(off, defaultEngine), 1, later),
+    ).toBeUndefined();
   } finally {
     await loc.cleanup();
   }
