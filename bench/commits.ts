@@ -20,12 +20,15 @@ import * as path from 'node:path';
 import { promises as fs } from 'node:fs';
 import type { Action } from '../lake/delta/actions';
 import { serializeSchema } from '../lake/delta/schema';
-import { type CommitBackoff, agingBackoff, commit, growingBackoff } from '../lake/delta/transaction';
+import { type CommitBackoff, agingBackoff, commit } from '../lake/delta/transaction';
 import type { ObjectStore } from '../lake/storage/object-store';
 import { openStore } from '../lake/storage/open';
 import { defaultEngine } from '../lake/table/operations';
 import { createTestLocation, emulatorOptions } from '../test/harness/stores';
 import { BENCH_OUT, fmt, knob, median, startBenchServices } from './common';
+
+/** The policy before the aging one (capped exponential, full jitter): the baseline this bench runs beside. */
+const growingBackoff: CommitBackoff = (attempt) => Math.random() * Math.min(250, 10 * 2 ** attempt);
 
 const WRITERS = knob('BENCH_COMMIT_WRITERS', 50);
 const APPENDS = knob('BENCH_COMMIT_APPENDS', 20);

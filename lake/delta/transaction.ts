@@ -80,9 +80,6 @@ export const agingBackoff: CommitBackoff = (attempt, putMs) => {
   return unit * (Math.random() + Math.max(0, AGING_STEPS - attempt));
 };
 
-/** The earlier policy (capped exponential, full jitter), kept as the baseline bench/commits.ts runs. */
-export const growingBackoff: CommitBackoff = (attempt) => Math.random() * Math.min(250, 10 * 2 ** attempt);
-
 export async function commit(
   store: ObjectStore,
   _engine: DeltaEngine,
