@@ -22,9 +22,10 @@ export async function beating<T>(fn: (beat: Beat) => Promise<T>): Promise<T> {
     if (d !== undefined) last = d;
     ctx.heartbeat(last);
   };
+  // No beat before fn's own first one: its details come first (a retry resumes from the last ones), and the
+  // timer's first beat is due well within the timeout.
   const timer = setInterval(() => beat(), every);
   try {
-    beat();
     return await fn(beat);
   } finally {
     clearInterval(timer);
